@@ -1,0 +1,124 @@
+/**
+ * The example's domain, shared by the fastify and the express entry. It wires four things into
+ * the shutdown coordinator (`app.graceful` or `expressGraceful()`, both the same interface):
+ *
+ * 1. The SQLite connection — `onCleanup('sqlite', …, { afterPersist: true })`: closed LAST,
+ *    after the persist hook wrote to it.
+ * 2. The job worker — `track(signal => worker.run(signal))`: on shutdown it stops taking jobs,
+ *    finishes the one in hand, leaves the rest queued; the drain phase waits for it.
+ * 3. The queue — `onCleanup('job-queue', …)`: closed before persistence, so the snapshot is final.
+ * 4. The in-memory state (counters + unfinished queue) — `onPersist('service-state', …)`: written
+ *    in one transaction, read back by the next start.
+ *
+ * Registration order matters: cleanups run in reverse order, persists in order, and
+ * `afterPersist` cleanups after all persists.
+ * @module
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Store } from './store.mjs'
+import { JobQueue, Worker } from './queue.mjs'
+
+/** Upper bound of GET /slow, so a typo cannot hold a connection for hours. */
+export const MAX_SLOW_MS = 60_000
+
+/**
+ * @typedef {{
+ *   onCleanup(name: string, fn: (signal: AbortSignal) => unknown, opts?: { timeoutMs?: number, afterPersist?: boolean }): unknown,
+ *   onPersist(name: string, fn: (signal: AbortSignal) => unknown, opts?: { timeoutMs?: number }): unknown,
+ *   track(task: (signal: AbortSignal) => PromiseLike<unknown>): unknown,
+ *   readonly state: string
+ * }} Coordinator the part of the graceful-core coordinator this module uses
+ * @typedef {{ info(obj: object, msg?: string): void, warn(obj: object, msg?: string): void, error(obj: object, msg?: string): void }} Log
+ */
+
+/**
+ * Opens the store, restores the previous run's state, starts the worker and registers the hooks.
+ * @param {{ graceful: Coordinator, config: { dbPath: string, jobMs: number, slowMs: number }, log: Log }} options
+ */
+export function createService ({ graceful, config, log }) {
+  const store = new Store(config.dbPath)
+  // Registered first, so among the after-persist cleanups it is the very last to run.
+  graceful.onCleanup('sqlite', () => store.close(), { afterPersist: true })
+
+  const restored = store.loadState()
+  const counters = { ...restored.counters, boots: restored.counters.boots + 1 }
+  const boot = {
+    number: counters.boots,
+    restoredPending: restored.pending.map(j => j.id),
+    restoredCounters: restored.counters,
+    lastShutdown: restored.lastShutdown
+  }
+  log.info({
+    event: 'state-restored',
+    boot: boot.number,
+    pending: boot.restoredPending.length,
+    counters: restored.counters,
+    lastShutdown: restored.lastShutdown
+  }, 'state restored from the database')
+
+  const queue = new JobQueue(restored.pending)
+  const worker = new Worker({
+    queue,
+    log,
+    async process (job) {
+      await sleep(config.jobMs) // the "work"
+      store.recordFinished(job)
+      counters.jobsFinished++
+    }
+  })
+  graceful.track(signal => worker.run(signal))
+
+  // Before persistence: no job can be added after the snapshot below is taken.
+  graceful.onCleanup('job-queue', () => queue.close())
+
+  graceful.onPersist('service-state', () => {
+    // A job still in hand here means the drain deadline cut the worker: keep it in the snapshot,
+    // so it runs again at the next start unless it got recorded as finished (at least once).
+    const pending = worker.current ? [worker.current, ...queue.snapshot()] : queue.snapshot()
+    store.saveState({ counters, pending, boot: counters.boots })
+    log.info({ event: 'state-persisted', pending: pending.length, counters }, 'state persisted')
+  })
+
+  return {
+    store,
+    queue,
+    worker,
+    counters,
+    boot,
+
+    /** Counts one served request of a real route (probes are not counted). */
+    countRequest () {
+      counters.requests++
+    },
+
+    /** @param {unknown} payload */
+    enqueue (payload) {
+      const job = queue.enqueue(payload)
+      counters.jobsEnqueued++
+      return { id: job.id, pending: queue.length }
+    },
+
+    /**
+     * Waits, then answers: a request that is in flight when the shutdown starts.
+     * @param {unknown} rawMs
+     */
+    async slow (rawMs) {
+      const n = Number(rawMs)
+      const ms = rawMs === undefined || rawMs === '' || !Number.isFinite(n) ? config.slowMs : Math.min(Math.max(0, n), MAX_SLOW_MS)
+      const started = Date.now()
+      await sleep(ms)
+      return { sleptMs: Date.now() - started }
+    },
+
+    stats () {
+      return {
+        state: graceful.state,
+        boot,
+        counters: { ...counters },
+        queue: { pending: queue.length, inHand: worker.current?.id ?? null, closed: queue.closed },
+        worker: { running: worker.running, finishedThisRun: worker.finished }
+      }
+    }
+  }
+}

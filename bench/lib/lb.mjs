@@ -1,0 +1,128 @@
+// A small load balancer on 127.0.0.1, in the runner's process. It forwards to the pods in
+// rotation (round robin, keep-alive undici pools, no retries), polls each pod's readiness route
+// on a fresh connection (like a kubelet probe), and applies every readiness change only after
+// `lagMs` (the propagation delay of endpoints → kube-proxy / ingress / cloud LB).
+// Direct clients (kube-proxy-like) resolve through the same rotation: `pick()`.
+import http from 'node:http'
+import { Pool } from 'undici'
+
+export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs = 1000, readyPath = '/ready' } = {}) {
+  const pods = new Map() // name → pod
+  let rotation = []
+  let rr = 0
+  let closed = false
+  const events = [] // { t, pod, what }
+  const stats = { forwarded: 0, upstreamErrors: {}, noUpstream: 0 }
+  const t0 = performance.now()
+  const log = (pod, what) => events.push({ t: Math.round(performance.now() - t0), at: performance.now(), pod, what })
+
+  const rebuild = () => { rotation = [...pods.values()].filter((p) => p.inRotation && !p.removed) }
+
+  function probe (pod) {
+    if (closed || pod.removed) return
+    const started = performance.now()
+    let done = false
+    const finish = (ok) => {
+      if (done) return
+      done = true
+      if (ok !== pod.ready) {
+        pod.ready = ok
+        log(pod.name, ok ? 'probe-ok' : 'probe-fail')
+        clearTimeout(pod.pending)
+        // The change reaches the data plane lagMs later, unless it flips back meanwhile.
+        pod.pending = setTimeout(() => {
+          pod.inRotation = ok
+          rebuild()
+          log(pod.name, ok ? 'in-rotation' : 'out-of-rotation')
+        }, lagMs)
+      }
+      const wait = Math.max(0, probeIntervalMs - (performance.now() - started))
+      pod.probeTimer = setTimeout(() => probe(pod), wait)
+    }
+    const req = http.get({ host: '127.0.0.1', port: pod.port, path: readyPath, agent: false, timeout: probeTimeoutMs }, (res) => {
+      res.resume()
+      res.on('end', () => finish(res.statusCode >= 200 && res.statusCode < 400))
+      res.on('error', () => finish(false))
+    })
+    req.on('timeout', () => { req.destroy(); finish(false) })
+    req.on('error', () => finish(false))
+  }
+
+  const server = http.createServer((req, res) => {
+    const pod = pick()
+    if (!pod) {
+      stats.noUpstream++
+      res.writeHead(503, { 'x-bench-lb': 'no-upstream' })
+      res.end()
+      return
+    }
+    stats.forwarded++
+    pod.pool.request({ method: req.method, path: req.url, headers: { host: req.headers.host ?? 'bench' }, headersTimeout: 15_000, bodyTimeout: 15_000 })
+      .then(async (up) => {
+        const text = await up.body.text()
+        res.writeHead(up.statusCode, { 'content-type': up.headers['content-type'] ?? 'text/plain', 'x-bench-pod': pod.name })
+        res.end(text)
+      })
+      .catch((err) => {
+        const code = err.code ?? err.name
+        stats.upstreamErrors[code] = (stats.upstreamErrors[code] ?? 0) + 1
+        if (!res.headersSent) {
+          res.writeHead(502, { 'x-bench-upstream-error': code, 'x-bench-pod': pod.name })
+          res.end()
+        } else res.destroy()
+      })
+  })
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
+
+  function pick () {
+    if (rotation.length === 0) return null
+    rr = (rr + 1) % rotation.length
+    return rotation[rr]
+  }
+
+  return {
+    server,
+    events,
+    stats,
+    get rotation () { return rotation.map((p) => p.name) },
+    pick,
+    async listen () {
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+      return server.address().port
+    },
+    /** Register a pod; it joins the rotation once its readiness passes (after lagMs). */
+    add (name, port) {
+      const pod = { name, port, ready: false, inRotation: false, removed: false, pending: null, probeTimer: null,
+        pool: new Pool(`http://127.0.0.1:${port}`, { connections: 64 }) }
+      pods.set(name, pod)
+      probe(pod)
+      return pod
+    },
+    /** Drop a pod from the books entirely (after its process exited). */
+    async remove (name) {
+      const pod = pods.get(name)
+      if (!pod) return
+      pod.removed = true
+      clearTimeout(pod.pending)
+      clearTimeout(pod.probeTimer)
+      pods.delete(name)
+      rebuild()
+      await pod.pool.destroy().catch(() => {})
+    },
+    async waitInRotation (name, ms = 15_000) {
+      const end = performance.now() + ms
+      while (!rotation.some((p) => p.name === name)) {
+        if (performance.now() > end) throw new Error(`pod ${name} not in rotation after ${ms} ms`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    },
+    eventAt (pod, what) { return events.find((e) => e.pod === pod && e.what === what)?.at },
+    async close () {
+      closed = true
+      for (const name of [...pods.keys()]) await this.remove(name)
+      server.closeAllConnections?.()
+      await new Promise((resolve) => server.close(() => resolve()))
+    }
+  }
+}

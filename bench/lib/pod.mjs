@@ -1,0 +1,195 @@
+// A "pod": one HTTP service in its own process, started as `node pod.mjs <kind> '<json options>'`.
+// It listens on an ephemeral port of 127.0.0.1 and prints `BENCH {"type":"listening","port":N}`.
+// Routes: GET /fast (small JSON), GET /slow?ms=N (answers after N ms), GET /ready, GET /health.
+// stdin commands: `mem` → gc() and print heap/RSS. stdin closing (the runner died) exits the pod.
+import http from 'node:http'
+
+const kind = process.argv[2]
+const opts = JSON.parse(process.argv[3] || '{}')
+const out = (msg) => process.stdout.write('BENCH ' + JSON.stringify(msg) + '\n')
+const body = JSON.stringify({ ok: true, pid: process.pid, kind })
+
+// Never outlive the runner: exit when stdin closes, and after maxLifeMs whatever happens.
+process.stdin.on('data', (buf) => {
+  for (const cmd of buf.toString().split('\n')) {
+    if (cmd === 'mem') measure()
+  }
+})
+process.stdin.on('end', () => process.exit(98))
+process.stdin.unref?.()
+setTimeout(() => process.exit(97), opts.maxLifeMs ?? 600_000).unref()
+
+function measure () {
+  for (let i = 0; i < 4; i++) globalThis.gc?.()
+  const m = process.memoryUsage()
+  out({ type: 'mem', heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, gc: typeof globalThis.gc === 'function' })
+}
+
+const slowMs = (url) => {
+  const q = url.indexOf('ms=')
+  return q >= 0 ? Math.min(10_000, Number.parseInt(url.slice(q + 3), 10) || 1000) : 1000
+}
+
+function nodeHandler (req, res) {
+  if (req.url.startsWith('/slow')) {
+    setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end(body) }, slowMs(req.url))
+    return
+  }
+  res.setHeader('content-type', 'application/json')
+  res.end(body)
+}
+
+function expressRoutes (app, withReady) {
+  if (withReady) {
+    app.get('/ready', (req, res) => res.json({ status: 'ok' }))
+    app.get('/health', (req, res) => res.json({ status: 'ok' }))
+  }
+  app.get('/fast', (req, res) => res.type('application/json').send(body))
+  app.get('/slow', (req, res) => {
+    setTimeout(() => res.type('application/json').send(body), slowMs(req.url))
+  })
+}
+
+function fastifyRoutes (app, withReady) {
+  if (withReady) {
+    app.get('/ready', async () => ({ status: 'ok' }))
+    app.get('/health', async () => ({ status: 'ok' }))
+  }
+  app.get('/fast', (req, reply) => { reply.type('application/json').send(body) })
+  app.get('/slow', (req, reply) => {
+    setTimeout(() => reply.type('application/json').send(body), slowMs(req.url))
+  })
+}
+
+const listening = (server) => {
+  const { port } = server.address()
+  out({ type: 'listening', port, pid: process.pid, kind })
+}
+
+const reportTo = (coordinator) => coordinator.on('report', (report) => out({ type: 'report', report }))
+
+const keepAlive = (server) => {
+  if (opts.keepAliveTimeout) {
+    server.keepAliveTimeout = opts.keepAliveTimeout
+    server.headersTimeout = opts.keepAliveTimeout + 1000
+  }
+}
+
+async function listenExpress (app) {
+  const server = http.createServer(app)
+  keepAlive(server)
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server
+}
+
+async function main () {
+  switch (kind) {
+    case 'http-bare': {
+      const server = http.createServer(nodeHandler)
+      keepAlive(server)
+      server.listen(0, '127.0.0.1', () => listening(server))
+      process.on('SIGTERM', () => server.close(() => process.exit(0)))
+      break
+    }
+    case 'http-graceful': {
+      const { createGraceful } = await import('graceful-core')
+      const graceful = createGraceful({ logger: false, ...opts.graceful })
+      reportTo(graceful)
+      const server = http.createServer((req, res) => {
+        if (req.url === '/ready') {
+          const r = graceful.readiness()
+          res.statusCode = r.ready ? 200 : 503
+          res.end(JSON.stringify(r))
+          return
+        }
+        nodeHandler(req, res)
+      })
+      keepAlive(server)
+      graceful.addServer(server)
+      server.listen(0, '127.0.0.1', () => listening(server))
+      break
+    }
+    case 'fastify-bare':
+    case 'fastify-close': {
+      const { default: Fastify } = await import('fastify')
+      const app = Fastify(opts.keepAliveTimeout ? { keepAliveTimeout: opts.keepAliveTimeout } : {})
+      fastifyRoutes(app, true)
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      // fastify's own shutdown, as documented: app.close() on SIGTERM.
+      process.on('SIGTERM', async () => { await app.close(); process.exit(0) })
+      listening(app.server)
+      break
+    }
+    case 'fastify-graceful': {
+      const { default: Fastify } = await import('fastify')
+      const { default: fastifyGraceful } = await import('fastify-graceful')
+      const app = Fastify({ return503OnClosing: false, forceCloseConnections: false, ...(opts.keepAliveTimeout ? { keepAliveTimeout: opts.keepAliveTimeout } : {}) })
+      await app.register(fastifyGraceful, { ...opts.graceful })
+      reportTo(app.graceful)
+      fastifyRoutes(app, false)
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      listening(app.server)
+      break
+    }
+    case 'express-bare':
+    case 'express-close': {
+      const { default: express } = await import('express')
+      const app = express()
+      expressRoutes(app, true)
+      const server = await listenExpress(app)
+      // The common hand-written shutdown: stop listening, exit once every connection is gone.
+      process.on('SIGTERM', () => server.close(() => process.exit(0)))
+      listening(server)
+      break
+    }
+    case 'express-graceful': {
+      const { default: express } = await import('express')
+      const { expressGraceful } = await import('express-graceful')
+      const graceful = expressGraceful({ logger: false, ...opts.graceful })
+      reportTo(graceful)
+      const app = express()
+      app.use(graceful.middleware)
+      expressRoutes(app, false)
+      const server = await listenExpress(app)
+      graceful.attach(server)
+      listening(server)
+      break
+    }
+    case 'terminus': {
+      const { default: express } = await import('express')
+      const { createTerminus } = await import('@godaddy/terminus')
+      const app = express()
+      expressRoutes(app, false)
+      const server = await listenExpress(app)
+      const delay = opts.beforeShutdownMs ?? 1000
+      createTerminus(server, {
+        signals: ['SIGTERM'],
+        healthChecks: { '/ready': async () => ({}), '/health': async () => ({}) },
+        // The README's Kubernetes advice: wait in beforeShutdown so the LB takes the pod out first.
+        beforeShutdown: () => new Promise((resolve) => setTimeout(resolve, delay)),
+        timeout: opts.timeoutMs ?? 10_000
+      })
+      listening(server)
+      break
+    }
+    case 'http-terminator': {
+      const { default: express } = await import('express')
+      const { createHttpTerminator } = await import('http-terminator')
+      const app = express()
+      expressRoutes(app, true)
+      const server = await listenExpress(app)
+      const terminator = createHttpTerminator({ server, gracefulTerminationTimeout: opts.timeoutMs ?? 10_000 })
+      process.on('SIGTERM', async () => { await terminator.terminate(); process.exit(0) })
+      listening(server)
+      break
+    }
+    default:
+      throw new Error(`unknown pod kind '${kind}'`)
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  out({ type: 'error', message: String(err?.stack || err) })
+  process.exit(2)
+})

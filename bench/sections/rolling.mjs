@@ -1,0 +1,217 @@
+// Rolling update: pod v1 serves through the LB and to direct clients; pod v2 starts and becomes
+// ready; v1 gets SIGTERM while load continues through and after its exit. Every request counted.
+import { startNode, sleep } from '../lib/children.mjs'
+import { createLB } from '../lib/lb.mjs'
+import { createLoad, KINDS, KIND_LABEL } from '../lib/load.mjs'
+import { table, round } from '../lib/table.mjs'
+
+const POD = new URL('../lib/pod.mjs', import.meta.url)
+
+const GRACEFUL_1S = { preStopDelayMs: 1000, gracePeriodMs: 10_000 }
+const AWARE = { preStopDelayMs: 1000, preStopQuietMs: 1000, preStopMaxMs: 15_000, gracePeriodMs: 30_000 }
+const FIXED5 = { preStopDelayMs: 5000, preStopQuietMs: 0, gracePeriodMs: 30_000 }
+
+export const MAIN_VARIANTS = [
+  { name: 'fastify-graceful', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_1S }, note: 'preStopDelayMs 1000, gracePeriodMs 10000' },
+  { name: 'express-graceful', kind: 'express-graceful', opts: { graceful: GRACEFUL_1S }, note: 'preStopDelayMs 1000, gracePeriodMs 10000' },
+  { name: 'fastify app.close()', kind: 'fastify-close', opts: {}, note: 'default Fastify(), SIGTERM → await app.close(), exit 0' },
+  { name: 'express server.close()', kind: 'express-close', opts: {}, note: 'SIGTERM → server.close(cb), exit 0 in cb' },
+  { name: '@godaddy/terminus', kind: 'terminus', opts: { beforeShutdownMs: 1000, timeoutMs: 10_000 }, note: 'healthChecks /ready, beforeShutdown 1 s sleep, timeout 10000' },
+  { name: 'http-terminator', kind: 'http-terminator', opts: { timeoutMs: 10_000 }, note: 'SIGTERM → terminate(), gracefulTerminationTimeout 10000' }
+]
+
+export const PRESTOP_VARIANTS = [
+  { name: 'traffic-aware (defaults)', kind: 'fastify-graceful', opts: { graceful: AWARE }, lagMs: 1000, note: 'preStopDelayMs 1000, preStopQuietMs 1000, preStopMaxMs 15000' },
+  { name: 'fixed 5 s', kind: 'fastify-graceful', opts: { graceful: FIXED5 }, lagMs: 1000, note: 'preStopDelayMs 5000, preStopQuietMs 0' },
+  { name: 'traffic-aware (defaults)', kind: 'fastify-graceful', opts: { graceful: AWARE }, lagMs: 7000, note: 'preStopDelayMs 1000, preStopQuietMs 1000, preStopMaxMs 15000' },
+  { name: 'fixed 5 s', kind: 'fastify-graceful', opts: { graceful: FIXED5 }, lagMs: 7000, note: 'preStopDelayMs 5000, preStopQuietMs 0' }
+]
+
+export const IDLE_VARIANTS = [
+  { name: 'traffic-aware (defaults), idle', kind: 'fastify-graceful', opts: { graceful: AWARE } },
+  { name: 'fixed 5 s, idle', kind: 'fastify-graceful', opts: { graceful: FIXED5 } }
+]
+
+export function exitLabel (exit) {
+  if (!exit) return 'running'
+  if (exit.code !== null) return String(exit.code)
+  const num = { SIGTERM: 143, SIGKILL: 137, SIGINT: 130 }[exit.signal]
+  return `${num ?? '?'} (${exit.signal})`
+}
+
+function summarizeFailures (failures, tTerm) {
+  const out = {}
+  for (const f of failures) {
+    const key = `${f.kind} ${f.via} ${f.pod}${f.slow ? ' slow' : ''}${f.detail ? ' [' + f.detail + ']' : ''}`
+    const t = Math.round(f.at - tTerm)
+    const s = (out[key] ??= { kind: f.kind, via: f.via, pod: f.pod, slow: f.slow, detail: f.detail, count: 0, firstMs: t, lastMs: t })
+    s.count++
+    s.firstMs = Math.min(s.firstMs, t)
+    s.lastMs = Math.max(s.lastMs, t)
+  }
+  return Object.values(out).sort((a, b) => b.count - a.count)
+}
+
+/** One rolling update. Returns the counts, the old pod's exit and the timeline (ms after SIGTERM). */
+export async function rollingRun (variant, cfg) {
+  const lagMs = variant.lagMs ?? cfg.lagMs
+  const lb = createLB({ lagMs, probeIntervalMs: cfg.probeIntervalMs })
+  const proxyPort = await lb.listen()
+  const opts = JSON.stringify({ ...variant.opts, maxLifeMs: 300_000 })
+  const v1 = startNode(POD, [variant.kind, opts])
+  let v2 = null
+  let load = null
+  try {
+    const l1 = await v1.next('listening', 20_000)
+    lb.add('v1', l1.port)
+    await lb.waitInRotation('v1', 20_000 + lagMs)
+    load = createLoad({ lb, proxyPort, loops: cfg.loops, rate: cfg.rate, maxMs: cfg.durationMs + 120_000 })
+    const loadStart = performance.now()
+    await sleep(cfg.warmupMs)
+    v2 = startNode(POD, [variant.kind, opts])
+    const l2 = await v2.next('listening', 20_000)
+    lb.add('v2', l2.port)
+    await lb.waitInRotation('v2', 20_000 + lagMs)
+    await sleep(500)
+    const countBefore = load.count
+    const tTerm = performance.now()
+    v1.kill('SIGTERM')
+    const killTimer = setTimeout(() => v1.kill('SIGKILL'), cfg.killAfterMs) // the platform's hard deadline
+    const exit = await v1.exited
+    clearTimeout(killTimer)
+    const until = Math.max(loadStart + cfg.durationMs, exit.at + cfg.tailMs, tTerm + lagMs + cfg.probeIntervalMs + cfg.tailMs)
+    await sleep(until - performance.now())
+    const res = await load.stop()
+    load = null
+    const report = v1.messages.find((m) => m.type === 'report')?.report ?? null
+    const rel = (at) => (at === undefined ? null : Math.round(at - tTerm))
+    return {
+      variant: variant.name,
+      kind: variant.kind,
+      note: variant.note,
+      lagMs,
+      requests: res.count,
+      afterSigterm: res.count - countBefore,
+      rps: Math.round(res.count / (res.durationMs / 1000)),
+      ...res.totals,
+      failed: res.count - res.totals.ok,
+      byVia: res.byVia,
+      byPod: res.byPod,
+      bySize: res.bySize,
+      upstream: res.upstream,
+      otherCodes: res.otherCodes,
+      exitCode: exitLabel(exit),
+      killed: exit.signal === 'SIGKILL',
+      sigtermToExitMs: Math.round(exit.at - tTerm),
+      timeline: {
+        readinessFailedMs: rel(lb.eventAt('v1', 'probe-fail')),
+        outOfRotationMs: rel(lb.eventAt('v1', 'out-of-rotation')),
+        exitMs: Math.round(exit.at - tTerm)
+      },
+      preStop: report?.phases?.preStop ?? null,
+      report,
+      failures: summarizeFailures(res.failures, tTerm)
+    }
+  } finally {
+    if (load) await load.stop().catch(() => {})
+    await lb.close().catch(() => {})
+    v1.kill('SIGKILL')
+    if (v2) await v2.stop(3000)
+  }
+}
+
+/** A pod without traffic (readiness probes only): time from SIGTERM to exit. */
+export async function idleRun (variant, cfg) {
+  const lb = createLB({ lagMs: cfg.lagMs, probeIntervalMs: cfg.probeIntervalMs })
+  await lb.listen()
+  const pod = startNode(POD, [variant.kind, JSON.stringify({ ...variant.opts, maxLifeMs: 120_000 })])
+  try {
+    const l = await pod.next('listening', 20_000)
+    lb.add('idle', l.port)
+    await lb.waitInRotation('idle', 20_000)
+    await sleep(1500)
+    const tTerm = performance.now()
+    pod.kill('SIGTERM')
+    const killTimer = setTimeout(() => pod.kill('SIGKILL'), cfg.killAfterMs)
+    const exit = await pod.exited
+    clearTimeout(killTimer)
+    const report = pod.messages.find((m) => m.type === 'report')?.report ?? null
+    return { variant: variant.name, exitCode: exitLabel(exit), sigtermToExitMs: Math.round(exit.at - tTerm), preStop: report?.phases?.preStop ?? null, report }
+  } finally {
+    await lb.close().catch(() => {})
+    pod.kill('SIGKILL')
+  }
+}
+
+export function rollingConfig (args) {
+  const quick = args.quick
+  return {
+    lagMs: args.lag ?? 1000,
+    probeIntervalMs: 200,
+    durationMs: args.duration ?? (quick ? 8_000 : 22_000),
+    warmupMs: quick ? 1500 : 3000,
+    tailMs: 2000,
+    killAfterMs: 30_000,
+    rate: args.rate ?? 1200,
+    loops: { proxyFast: 24, directFast: 24, proxySlow: 8, directSlow: 8 }
+  }
+}
+
+const headers = ['variant', 'LB lag', 'requests', ...KINDS.map((k) => KIND_LABEL[k]), 'exit', 'SIGTERM→exit ms', 'pre-stop ms']
+export const rollingRow = (r) => [r.variant, `${r.lagMs / 1000} s`, r.requests, ...KINDS.map((k) => r[k]), r.exitCode, r.sigtermToExitMs,
+  r.preStop ? `${r.preStop.durationMs} (${r.preStop.endedBy})` : '']
+export const rollingHeaders = headers
+
+export async function runRolling (args, { log, variants }) {
+  const cfg = rollingConfig(args)
+  const results = { config: cfg, main: [], preStop: [], idle: [] }
+  const pick = (list) => (args.variant ? list.filter((v) => v.name.includes(args.variant) || v.kind.includes(args.variant)) : list)
+  const groups = variants ?? { main: pick(MAIN_VARIANTS), preStop: args.variant ? [] : PRESTOP_VARIANTS, idle: args.variant ? [] : IDLE_VARIANTS }
+  for (const v of groups.main) {
+    log(`rolling: ${v.name} ...`)
+    const r = await guarded(() => rollingRun(v, cfg), v, log)
+    results.main.push(r)
+    log(table(headers, [rollingRow(r)]))
+    printFailures(r, log)
+  }
+  for (const v of groups.preStop) {
+    log(`pre-stop: ${v.name}, LB lag ${v.lagMs} ms ...`)
+    const r = await guarded(() => rollingRun(v, cfg), v, log)
+    results.preStop.push(r)
+    log(table(headers, [rollingRow(r)]))
+    printFailures(r, log)
+  }
+  for (const v of groups.idle) {
+    log(`idle pod: ${v.name} ...`)
+    const r = await guarded(() => idleRun(v, cfg), v, log)
+    results.idle.push(r)
+  }
+  log('\nRolling update (every request counted; LB lag = readiness-failure → out of rotation)')
+  log(table(headers, results.main.map(rollingRow)))
+  if (results.preStop.length) {
+    log('\nPre-stop window: traffic-aware vs fixed (fastify-graceful)')
+    log(table(headers, results.preStop.map(rollingRow)))
+  }
+  if (results.idle.length) {
+    log('\nIdle pod (no traffic, readiness probes only)')
+    log(table(['variant', 'exit', 'SIGTERM→exit ms', 'pre-stop ms'], results.idle.map((r) => [r.variant, r.exitCode, r.sigtermToExitMs, r.preStop ? `${r.preStop.durationMs} (${r.preStop.endedBy})` : ''])))
+  }
+  return results
+}
+
+async function guarded (fn, v, log) {
+  try {
+    return await fn()
+  } catch (err) {
+    log(`  ${v.name} FAILED: ${err.stack || err}`)
+    return { variant: v.name, kind: v.kind, lagMs: v.lagMs, error: String(err.message || err) }
+  }
+}
+
+function printFailures (r, log) {
+  if (!r.failures?.length) return
+  log('  failures (kind via pod [detail]: count, first..last ms after SIGTERM):')
+  for (const f of r.failures.slice(0, 12)) log(`    ${KIND_LABEL[f.kind]} ${f.via} ${f.pod}${f.slow ? ' slow' : ''}${f.detail ? ' [' + f.detail + ']' : ''}: ${f.count}, ${f.firstMs}..${f.lastMs} ms`)
+}
+
+export { round }

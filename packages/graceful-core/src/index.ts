@@ -1,1 +1,11 @@
-export {}
+/**
+ * graceful-core: one coordinator that turns SIGTERM into an orderly shutdown of a Node.js HTTP
+ * service. See the Graceful class for the pipeline and its guarantees.
+ * @module
+ */
+export { createGraceful, Graceful, type GracefulEvents } from './coordinator.js'
+export type { DrainableServer } from './drain/server-drainer.js'
+export { GracefulRangeError, GracefulStateError, GracefulTypeError, INVALID_OPTION, REGISTERED_TOO_LATE } from './errors.js'
+export { readinessOf } from './states.js'
+export { summaryLine } from './report.js'
+export type * from './types.js'

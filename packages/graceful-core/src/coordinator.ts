@@ -1,0 +1,427 @@
+import { EventEmitter } from 'node:events'
+import { Server as NetServer } from 'node:net'
+import { constants } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type DrainableServer, ServerDrainer } from './drain/server-drainer.js'
+import { GracefulStateError, invalid } from './errors.js'
+import { type RegisteredHook, runHook } from './hooks.js'
+import { checkDuration, type ResolvedOptions, resolveOptions } from './options.js'
+import { errorInfo, summaryLine } from './report.js'
+import { onSignals } from './signals.js'
+import { readinessOf } from './states.js'
+import { TaskSet } from './tasks.js'
+import type {
+  CleanupOptions, ErrorInfo, GracefulOptions, Hook, HookOptions, HookReport, PreStopEnd, Readiness,
+  ShutdownReport, State, Task
+} from './types.js'
+
+/**
+ * Copies of one signal that arrive this close together are one event (a process group and a
+ * supervisor both delivering it), not a user asking to force.
+ */
+const DUPLICATE_SIGNAL_WINDOW_MS = 100
+/** The longest the exit waits for the logger to flush. */
+const LOGGER_FLUSH_TIMEOUT_MS = 1000
+/** Kubernetes needs a moment after our exit; a kill deadline this close to gracePeriodMs is a warning. */
+const TERMINATION_HEADROOM_MS = 2000
+
+interface CleanupHook extends RegisteredHook {
+  readonly afterPersist: boolean
+}
+
+export interface GracefulEvents {
+  state: [State]
+  report: [ShutdownReport]
+}
+
+/**
+ * The shutdown coordinator. One run of the pipeline, in this order:
+ *
+ * 1. a signal or `shutdown()`: state `draining`, `signal` aborts, readiness reports draining, every
+ *    response from now on carries `Connection: close`;
+ * 2. pre-stop: real traffic is still served for `preStopDelayMs` (and, with `preStopQuietMs`, until
+ *    traffic stops, at most `preStopMaxMs`);
+ * 3. drain: listeners close, idle sockets end at once, busy ones after their response, tracked tasks
+ *    are awaited; at the drain deadline what is left is destroyed and counted;
+ * 4. cleanup hooks in reverse registration order, each under its timeout;
+ * 5. persist hooks in registration order, each under its timeout, with a reserved budget; then the
+ *    cleanups registered with `afterPersist`;
+ * 6. the report is emitted and logged, the logger flushed, and the process exits (0 when clean).
+ *
+ * Nothing in the pipeline throws: every failure is an entry of the report. `shutdown()` returns the
+ * same promise to every caller. A second signal skips the remaining waits and exits non-zero.
+ */
+export class Graceful extends EventEmitter<GracefulEvents> {
+  readonly #options: ResolvedOptions
+  readonly #shutdownController = new AbortController()
+  readonly #force = new AbortController()
+  readonly #drainers = new Map<DrainableServer, ServerDrainer>()
+  readonly #tasks: TaskSet
+  readonly #cleanupHooks: CleanupHook[] = []
+  readonly #persistHooks: RegisteredHook[] = []
+  readonly #unsubscribeSignals: () => void
+  #state: State = 'running'
+  #run: Promise<ShutdownReport> | undefined
+  #signalsSeen = 0
+  #firstSignalAt = 0
+  #drainStarted = false
+  #inPreStop = false
+  #preStopRequests = 0
+  #lastTrafficAt = 0
+  #budgetWarned = false
+  #forcedDuring: State | undefined
+
+  constructor (options?: GracefulOptions) {
+    super()
+    this.#options = resolveOptions(options)
+    this.#tasks = new TaskSet(this.#options.logger)
+    this.#unsubscribeSignals = onSignals(this.#options.signals, this.#onSignal)
+    this.#checkTerminationBudget()
+  }
+
+  /** The current lifecycle state. */
+  get state (): State {
+    return this.#state
+  }
+
+  /** Aborted when shutdown begins: pass it to long-running work so it stops taking new work. */
+  get signal (): AbortSignal {
+    return this.#shutdownController.signal
+  }
+
+  /** What a readiness probe should answer: ready only while running. */
+  readiness (): Readiness {
+    return readinessOf(this.#state)
+  }
+
+  /**
+   * Tracks a server's connections from now on so shutdown can drain them. Returns the coordinator.
+   * Servers can join until the drain begins.
+   */
+  addServer (server: DrainableServer): this {
+    if (!(server instanceof NetServer)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server', server)
+    if (this.#drainers.has(server)) return this
+    if (this.#drainStarted) throw this.#tooLate('addServer()')
+    const drainer = new ServerDrainer(server, this.#onRequestSeen)
+    this.#drainers.set(server, drainer)
+    if (this.#state !== 'running') drainer.startDraining()
+    return this
+  }
+
+  /**
+   * Registers resource release. Cleanup hooks run after the drain in reverse registration order,
+   * each under its timeout; with `afterPersist: true` a hook runs after the persist phase instead,
+   * for resources persistence still needs.
+   */
+  onCleanup (name: string, fn: Hook, options: CleanupOptions = {}): this {
+    const hook = this.#checkHook('onCleanup', name, fn, options, this.#cleanupHooks, ['timeoutMs', 'afterPersist'])
+    const afterPersist = (options as Record<string, unknown>).afterPersist
+    if (afterPersist !== undefined && typeof afterPersist !== 'boolean') {
+      throw invalid(`onCleanup('${name}') options.afterPersist`, 'a boolean', afterPersist)
+    }
+    this.#cleanupHooks.push({ ...hook, afterPersist: afterPersist === true })
+    this.#checkHookBudget()
+    return this
+  }
+
+  /**
+   * Registers state persistence. Persist hooks run after cleanup in registration order, each under
+   * its timeout, and keep their budget even when drain or cleanup overran. They may run again on a
+   * later start, so make them idempotent.
+   */
+  onPersist (name: string, fn: Hook, options: HookOptions = {}): this {
+    this.#persistHooks.push(this.#checkHook('onPersist', name, fn, options, this.#persistHooks, ['timeoutMs']))
+    this.#checkHookBudget()
+    return this
+  }
+
+  /**
+   * Tracks background work: a promise, or a function called at once with `signal`. Shutdown awaits
+   * it during the drain; work still running at the drain deadline is reported as aborted.
+   */
+  track (task: Task): void {
+    const thenable = typeof task === 'object' && task !== null && typeof (task as PromiseLike<unknown>).then === 'function'
+    if (typeof task !== 'function' && !thenable) throw invalid('track(task)', 'a Promise or a function (signal) => Promise', task)
+    if (this.#state !== 'running' && this.#state !== 'draining') throw this.#tooLate('track()')
+    this.#tasks.add(task, this.signal)
+  }
+
+  /** Runs the pipeline once; every call, concurrent or later, gets the same report. */
+  shutdown (reason = 'shutdown()'): Promise<ShutdownReport> {
+    if (typeof reason !== 'string') throw invalid('shutdown(reason)', 'a string', reason)
+    this.#run ??= this.#pipeline(reason)
+    return this.#run
+  }
+
+  #onSignal = (signal: NodeJS.Signals): void => {
+    const now = Date.now()
+    this.#signalsSeen++
+    if (this.#signalsSeen === 1) this.#firstSignalAt = now
+    if (this.#run === undefined) {
+      void this.shutdown(signal)
+    } else if (this.#signalsSeen === 1 || now - this.#firstSignalAt < DUPLICATE_SIGNAL_WINDOW_MS) {
+      this.#options.logger.info({ signal }, 'signal received while already shutting down; continuing')
+    } else if (!this.#force.signal.aborted) {
+      this.#forcedDuring = this.#state
+      this.#options.logger.error({ signal, phase: this.#state }, `second ${signal}: forcing exit, cutting the ${this.#state} phase`)
+      this.#force.abort()
+    }
+  }
+
+  #onRequestSeen = (req: { url?: string | undefined }): void => {
+    if (this.#state !== 'draining') return
+    const url = req.url ?? ''
+    const query = url.indexOf('?')
+    if (this.#options.probePaths.has(query === -1 ? url : url.slice(0, query))) return
+    this.#lastTrafficAt = performance.now()
+    if (this.#inPreStop) this.#preStopRequests++
+  }
+
+  async #pipeline (reason: string): Promise<ShutdownReport> {
+    const { logger, gracePeriodMs } = this.#options
+    const startedAt = new Date()
+    const t0 = performance.now()
+    const faults: ErrorInfo[] = []
+    const onFault = (error: unknown): void => {
+      faults.push(errorInfo(error))
+      logger.error({ err: error }, 'uncaught error during shutdown; shutdown goes on')
+    }
+    process.on('uncaughtException', onFault)
+    process.on('unhandledRejection', onFault)
+
+    this.#setState('draining')
+    this.#shutdownController.abort(new Error(`shutdown: ${reason}`))
+    this.#tasks.startCounting()
+    let inFlightAtSignal = 0
+    for (const drainer of this.#drainers.values()) {
+      inFlightAtSignal += drainer.inFlight
+      drainer.startDraining()
+    }
+    logger.info({ reason, inFlight: inFlightAtSignal }, 'shutdown started; readiness reports draining')
+
+    const { drainDeadline, cleanupDeadline } = this.#budget(t0)
+
+    const preStop = await this.#preStop(t0, drainDeadline)
+
+    const drainStart = performance.now()
+    this.#drainStarted = true
+    const drainers = [...this.#drainers.values()]
+    for (const drainer of drainers) drainer.close()
+    const drained = await this.#waitUntil(Promise.all([...drainers.map((d) => d.closed), this.#tasks.settled()]), drainDeadline)
+    const tasksAborted = drained ? 0 : this.#tasks.size
+    if (!drained) {
+      for (const drainer of drainers) drainer.forceClose()
+      logger.warn({ tasksAborted }, 'drain deadline reached; remaining connections destroyed')
+    }
+    const drainMs = performance.now() - drainStart
+
+    this.#setState('cleaning')
+    const cleanupStart = performance.now()
+    const hooks: HookReport[] = []
+    for (const hook of this.#cleanupHooks.filter((h) => !h.afterPersist).reverse()) {
+      // Cleanup shares what is left before the persist reserve; persistence never pays for it.
+      const budget = Math.min(hook.timeoutMs, cleanupDeadline - performance.now())
+      hooks.push(await this.#runHook(hook, 'cleanup', budget))
+    }
+    const cleanupMs = performance.now() - cleanupStart
+
+    this.#setState('persisting')
+    const persistStart = performance.now()
+    for (const hook of this.#persistHooks) hooks.push(await this.#runHook(hook, 'persist', hook.timeoutMs))
+    for (const hook of this.#cleanupHooks.filter((h) => h.afterPersist).reverse()) {
+      hooks.push(await this.#runHook(hook, 'cleanup', hook.timeoutMs))
+    }
+    const persistMs = performance.now() - persistStart
+
+    this.#setState('stopped')
+    for (const drainer of drainers) drainer.detach()
+    this.#unsubscribeSignals()
+    process.off('uncaughtException', onFault)
+    process.off('unhandledRejection', onFault)
+
+    const counts = drainers.map((d) => d.counts)
+    const total = (key: keyof ServerDrainer['counts']): number => counts.reduce((sum, c) => sum + c[key], 0)
+    const forced = this.#force.signal.aborted
+    const failed = hooks.some((h) => h.outcome !== 'ok') || faults.length > 0 || this.#tasks.failed > 0
+    const report: ShutdownReport = {
+      reason,
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - t0),
+      exitCode: this.#exitCode(reason, forced || failed || !drained),
+      forced,
+      ...(this.#forcedDuring === undefined ? {} : { forcedDuring: this.#forcedDuring }),
+      phases: {
+        preStop: { ...preStop, durationMs: Math.round(preStop.durationMs) },
+        drain: { durationMs: Math.round(drainMs) },
+        cleanup: { durationMs: Math.round(cleanupMs) },
+        persist: { durationMs: Math.round(persistMs) }
+      },
+      requests: { inFlightAtSignal, completedDuringDrain: total('completed') },
+      sockets: { closedIdle: total('closedIdle'), closedAfterResponse: total('closedAfterResponse'), forced: total('forced') },
+      tasks: { finished: this.#tasks.finished, failed: this.#tasks.failed, aborted: tasksAborted },
+      hooks,
+      faults
+    }
+    this.#emitSafely('report', report)
+    if (report.exitCode === 0) logger.info({ report }, summaryLine(report))
+    else logger.error({ report }, summaryLine(report))
+    if (this.#options.exit) {
+      await flushLogger(this.#options.logger)
+      this.#options.exit(report.exitCode)
+    }
+    return report
+  }
+
+  async #preStop (t0: number, cap: number): Promise<{ durationMs: number, endedBy: PreStopEnd, requests: number }> {
+    const { preStopDelayMs, preStopQuietMs, preStopMaxMs } = this.#options
+    const minEnd = Math.min(t0 + preStopDelayMs, cap)
+    const maxEnd = Math.min(t0 + preStopMaxMs, cap)
+    let endedBy: PreStopEnd = 'fixed'
+    this.#inPreStop = true
+    if (preStopQuietMs === 0) {
+      await this.#sleepUntil(minEnd)
+    } else {
+      // The quiet period is watched after the minimum (the load balancer's lag): it ends one quiet
+      // period after the later of the minimum and the last request.
+      for (;;) {
+        const quietEnd = Math.max(minEnd, this.#lastTrafficAt) + preStopQuietMs
+        if (quietEnd >= maxEnd) {
+          await this.#sleepUntil(maxEnd)
+          endedBy = 'max'
+          break
+        }
+        await this.#sleepUntil(quietEnd)
+        if (this.#force.signal.aborted) break
+        if (Math.max(minEnd, this.#lastTrafficAt) + preStopQuietMs <= performance.now()) {
+          endedBy = 'quiet'
+          break
+        }
+      }
+    }
+    this.#inPreStop = false
+    if (this.#force.signal.aborted) endedBy = 'forced'
+    return { durationMs: performance.now() - t0, endedBy, requests: this.#preStopRequests }
+  }
+
+  /** Waits until a moment on the performance clock, or until forced. */
+  async #sleepUntil (at: number): Promise<void> {
+    const ms = at - performance.now()
+    if (ms <= 0 || this.#force.signal.aborted) return
+    await sleep(ms, undefined, { signal: this.#force.signal }).catch(() => {})
+  }
+
+  /** True when `work` settled before the deadline (performance clock) and no force cut the wait. */
+  async #waitUntil (work: Promise<unknown>, deadline: number): Promise<boolean> {
+    const cut = new AbortController()
+    const done = work.then(() => true)
+    const timeUp = sleep(Math.max(0, deadline - performance.now()), false, { signal: AbortSignal.any([cut.signal, this.#force.signal]) })
+      .catch(() => false)
+    const finished = await Promise.race([done, timeUp])
+    cut.abort()
+    return finished && !this.#force.signal.aborted
+  }
+
+  async #runHook (hook: RegisteredHook, phase: HookReport['phase'], timeoutMs: number): Promise<HookReport> {
+    const report = await runHook(hook, phase, timeoutMs, this.#force.signal)
+    if (report.outcome !== 'ok') {
+      this.#options.logger.warn({ hook: hook.name, phase, outcome: report.outcome, err: report.error }, `${phase} hook ${report.outcome === 'error' ? 'failed' : report.outcome === 'timeout' ? 'timed out' : 'skipped'}`)
+    }
+    return report
+  }
+
+  #exitCode (reason: string, failed: boolean): number {
+    if (failed) return 1
+    const signalNumber = (constants.signals as Record<string, number>)[reason]
+    return this.#options.exitWithSignalCode && signalNumber !== undefined ? 128 + signalNumber : 0
+  }
+
+  #setState (state: State): void {
+    this.#state = state
+    this.#emitSafely('state', state)
+  }
+
+  /** A throwing listener is logged, never allowed to break the pipeline. */
+  #emitSafely (event: keyof GracefulEvents, value: State | ShutdownReport): void {
+    try {
+      (this.emit as (event: string, value: unknown) => boolean)(event, value)
+    } catch (error) {
+      this.#options.logger.error({ err: error, event }, 'a graceful event listener threw')
+    }
+  }
+
+  #checkHook (method: string, name: unknown, fn: unknown, options: unknown, existing: readonly RegisteredHook[], keys: string[]): RegisteredHook {
+    if (typeof name !== 'string' || name.trim() === '') throw invalid(`${method}(name)`, 'a non-empty string', name)
+    if (typeof fn !== 'function') throw invalid(`${method}('${name}', fn)`, 'a function (signal) => unknown', fn)
+    if (typeof options !== 'object' || options === null) throw invalid(`${method}('${name}') options`, 'an object', options)
+    for (const key of Object.keys(options)) {
+      if (!keys.includes(key)) throw invalid(`${method}('${name}') options.${key}`, `one of ${keys.join(', ')} (unknown option)`, key)
+    }
+    if (existing.some((h) => h.name === name)) throw invalid(`${method}(name)`, 'unique among its phase\'s hooks', name)
+    if (this.#state !== 'running') throw this.#tooLate(`${method}('${name}')`)
+    const timeoutMs = (options as HookOptions).timeoutMs
+    return {
+      name,
+      fn: fn as Hook,
+      timeoutMs: timeoutMs === undefined ? this.#options.hookTimeoutMs : checkDuration(`${method}('${name}') options.timeoutMs`, timeoutMs, { positive: true })
+    }
+  }
+
+  #tooLate (what: string): GracefulStateError {
+    return new GracefulStateError(`${what} was called after shutdown began (state '${this.#state}'); register before shutdown`)
+  }
+
+  /**
+   * Splits gracePeriodMs: the hooks reserve the sum of their timeouts, at most half of the period so
+   * the drain always keeps the other half; within that reserve persistence comes first. Persist hooks
+   * also keep their full timeouts when cleanup overran (a hook that blocked the event loop).
+   */
+  #budget (t0: number): { drainDeadline: number, cleanupDeadline: number } {
+    const { gracePeriodMs } = this.#options
+    const persistMs = sumTimeouts(this.#persistHooks) + sumTimeouts(this.#cleanupHooks.filter((h) => h.afterPersist))
+    const hooksMs = Math.min(persistMs + sumTimeouts(this.#cleanupHooks.filter((h) => !h.afterPersist)), gracePeriodMs / 2)
+    const end = t0 + gracePeriodMs
+    return { drainDeadline: end - hooksMs, cleanupDeadline: end - Math.min(persistMs, hooksMs) }
+  }
+
+  #checkHookBudget (): void {
+    const hooksMs = sumTimeouts(this.#cleanupHooks) + sumTimeouts(this.#persistHooks)
+    const { gracePeriodMs, logger } = this.#options
+    if (this.#budgetWarned || hooksMs <= gracePeriodMs / 2) return
+    this.#budgetWarned = true
+    logger.warn({ gracePeriodMs, hookTimeoutsMs: hooksMs },
+      'the hooks\' timeouts add up to more than half of gracePeriodMs; they get half, the drain the other half (raise gracePeriodMs or lower hook timeouts)')
+  }
+
+  #checkTerminationBudget (): void {
+    const { terminationGracePeriodMs, gracePeriodMs, logger } = this.#options
+    if (terminationGracePeriodMs === undefined || gracePeriodMs + TERMINATION_HEADROOM_MS <= terminationGracePeriodMs) return
+    logger.warn({ gracePeriodMs, terminationGracePeriodMs },
+      `gracePeriodMs (pre-stop, drain, cleanup and persistence) must end at least ${TERMINATION_HEADROOM_MS} ms before the platform kills the process; raise terminationGracePeriodSeconds or lower gracePeriodMs`)
+  }
+}
+
+function sumTimeouts (hooks: readonly RegisteredHook[]): number {
+  return hooks.reduce((sum, h) => sum + h.timeoutMs, 0)
+}
+
+/** Waits for the logger to flush, at most LOGGER_FLUSH_TIMEOUT_MS, so the last lines are not lost on exit. */
+async function flushLogger (logger: ResolvedOptions['logger']): Promise<void> {
+  if (typeof logger.flush !== 'function') return
+  const flush = logger.flush.bind(logger)
+  await Promise.race([
+    new Promise<void>((resolve) => {
+      try {
+        flush(() => resolve())
+      } catch {
+        resolve()
+      }
+    }),
+    sleep(LOGGER_FLUSH_TIMEOUT_MS, undefined, { ref: false })
+  ])
+}
+
+/** Creates a coordinator. Options are validated here; a bad one throws at once, naming itself. */
+export function createGraceful (options?: GracefulOptions): Graceful {
+  return new Graceful(options)
+}

@@ -1,0 +1,34 @@
+/** Errors graceful throws at creation or registration time. Shutdown itself never throws: its failures go into the report. */
+
+export const INVALID_OPTION = 'GRACEFUL_ERR_INVALID_OPTION'
+export const REGISTERED_TOO_LATE = 'GRACEFUL_ERR_TOO_LATE'
+
+export class GracefulTypeError extends TypeError {
+  readonly code = INVALID_OPTION
+  override name = 'GracefulTypeError'
+}
+
+export class GracefulRangeError extends RangeError {
+  readonly code = INVALID_OPTION
+  override name = 'GracefulRangeError'
+}
+
+export class GracefulStateError extends Error {
+  readonly code = REGISTERED_TOO_LATE
+  override name = 'GracefulStateError'
+}
+
+/** Renders a bad value for a message: strings quoted, everything else by its kind. */
+export function describe (value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  if (value === null || typeof value !== 'object') return String(value)
+  return 'an object'
+}
+
+/** `<option> must be <form>, got <value>` */
+export function invalid (option: string, form: string, value: unknown, range = false): Error {
+  const message = `${option} must be ${form}, got ${describe(value)}`
+  return range ? new GracefulRangeError(message) : new GracefulTypeError(message)
+}

@@ -1,0 +1,22 @@
+import type { Logger } from './types.js'
+
+type Level = 30 | 40 | 50
+
+function write (level: Level, obj: object, msg?: string): void {
+  const line = JSON.stringify({ level, time: Date.now(), ...obj, msg }) + '\n'
+  process.stdout.write(line)
+}
+
+/** JSON lines on stdout in pino's shape, so the same log tooling reads both. */
+export const defaultLogger: Logger = {
+  info: (obj, msg) => write(30, obj, msg),
+  warn: (obj, msg) => write(40, obj, msg),
+  error: (obj, msg) => write(50, obj, msg),
+  flush (cb) {
+    // An empty write's callback runs once everything queued before it reached the OS.
+    process.stdout.write('', () => cb?.())
+  }
+}
+
+const noop = (): void => {}
+export const silentLogger: Logger = { info: noop, warn: noop, error: noop }

@@ -1,0 +1,131 @@
+import { constants } from 'node:os'
+import { invalid } from './errors.js'
+import { defaultLogger, silentLogger } from './logger.js'
+import type { GracefulOptions, Logger } from './types.js'
+
+/** setTimeout cannot wait longer than this. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+/** Signals a process cannot catch. */
+const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP'])
+
+export interface ResolvedOptions {
+  readonly signals: readonly NodeJS.Signals[]
+  readonly preStopDelayMs: number
+  readonly preStopQuietMs: number
+  readonly preStopMaxMs: number
+  readonly gracePeriodMs: number
+  readonly hookTimeoutMs: number
+  readonly terminationGracePeriodMs: number | undefined
+  readonly exit: ((code: number) => void) | undefined
+  readonly exitWithSignalCode: boolean
+  readonly probePaths: ReadonlySet<string>
+  readonly logger: Logger
+}
+
+const KNOWN_KEYS = new Set<string>([
+  'signals', 'preStopDelayMs', 'preStopQuietMs', 'preStopMaxMs', 'gracePeriodMs', 'hookTimeoutMs',
+  'terminationGracePeriodMs', 'exit', 'exitWithSignalCode', 'probePaths', 'logger'
+])
+
+/** Validates a duration option: a finite, non-negative number of milliseconds that setTimeout can wait. */
+export function checkDuration (option: string, value: unknown, { positive = false } = {}): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw invalid(option, `a ${positive ? 'positive' : 'non-negative'} number of milliseconds`, value)
+  }
+  if (value < 0 || (positive && value === 0) || value > MAX_TIMEOUT_MS) {
+    throw invalid(option, `a ${positive ? 'positive' : 'non-negative'} number of milliseconds up to ${MAX_TIMEOUT_MS}`, value, true)
+  }
+  return value
+}
+
+function checkSignals (value: unknown): NodeJS.Signals[] {
+  if (!Array.isArray(value)) throw invalid('signals', "an array of signal names such as ['SIGTERM', 'SIGINT']", value)
+  for (const name of value) {
+    if (typeof name !== 'string' || !(name in constants.signals) || UNCATCHABLE.has(name)) {
+      throw invalid('signals', 'an array of catchable signal names such as \'SIGTERM\'', name)
+    }
+  }
+  return [...new Set(value as NodeJS.Signals[])]
+}
+
+function checkLogger (value: unknown): Logger {
+  if (value === false) return silentLogger
+  const methods = ['info', 'warn', 'error'] as const
+  if (typeof value !== 'object' || value === null || methods.some((m) => typeof (value as Logger)[m] !== 'function')) {
+    throw invalid('logger', 'a pino-compatible logger (info, warn and error methods) or false', value)
+  }
+  return value as Logger
+}
+
+function checkExit (value: unknown): ((code: number) => void) | undefined {
+  if (value === false) return undefined
+  if (value === true) return exitProcess
+  if (typeof value === 'function') return value as (code: number) => void
+  throw invalid('exit', 'true, false or a function (code) => void', value)
+}
+
+function exitProcess (code: number): void {
+  process.exitCode = code
+  process.exit(code)
+}
+
+function checkProbePaths (value: unknown): Set<string> {
+  if (!Array.isArray(value) || value.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
+    throw invalid('probePaths', "an array of paths starting with '/'", value)
+  }
+  return new Set(value as string[])
+}
+
+function envSeconds (env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  const seconds = Number(raw)
+  if (!Number.isFinite(seconds) || seconds <= 0) throw invalid(name, 'a positive number of seconds', raw)
+  return seconds * 1000
+}
+
+/**
+ * Merges defaults once and validates every option, so bad input fails at creation with a message
+ * that names the option and the expected form, never later at shutdown.
+ */
+export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options)
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.has(key)) throw invalid(`options.${key}`, `one of ${[...KNOWN_KEYS].join(', ')} (unknown option)`, key)
+  }
+  const o = options as Record<string, unknown>
+  const has = (key: string): boolean => o[key] !== undefined
+  // Under Kubernetes the endpoint removal lags SIGTERM by seconds, so pre-stop waits for traffic to stop.
+  const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST)
+
+  const preStopDelayMs = has('preStopDelayMs') ? checkDuration('preStopDelayMs', o.preStopDelayMs) : (inKubernetes ? 1000 : 0)
+  // A delay given alone means a fixed window: traffic awareness is opted into by a quiet period.
+  const quietDefault = inKubernetes && !has('preStopDelayMs') ? 1000 : 0
+  const preStopQuietMs = has('preStopQuietMs') ? checkDuration('preStopQuietMs', o.preStopQuietMs) : quietDefault
+  const preStopMaxMs = has('preStopMaxMs')
+    ? checkDuration('preStopMaxMs', o.preStopMaxMs)
+    : (preStopQuietMs > 0 ? Math.max(preStopDelayMs, 15_000) : preStopDelayMs)
+  if (preStopMaxMs < preStopDelayMs) {
+    throw invalid('preStopMaxMs', `at least preStopDelayMs (${preStopDelayMs})`, preStopMaxMs, true)
+  }
+  const gracePeriodMs = has('gracePeriodMs') ? checkDuration('gracePeriodMs', o.gracePeriodMs, { positive: true }) : 30_000
+  const terminationGracePeriodMs = has('terminationGracePeriodMs')
+    ? checkDuration('terminationGracePeriodMs', o.terminationGracePeriodMs, { positive: true })
+    : envSeconds(env, 'TERMINATION_GRACE_PERIOD_SECONDS')
+  if (has('exitWithSignalCode') && typeof o.exitWithSignalCode !== 'boolean') {
+    throw invalid('exitWithSignalCode', 'a boolean', o.exitWithSignalCode)
+  }
+  return Object.freeze({
+    signals: has('signals') ? checkSignals(o.signals) : ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
+    preStopDelayMs,
+    preStopQuietMs,
+    preStopMaxMs,
+    gracePeriodMs,
+    hookTimeoutMs: has('hookTimeoutMs') ? checkDuration('hookTimeoutMs', o.hookTimeoutMs, { positive: true }) : 5_000,
+    terminationGracePeriodMs,
+    exit: has('exit') ? checkExit(o.exit) : exitProcess,
+    exitWithSignalCode: o.exitWithSignalCode === true,
+    probePaths: has('probePaths') ? checkProbePaths(o.probePaths) : new Set<string>(),
+    logger: has('logger') ? checkLogger(o.logger) : defaultLogger
+  })
+}

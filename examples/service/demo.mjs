@@ -1,0 +1,285 @@
+#!/usr/bin/env node
+/**
+ * One-command demo of a graceful shutdown under load (`pnpm demo`, about 10 s):
+ *
+ * 1. starts the example service (fastify; `--express` for the express entry) on 127.0.0.1 with an
+ *    ephemeral port and a temporary SQLite file;
+ * 2. drives keep-alive load with undici: fast requests, slow requests and job submissions, while a
+ *    simulated load balancer polls /ready;
+ * 3. sends SIGTERM in the middle of the load. The service keeps serving during pre-stop while /ready
+ *    answers 503; the "load balancer" notices and the clients stop sending, as they would in a cluster;
+ * 4. prints what the clients saw (sent, ok, failed by kind) and the service's shutdown report as a
+ *    timeline;
+ * 5. starts the service again on the same database and shows that the counters and the unfinished
+ *    job queue came back.
+ *
+ * Exits 0 when no request failed, the service exited 0 and the state came back; 1 otherwise.
+ * Children are killed on any failure.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Pool } from 'undici'
+import { startService } from './src/child.mjs'
+
+const framework = process.argv.includes('--express') ? 'express' : 'fastify'
+
+const SETTINGS = {
+  PRESTOP_DELAY_MS: '1000', // serve this long after SIGTERM while /ready says 503
+  PRESTOP_QUIET_MS: '0', // fixed pre-stop window, so the timeline is easy to read
+  GRACE_PERIOD_MS: '10000',
+  HOOK_TIMEOUT_MS: '2000',
+  JOB_MS: '150', // the worker is slower than the clients: a queue builds up
+  LOG_REQUESTS: 'false'
+}
+const LOAD = {
+  clients: 8, // concurrent keep-alive clients
+  beforeSignalMs: 1500, // load before SIGTERM
+  slowMs: 800, // GET /slow?ms=…: in flight when the signal comes
+  lbPollMs: 100, // how often the simulated load balancer probes /ready
+  maxMs: 10_000 // hang guard for the load phase
+}
+
+const started = Date.now()
+/** @param {string} msg */
+const step = msg => console.log(`[${((Date.now() - started) / 1000).toFixed(2).padStart(5)} s] ${msg}`)
+const pad = (/** @type {unknown} */ v, /** @type {number} */ n) => String(v).padEnd(n)
+const lpad = (/** @type {unknown} */ v, /** @type {number} */ n) => String(v).padStart(n)
+
+/** @type {Set<import('./src/child.mjs').ServiceProcess>} */
+const children = new Set()
+function killChildren () {
+  for (const child of children) child.kill()
+}
+process.once('exit', killChildren)
+for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.once(sig, () => {
+    killChildren()
+    process.exit(130)
+  })
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'graceful-demo-'))
+const env = { ...SETTINGS, DB_PATH: join(dir, 'service.db') }
+
+/** @typedef {'fast' | 'slow' | 'enqueue'} Kind */
+
+/**
+ * The client side: what was sent and how each request ended.
+ */
+class Tally {
+  constructor () {
+    this.sent = 0
+    this.ok = 0
+    this.sentAfterSignal = 0
+    this.okAfterSignal = 0
+    this.connectionClose = 0
+    this.jobsAccepted = 0
+    /** @type {Record<Kind, { sent: number, ok: number }>} */
+    this.byKind = { fast: { sent: 0, ok: 0 }, slow: { sent: 0, ok: 0 }, enqueue: { sent: 0, ok: 0 } }
+    /** @type {Map<string, number>} */
+    this.failures = new Map()
+  }
+
+  /** @param {string} kind */
+  fail (kind) {
+    this.failures.set(kind, (this.failures.get(kind) ?? 0) + 1)
+  }
+
+  get failed () {
+    let n = 0
+    for (const count of this.failures.values()) n += count
+    return n
+  }
+}
+
+/**
+ * One request of the load; never throws, records the outcome.
+ * @param {Pool} pool @param {Kind} kind @param {Tally} tally @param {() => boolean} afterSignal
+ */
+async function request (pool, kind, tally, afterSignal) {
+  const late = afterSignal()
+  tally.sent++
+  tally.byKind[kind].sent++
+  if (late) tally.sentAfterSignal++
+  /** @type {import('undici').Dispatcher.RequestOptions} */
+  const options = kind === 'fast'
+    ? { path: '/stats', method: 'GET' }
+    : kind === 'slow'
+      ? { path: `/slow?ms=${LOAD.slowMs}`, method: 'GET' }
+      : { path: '/jobs', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payload: { n: tally.sent } }) }
+  try {
+    const res = await pool.request({ ...options, headersTimeout: 15_000, bodyTimeout: 15_000 })
+    await res.body.text()
+    if (res.headers.connection === 'close') tally.connectionClose++
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      tally.ok++
+      tally.byKind[kind].ok++
+      if (late) tally.okAfterSignal++
+      if (kind === 'enqueue') tally.jobsAccepted++
+    } else {
+      tally.fail(`HTTP ${res.statusCode}`)
+    }
+  } catch (err) {
+    const e = /** @type {{ code?: string, name?: string }} */ (err)
+    tally.fail(e.code ?? e.name ?? 'error')
+  }
+}
+
+/** @returns {Kind} */
+function pickKind () {
+  const r = Math.random()
+  return r < 0.55 ? 'fast' : r < 0.7 ? 'slow' : 'enqueue'
+}
+
+/**
+ * Prints the shutdown report as a timeline.
+ * @param {import('./src/child.mjs').ShutdownReport} report
+ */
+function printReport (report) {
+  const { phases, requests, sockets, tasks, hooks } = report
+  console.log('')
+  console.log(`Shutdown report: reason ${report.reason}, exit code ${report.exitCode}, ${report.durationMs} ms from signal to exit${report.forced ? `, FORCED during ${report.forcedDuring}` : ''}`)
+  console.log(`  at the signal: ${requests.inFlightAtSignal} request(s) in flight`)
+  const hookLine = (/** @type {import('graceful-core').HookReport} */ h) =>
+    `${h.name} ${h.outcome} (${h.durationMs} ms)${h.error ? `: ${h.error.message}` : ''}`
+  const firstPersist = hooks.findIndex(h => h.phase === 'persist')
+  const cleanupBefore = hooks.filter((h, i) => h.phase === 'cleanup' && (firstPersist === -1 || i < firstPersist))
+  const persist = hooks.filter(h => h.phase === 'persist')
+  const cleanupAfter = hooks.filter((h, i) => h.phase === 'cleanup' && firstPersist !== -1 && i > firstPersist)
+  const rows = [
+    ['pre-stop', phases.preStop.durationMs, `ended by "${phases.preStop.endedBy}"; ${phases.preStop.requests} request(s) served while /ready answered 503`],
+    ['drain', phases.drain.durationMs, `${requests.completedDuringDrain} request(s) completed; sockets closed: ${sockets.closedIdle} idle, ${sockets.closedAfterResponse} after their response, ${sockets.forced} forced; tasks: ${tasks.finished} finished, ${tasks.failed} failed, ${tasks.aborted} aborted`],
+    ['cleanup', phases.cleanup.durationMs, cleanupBefore.map(hookLine).join(', ') || '(no hooks)'],
+    ['persist', phases.persist.durationMs, persist.map(hookLine).join(', ') || '(no hooks)']
+  ]
+  let at = 0
+  console.log(`  ${pad('at', 10)}${pad('phase', 10)}${lpad('took', 9)}   what happened`)
+  for (const [name, ms, what] of rows) {
+    console.log(`  ${pad(`+${at} ms`, 10)}${pad(name, 10)}${lpad(`${ms} ms`, 9)}   ${what}`)
+    at += Number(ms)
+  }
+  if (cleanupAfter.length > 0) console.log(`  ${pad('', 10)}${pad('cleanup', 10)}${lpad('', 9)}   after persist: ${cleanupAfter.map(hookLine).join(', ')}`)
+  console.log(`  ${pad(`+${report.durationMs} ms`, 10)}exit ${report.exitCode}`)
+  if (report.faults.length > 0) console.log(`  faults: ${report.faults.map(f => `${f.name}: ${f.message}`).join('; ')}`)
+  console.log('')
+}
+
+/** @param {Tally} tally */
+function printTally (tally) {
+  console.log('')
+  console.log('Clients:')
+  console.log(`  sent ${tally.sent} (${tally.sentAfterSignal} after SIGTERM), ok ${tally.ok} (${tally.okAfterSignal} after SIGTERM), failed ${tally.failed}`)
+  for (const [kind, { sent, ok }] of Object.entries(tally.byKind)) {
+    console.log(`    ${pad(kind, 8)} sent ${lpad(sent, 4)}  ok ${lpad(ok, 4)}`)
+  }
+  if (tally.failed === 0) console.log('  failed by kind: none')
+  else console.log(`  failed by kind: ${[...tally.failures].map(([k, n]) => `${k} ×${n}`).join(', ')}`)
+  console.log(`  responses carrying "Connection: close" (keep-alive clients told to reconnect): ${tally.connectionClose}`)
+  console.log(`  jobs accepted (202): ${tally.jobsAccepted}`)
+}
+
+async function main () {
+  step(`starting the ${framework} service (temp DB ${env.DB_PATH})`)
+  const service = await startService({ framework, env, onStart: s => children.add(s) })
+  step(`service pid ${service.pid} listening at ${service.url}`)
+
+  const pool = new Pool(service.url, { connections: LOAD.clients, keepAliveTimeout: 10_000 })
+  const probes = new Pool(service.url, { connections: 1 })
+  const tally = new Tally()
+  let signalled = false
+  let inRotation = true
+
+  // The simulated load balancer: takes the instance out of rotation when /ready fails.
+  const lb = (async () => {
+    while (inRotation) {
+      try {
+        const res = await probes.request({ path: '/ready', method: 'GET', headersTimeout: 2000 })
+        const body = await res.body.text()
+        if (res.statusCode !== 200) {
+          inRotation = false
+          step(`load balancer: /ready answered ${res.statusCode} ${body.trim()} -> out of rotation, clients stop sending`)
+        }
+      } catch (err) {
+        inRotation = false
+        step(`load balancer: /ready failed (${/** @type {{ code?: string }} */ (err).code ?? err}) -> out of rotation`)
+      }
+      await sleep(LOAD.lbPollMs)
+    }
+  })()
+
+  step(`load: ${LOAD.clients} keep-alive clients, mix of GET /stats, GET /slow?ms=${LOAD.slowMs}, POST /jobs`)
+  const loadEnds = Date.now() + LOAD.maxMs
+  const clients = Array.from({ length: LOAD.clients }, async () => {
+    while (inRotation && Date.now() < loadEnds) {
+      await request(pool, pickKind(), tally, () => signalled)
+      await sleep(5)
+    }
+  })
+
+  const progress = setInterval(() => step(`  … sent ${tally.sent}, ok ${tally.ok}, failed ${tally.failed}`), 500)
+  try {
+    await sleep(LOAD.beforeSignalMs)
+    signalled = true
+    step(`SIGTERM -> pid ${service.pid} (sent so far: ${tally.sent})`)
+    service.signal('SIGTERM')
+    await Promise.all([...clients, lb])
+    step('load finished: every request sent has its answer')
+  } finally {
+    clearInterval(progress)
+  }
+
+  const exit = await service.waitForExit(20_000)
+  step(`service exited: code ${exit.code}${exit.signal ? `, signal ${exit.signal}` : ''}`)
+  await Promise.all([pool.close(), probes.close()])
+
+  printTally(tally)
+  const report = await service.waitFor(() => service.report, { timeoutMs: 1000, what: 'the shutdown report', allowExit: true })
+    .catch(() => undefined)
+  if (report) printReport(report)
+  else console.log('\n(no shutdown report found on the service\'s stdout)\n')
+
+  // Restart on the same database.
+  step('restarting the service on the same database')
+  const again = await startService({ framework, env, onStart: s => children.add(s) })
+  const res = await fetch(`${again.url}/stats`)
+  const stats = /** @type {{ boot: { number: number, restoredPending: string[], restoredCounters: Record<string, number>, lastShutdown: Record<string, unknown> | null } }} */ (await res.json())
+  const { restoredCounters: c, restoredPending, lastShutdown } = stats.boot
+  step(`restarted (pid ${again.pid}), boot #${stats.boot.number}; restored from the database:`)
+  console.log(`    counters: ${c.requests} requests, ${c.jobsEnqueued} jobs enqueued, ${c.jobsFinished} finished`)
+  console.log(`    queue: ${restoredPending.length} unfinished job(s) back in the queue`)
+  if (lastShutdown) console.log(`    last shutdown persisted at ${lastShutdown.persistedAt}: ${lastShutdown.pending} pending, ${lastShutdown.finished} finished`)
+  const accounted = c.jobsFinished + restoredPending.length
+  const jobsOk = c.jobsEnqueued === tally.jobsAccepted && accounted === tally.jobsAccepted
+  console.log(`    every accepted job accounted for: ${tally.jobsAccepted} accepted = ${c.jobsFinished} finished + ${restoredPending.length} queued ${jobsOk ? '✓' : '✗'}`)
+
+  again.signal('SIGTERM')
+  const exit2 = await again.waitForExit(20_000)
+  step(`second run stopped with SIGTERM: exit code ${exit2.code}`)
+
+  const problems = []
+  if (tally.failed > 0) problems.push(`${tally.failed} request(s) failed`)
+  if (exit.code !== 0) problems.push(`service exited with ${exit.code ?? exit.signal}`)
+  if (!report) problems.push('no shutdown report')
+  if (!jobsOk) problems.push('persisted jobs do not match what the clients saw')
+  if (exit2.code !== 0) problems.push(`restarted service exited with ${exit2.code ?? exit2.signal}`)
+  console.log('')
+  if (problems.length === 0) {
+    console.log(`OK: ${tally.ok} requests served, none failed; clean exit; state survived the restart. (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+  } else {
+    console.log(`NOT OK: ${problems.join('; ')}`)
+    process.exitCode = 1
+  }
+}
+
+try {
+  await main()
+} catch (err) {
+  console.error(`demo failed: ${err instanceof Error ? err.stack : err}`)
+  process.exitCode = 1
+} finally {
+  killChildren()
+  rmSync(dir, { recursive: true, force: true })
+}

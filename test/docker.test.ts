@@ -1,0 +1,207 @@
+/**
+ * Static checks of the container image and the Kubernetes manifests of the example service
+ * (no Docker engine or cluster needed): the probes hit the adapter's routes on the port the
+ * service listens on, the platform's kill deadline leaves room for the whole graceful shutdown,
+ * and the image runs node directly so that node receives SIGTERM.
+ */
+import t from 'tap'
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseAllDocuments } from 'yaml'
+import { loadConfig } from '../examples/service/src/config.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const read = (path: string): string => readFileSync(`${root}/${path}`, 'utf8')
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes manifests
+
+interface EnvVar { name: string, value?: string }
+interface Port { name?: string, containerPort: number }
+interface HttpProbe { httpGet?: { path?: string, port?: number | string } }
+interface Container {
+  name: string
+  image?: string
+  command?: string[]
+  args?: string[]
+  ports?: Port[]
+  env?: EnvVar[]
+  readinessProbe?: HttpProbe
+  livenessProbe?: HttpProbe
+  startupProbe?: HttpProbe
+  securityContext?: { runAsNonRoot?: boolean, runAsUser?: number }
+}
+interface PodSpec {
+  terminationGracePeriodSeconds?: number
+  securityContext?: { runAsNonRoot?: boolean, runAsUser?: number }
+  containers: Container[]
+}
+interface Manifest {
+  apiVersion: string
+  kind: string
+  metadata: { name: string }
+  spec: Record<string, unknown>
+}
+
+function loadManifests (path: string): Manifest[] {
+  return parseAllDocuments(read(path)).map(doc => {
+    t.equal(doc.errors.length, 0, `${path} parses as YAML`)
+    return doc.toJS() as Manifest
+  })
+}
+
+const manifests = [...loadManifests('docker/k8s/deployment.yaml'), ...loadManifests('docker/k8s/service.yaml')]
+const deployment = manifests.find(m => m.kind === 'Deployment')
+const service = manifests.find(m => m.kind === 'Service')
+if (!deployment || !service) throw new Error('docker/k8s must hold a Deployment and a Service')
+
+const template = deployment.spec.template as { metadata: { labels: Record<string, string> }, spec: PodSpec }
+const pod = template.spec
+const container = pod.containers[0]
+if (!container) throw new Error('the Deployment has no container')
+const env: Record<string, string> = Object.fromEntries((container.env ?? []).map(e => [e.name, String(e.value ?? '')]))
+/** The settings exactly as the example service reads them from this environment. */
+const config = loadConfig(env)
+
+/** Resolves a probe or Service port (number or port name) to the container port number. */
+function containerPortOf (port: number | string | undefined): number | undefined {
+  if (typeof port === 'number') return port
+  return container?.ports?.find(p => p.name === port)?.containerPort
+}
+
+const servicePort = config.port
+
+t.test('the container port is the port the service listens on (PORT)', async t => {
+  t.ok(env.PORT, 'PORT is set in the Deployment')
+  t.same(container.ports?.map(p => p.containerPort), [servicePort], 'the one container port is PORT')
+  t.equal(config.host, '0.0.0.0', 'listens on all interfaces inside the pod')
+})
+
+t.test('readinessProbe asks GET /ready and livenessProbe asks GET /health on the service port', async t => {
+  t.equal(container.readinessProbe?.httpGet?.path, '/ready')
+  t.equal(containerPortOf(container.readinessProbe?.httpGet?.port), servicePort)
+  t.equal(container.livenessProbe?.httpGet?.path, '/health', 'liveness stays 200 while draining')
+  t.equal(containerPortOf(container.livenessProbe?.httpGet?.port), servicePort)
+  if (container.startupProbe) {
+    t.equal(container.startupProbe.httpGet?.path, '/health')
+    t.equal(containerPortOf(container.startupProbe.httpGet?.port), servicePort)
+  }
+})
+
+t.test('the Service selects the pods and targets the service port', async t => {
+  const spec = service.spec as { selector: Record<string, string>, ports: { port: number, targetPort: number | string }[] }
+  for (const [key, value] of Object.entries(spec.selector)) {
+    t.equal(template.metadata.labels[key], value, `pod template has label ${key}=${value}`)
+  }
+  t.equal(spec.ports.length, 1)
+  t.equal(containerPortOf(spec.ports[0]?.targetPort), servicePort)
+})
+
+/** How many cleanup and persist hooks the example registers (each may use up to HOOK_TIMEOUT_MS). */
+function hookCount (): number {
+  const source = read('examples/service/src/service.mjs')
+  return (source.match(/graceful\.on(Cleanup|Persist)\(/g) ?? []).length
+}
+
+t.test('terminationGracePeriodSeconds exceeds pre-stop + grace period + hook timeouts', async t => {
+  const g = config.graceful
+  // Every number of the rule must be set explicitly, by the env names the service reads.
+  for (const option of ['preStopDelayMs', 'preStopMaxMs', 'gracePeriodMs', 'hookTimeoutMs', 'terminationGracePeriodMs'] as const) {
+    t.type(g[option], 'number', `${option} is configured`)
+  }
+  const tgps = pod.terminationGracePeriodSeconds
+  if (typeof tgps !== 'number') throw new Error('terminationGracePeriodSeconds is not set')
+  const preStopMs = Math.max(g.preStopDelayMs ?? 0, g.preStopMaxMs ?? 0)
+  const hooks = hookCount()
+  t.ok(hooks >= 3, `the service registers its hooks (${hooks})`)
+  const worstCaseMs = preStopMs + (g.gracePeriodMs ?? 0) + hooks * (g.hookTimeoutMs ?? 0)
+  t.ok(tgps * 1000 > worstCaseMs,
+    `terminationGracePeriodSeconds ${tgps} s > pre-stop ${preStopMs} + grace ${g.gracePeriodMs} + ${hooks} hooks × ${g.hookTimeoutMs} = ${worstCaseMs} ms`)
+  t.ok(tgps * 1000 > (g.gracePeriodMs ?? 0), 'the kill deadline exceeds the grace period')
+  t.equal(g.terminationGracePeriodMs, tgps * 1000, 'TERMINATION_GRACE_PERIOD_SECONDS matches the pod spec')
+  t.ok((g.preStopDelayMs ?? 0) >= 1000, 'pre-stop keeps serving while endpoint removal propagates')
+})
+
+t.test('the pod runs the image entry as a non-root user and does not wrap node', async t => {
+  t.notOk(container.command, 'no command override: the image CMD runs node as PID 1')
+  t.notOk(container.args, 'no args override')
+  t.equal(pod.securityContext?.runAsNonRoot, true)
+  t.not(pod.securityContext?.runAsUser, 0)
+})
+
+// ---------------------------------------------------------------------------------------------
+// Dockerfile
+
+interface Instruction { keyword: string, args: string }
+
+/** Splits a Dockerfile into stages of instructions (comments dropped, continuations joined). */
+function parseDockerfile (text: string): Instruction[][] {
+  const logical: string[] = []
+  let current = ''
+  for (const raw of text.split('\n')) {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) continue
+    if (line.endsWith('\\')) {
+      current += line.slice(0, -1) + ' '
+      continue
+    }
+    logical.push(current + line)
+    current = ''
+  }
+  if (current) logical.push(current)
+  const stages: Instruction[][] = []
+  for (const line of logical) {
+    const match = /^(\S+)\s*(.*)$/.exec(line)
+    if (!match) continue
+    const instruction = { keyword: (match[1] ?? '').toUpperCase(), args: (match[2] ?? '').trim() }
+    if (instruction.keyword === 'FROM') stages.push([])
+    stages.at(-1)?.push(instruction)
+  }
+  return stages
+}
+
+const stages = parseDockerfile(read('docker/Dockerfile'))
+const final = stages.at(-1) ?? []
+const last = (keyword: string): Instruction | undefined => final.filter(i => i.keyword === keyword).at(-1)
+
+t.test('the image is multi-stage and deploys production dependencies only', async t => {
+  t.ok(stages.length >= 2, 'a build stage and a runtime stage')
+  const build = stages.slice(0, -1).flat().map(i => i.args).join('\n')
+  t.match(build, /pnpm[^\n]*\bdeploy\b[^\n]*--prod/, 'pnpm deploy --prod lays out the example with production dependencies')
+  t.ok(final.some(i => i.keyword === 'COPY' && /--from=/.test(i.args)), 'the runtime stage copies the deployed folder from the build stage')
+  t.notOk(final.some(i => i.keyword === 'RUN' && /\b(pnpm|npm|yarn)\s+(install|ci|i)\b/.test(i.args)), 'nothing is installed in the runtime stage')
+})
+
+t.test('the image entry runs node directly (exec form), so node receives SIGTERM', async t => {
+  t.notOk(final.some(i => i.keyword === 'ENTRYPOINT'), 'no ENTRYPOINT wrapper')
+  const cmd = last('CMD')
+  if (!cmd) throw new Error('no CMD in the runtime stage')
+  t.ok(cmd.args.startsWith('['), 'CMD is in exec form (a JSON array), not run through /bin/sh')
+  const argv = JSON.parse(cmd.args) as string[]
+  t.equal(argv[0], 'node', 'the first word is node, no npm/pnpm start or shell wrapper')
+  const script = argv[1]
+  t.ok(script && existsSync(`${root}/examples/service/${script}`), `the entry ${script} exists in examples/service`)
+  const stopsignal = last('STOPSIGNAL')
+  if (stopsignal) t.equal(stopsignal.args, 'SIGTERM')
+})
+
+t.test('the image runs as a non-root user and listens on the port Kubernetes probes', async t => {
+  const user = last('USER')?.args
+  t.ok(user, 'USER is set in the runtime stage')
+  t.notMatch(user ?? '', /^(root|0)(:|$)/, 'USER is not root')
+  t.equal(pod.securityContext?.runAsUser, Number(user?.split(':')[0]), 'the pod runs as the image user')
+  const expose = final.filter(i => i.keyword === 'EXPOSE').flatMap(i => i.args.split(/\s+/)).map(p => Number.parseInt(p, 10))
+  t.same(expose, [servicePort], 'EXPOSE matches the container port')
+  const envLine = final.filter(i => i.keyword === 'ENV').map(i => i.args).join(' ')
+  t.match(envLine, new RegExp(`\\bPORT=${servicePort}\\b`), 'the image default PORT matches')
+})
+
+t.test('.dockerignore keeps host node_modules and build output out of the context', async t => {
+  const patterns = read('.dockerignore').split('\n').map(l => l.trim()).filter(l => l && !l.startsWith('#'))
+  t.ok(patterns.includes('**/node_modules'), 'node_modules of every workspace project')
+  t.ok(patterns.includes('**/dist'), 'compiled output is rebuilt in the image')
+  t.ok(patterns.includes('.git'))
+  for (const needed of ['pnpm-lock.yaml', 'pnpm-workspace.yaml', 'package.json', 'packages', 'examples', 'examples/service']) {
+    t.notOk(patterns.includes(needed), `${needed} stays in the context`)
+  }
+})

@@ -1,1 +1,66 @@
-export {}
+/**
+ * express-graceful: the graceful coordinator as express middleware. `app.use(graceful.middleware)`
+ * adds the `/health` and `/ready` probe routes and the draining behaviour; `graceful.attach(server)`
+ * hands over the server (otherwise it is found from the first request).
+ * @module
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createGraceful, type DrainableServer, type Graceful, type GracefulOptions, type ProbeOptions, probeAnswer, resolveProbeOptions } from 'graceful-core'
+
+export type ExpressGracefulOptions = GracefulOptions & ProbeOptions
+
+/** A connect-style middleware: works with express 4 and 5 (and any framework using that shape). */
+export type GracefulMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
+
+export interface ExpressGraceful extends Graceful {
+  /** Mount first: `app.use(graceful.middleware)`. */
+  readonly middleware: GracefulMiddleware
+  /** Drains this server (the return value of `app.listen()`); returns it. Sockets are tracked from here on. */
+  attach<S extends DrainableServer> (server: S): S
+}
+
+/** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
+export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressGraceful {
+  const { healthPath, readyPath, core } = resolveProbeOptions(options)
+  const graceful = createGraceful(core)
+  let attached = false
+
+  function attach<S extends DrainableServer> (server: S): S {
+    graceful.addServer(server)
+    attached = true
+    return server
+  }
+
+  function middleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    if (!attached) {
+      // Found from the first request; attach() sees connections opened earlier too.
+      const server = (req.socket as { server?: Server }).server
+      if (server) {
+        try {
+          attach(server)
+        } catch {
+          // Too late to join (the drain has begun): the request is still served below.
+        }
+      }
+    }
+    if (graceful.state !== 'running' && !res.headersSent) res.setHeader('Connection', 'close')
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const url = req.url ?? ''
+      const query = url.indexOf('?')
+      const path = query === -1 ? url : url.slice(0, query)
+      const kind = path === healthPath ? 'health' : path === readyPath ? 'ready' : undefined
+      if (kind) {
+        const answer = probeAnswer(kind, graceful.readiness())
+        const body = JSON.stringify(answer.body)
+        res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': Buffer.byteLength(body) })
+        res.end(req.method === 'HEAD' ? undefined : body)
+        return
+      }
+    }
+    next()
+  }
+
+  return Object.assign(graceful, { middleware, attach }) as ExpressGraceful
+}
+
+export default expressGraceful

@@ -7,7 +7,8 @@
  * 2. drives keep-alive load with undici: fast requests, slow requests and job submissions, while a
  *    simulated load balancer polls /ready;
  * 3. sends SIGTERM in the middle of the load. The service keeps serving during pre-stop while /ready
- *    answers 503; the "load balancer" notices and the clients stop sending, as they would in a cluster;
+ *    answers 503; the "load balancer" notices and, after a propagation lag, the clients stop sending,
+ *    as they would behind a real load balancer;
  * 4. prints what the clients saw (sent, ok, failed by kind) and the service's shutdown report as a
  *    timeline;
  * 5. starts the service again on the same database and shows that the counters and the unfinished
@@ -39,6 +40,7 @@ const LOAD = {
   beforeSignalMs: 1500, // load before SIGTERM
   slowMs: 800, // GET /slow?ms=…: in flight when the signal comes
   lbPollMs: 100, // how often the simulated load balancer probes /ready
+  lbLagMs: 400, // after /ready failed, traffic still arrives this long (endpoint removal propagating)
   maxMs: 10_000 // hang guard for the load phase
 }
 
@@ -142,7 +144,7 @@ function printReport (report) {
   const { phases, requests, sockets, tasks, hooks } = report
   console.log('')
   console.log(`Shutdown report: reason ${report.reason}, exit code ${report.exitCode}, ${report.durationMs} ms from signal to exit${report.forced ? `, FORCED during ${report.forcedDuring}` : ''}`)
-  console.log(`  at the signal: ${requests.inFlightAtSignal} request(s) in flight`)
+  console.log(`  requests: ${requests.inFlightAtSignal} in flight at the signal; ${requests.completedDuringDrain} completed after it (in pre-stop and drain)`)
   const hookLine = (/** @type {import('graceful-core').HookReport} */ h) =>
     `${h.name} ${h.outcome} (${h.durationMs} ms)${h.error ? `: ${h.error.message}` : ''}`
   const firstPersist = hooks.findIndex(h => h.phase === 'persist')
@@ -150,8 +152,8 @@ function printReport (report) {
   const persist = hooks.filter(h => h.phase === 'persist')
   const cleanupAfter = hooks.filter((h, i) => h.phase === 'cleanup' && firstPersist !== -1 && i > firstPersist)
   const rows = [
-    ['pre-stop', phases.preStop.durationMs, `ended by "${phases.preStop.endedBy}"; ${phases.preStop.requests} request(s) served while /ready answered 503`],
-    ['drain', phases.drain.durationMs, `${requests.completedDuringDrain} request(s) completed; sockets closed: ${sockets.closedIdle} idle, ${sockets.closedAfterResponse} after their response, ${sockets.forced} forced; tasks: ${tasks.finished} finished, ${tasks.failed} failed, ${tasks.aborted} aborted`],
+    ['pre-stop', phases.preStop.durationMs, `/ready answered 503 while ${phases.preStop.requests} new request(s) were still served; ended by "${phases.preStop.endedBy}"`],
+    ['drain', phases.drain.durationMs, `listener closed; sockets closed: ${sockets.closedIdle} idle, ${sockets.closedAfterResponse} after their response, ${sockets.forced} forced; tasks: ${tasks.finished} finished, ${tasks.failed} failed, ${tasks.aborted} aborted`],
     ['cleanup', phases.cleanup.durationMs, cleanupBefore.map(hookLine).join(', ') || '(no hooks)'],
     ['persist', phases.persist.durationMs, persist.map(hookLine).join(', ') || '(no hooks)']
   ]
@@ -188,32 +190,36 @@ async function main () {
 
   const pool = new Pool(service.url, { connections: LOAD.clients, keepAliveTimeout: 10_000 })
   const probes = new Pool(service.url, { connections: 1 })
+  const loadEnds = Date.now() + LOAD.maxMs
   const tally = new Tally()
   let signalled = false
-  let inRotation = true
+  let inRotation = true // the load balancer's view
+  let receivingTraffic = true // what reaches the instance: lags the load balancer's view
 
   // The simulated load balancer: takes the instance out of rotation when /ready fails.
   const lb = (async () => {
-    while (inRotation) {
+    while (inRotation && Date.now() < loadEnds) {
       try {
         const res = await probes.request({ path: '/ready', method: 'GET', headersTimeout: 2000 })
         const body = await res.body.text()
         if (res.statusCode !== 200) {
           inRotation = false
-          step(`load balancer: /ready answered ${res.statusCode} ${body.trim()} -> out of rotation, clients stop sending`)
+          step(`load balancer: /ready answered ${res.statusCode} ${body.trim()} -> out of rotation; traffic stops within ${LOAD.lbLagMs} ms`)
         }
       } catch (err) {
         inRotation = false
         step(`load balancer: /ready failed (${/** @type {{ code?: string }} */ (err).code ?? err}) -> out of rotation`)
       }
-      await sleep(LOAD.lbPollMs)
+      if (inRotation) await sleep(LOAD.lbPollMs)
     }
+    await sleep(LOAD.lbLagMs)
+    receivingTraffic = false
+    step('load balancer: no more traffic to this instance; waiting for the answers still in flight')
   })()
 
   step(`load: ${LOAD.clients} keep-alive clients, mix of GET /stats, GET /slow?ms=${LOAD.slowMs}, POST /jobs`)
-  const loadEnds = Date.now() + LOAD.maxMs
   const clients = Array.from({ length: LOAD.clients }, async () => {
-    while (inRotation && Date.now() < loadEnds) {
+    while (receivingTraffic && Date.now() < loadEnds) {
       await request(pool, pickKind(), tally, () => signalled)
       await sleep(5)
     }

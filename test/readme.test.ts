@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { request } from 'undici'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+/** The first ```js block after a README heading. */
+function readmeExample (heading: string): string {
+  const readme = readFileSync(join(here, '..', 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf(`## ${heading}\n`))
+  const match = /```js\n([\s\S]*?)```/.exec(section)
+  if (!match?.[1]) throw new Error(`no js example under '## ${heading}'`)
+  return match[1]
+}
+
+t.test('the README fastify example serves through pre-stop, drains and exits 0 on SIGTERM', async (t) => {
+  // Written inside test/ so 'fastify' and 'fastify-graceful' resolve from this package.
+  const dir = mkdtempSync(join(here, '.tmp-readme-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'fastify-example.mjs')
+  writeFileSync(file, readmeExample('fastify'))
+
+  const child = spawn(process.execPath, [file], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PRESTOP_DELAY_MS: '400', GRACE_PERIOD_MS: '5000' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line in:\n${output}`)), 15_000)
+    child.stdout.on('data', () => {
+      const match = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)
+      if (match) { clearTimeout(timer); resolve(Number(match[1])) }
+    })
+  })
+  const base = `http://127.0.0.1:${port}`
+  t.equal((await request(`${base}/ready`)).statusCode, 200, 'ready before the signal')
+
+  const slow = request(`${base}/slow`)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const ready = await request(`${base}/ready`)
+  t.equal(ready.statusCode, 503, '/ready answers 503 during pre-stop')
+  t.same(await ready.body.json(), { status: 'draining', ready: false })
+  const health = await request(`${base}/health`)
+  t.equal(health.statusCode, 200, '/health stays 200')
+  await health.body.dump()
+
+  const slowResponse = await slow
+  t.equal(slowResponse.statusCode, 200, 'the in-flight request completes')
+  t.equal(slowResponse.headers.connection, 'close', 'and announces Connection: close')
+  t.same(await slowResponse.body.json(), { done: true })
+
+  t.equal(await exited, 0, 'exits 0')
+  t.match(output, /counters saved/, 'the persist hook ran')
+  const reportLine = output.split('\n').filter((line) => line.includes('"report"')).pop()
+  t.ok(reportLine, 'the report is logged')
+  const { report } = JSON.parse(reportLine ?? '{}')
+  t.equal(report.exitCode, 0)
+  t.equal(report.reason, 'SIGTERM')
+  t.same(report.hooks.map((h: { name: string, outcome: string }) => [h.name, h.outcome]), [['counters', 'ok'], ['fastify', 'ok']])
+})

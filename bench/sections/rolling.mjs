@@ -7,16 +7,20 @@ import { table, round } from '../lib/table.mjs'
 
 const POD = new URL('../lib/pod.mjs', import.meta.url)
 
+// The LB takes a pod out up to one probe period (200 ms) + the lag (1 s) after readiness fails,
+// so the main variants wait 2 s before they stop listening (terminus: the same 2 s sleep).
+const GRACEFUL_2S = { preStopDelayMs: 2000, gracePeriodMs: 10_000 }
 const GRACEFUL_1S = { preStopDelayMs: 1000, gracePeriodMs: 10_000 }
 const AWARE = { preStopDelayMs: 1000, preStopQuietMs: 1000, preStopMaxMs: 15_000, gracePeriodMs: 30_000 }
 const FIXED5 = { preStopDelayMs: 5000, preStopQuietMs: 0, gracePeriodMs: 30_000 }
 
 export const MAIN_VARIANTS = [
-  { name: 'fastify-graceful', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_1S }, note: 'preStopDelayMs 1000, gracePeriodMs 10000' },
-  { name: 'express-graceful', kind: 'express-graceful', opts: { graceful: GRACEFUL_1S }, note: 'preStopDelayMs 1000, gracePeriodMs 10000' },
+  { name: 'fastify-graceful', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_2S }, note: 'preStopDelayMs 2000, gracePeriodMs 10000' },
+  { name: 'express-graceful', kind: 'express-graceful', opts: { graceful: GRACEFUL_2S }, note: 'preStopDelayMs 2000, gracePeriodMs 10000' },
+  { name: 'fastify-graceful, delay 1 s (< lag + probe)', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_1S }, note: 'preStopDelayMs 1000: shorter than probe period + LB lag' },
   { name: 'fastify app.close()', kind: 'fastify-close', opts: {}, note: 'default Fastify(), SIGTERM → await app.close(), exit 0' },
   { name: 'express server.close()', kind: 'express-close', opts: {}, note: 'SIGTERM → server.close(cb), exit 0 in cb' },
-  { name: '@godaddy/terminus', kind: 'terminus', opts: { beforeShutdownMs: 1000, timeoutMs: 10_000 }, note: 'healthChecks /ready, beforeShutdown 1 s sleep, timeout 10000' },
+  { name: '@godaddy/terminus', kind: 'terminus', opts: { beforeShutdownMs: 2000, timeoutMs: 10_000 }, note: 'healthChecks /ready, beforeShutdown 2 s sleep, timeout 10000' },
   { name: 'http-terminator', kind: 'http-terminator', opts: { timeoutMs: 10_000 }, note: 'SIGTERM → terminate(), gracefulTerminationTimeout 10000' }
 ]
 
@@ -65,7 +69,7 @@ export async function rollingRun (variant, cfg) {
     const l1 = await v1.next('listening', 20_000)
     lb.add('v1', l1.port)
     await lb.waitInRotation('v1', 20_000 + lagMs)
-    load = createLoad({ lb, proxyPort, loops: cfg.loops, rate: cfg.rate, maxMs: cfg.durationMs + 120_000 })
+    load = createLoad({ lb, proxyPort, loops: cfg.loops, rate: cfg.rate, maxMs: Math.max(cfg.durationMs, cfg.maxLoadMs) + 120_000 })
     const loadStart = performance.now()
     await sleep(cfg.warmupMs)
     v2 = startNode(POD, [variant.kind, opts])
@@ -81,6 +85,8 @@ export async function rollingRun (variant, cfg) {
     clearTimeout(killTimer)
     const until = Math.max(loadStart + cfg.durationMs, exit.at + cfg.tailMs, tTerm + lagMs + cfg.probeIntervalMs + cfg.tailMs)
     await sleep(until - performance.now())
+    // Keep going until the run has its minimum number of requests (bounded in time).
+    while (load.count < cfg.minRequests && performance.now() - loadStart < cfg.maxLoadMs) await sleep(250)
     const res = await load.stop()
     load = null
     const report = v1.messages.find((m) => m.type === 'report')?.report ?? null
@@ -148,7 +154,9 @@ export function rollingConfig (args) {
   return {
     lagMs: args.lag ?? 1000,
     probeIntervalMs: 200,
-    durationMs: args.duration ?? (quick ? 8_000 : 22_000),
+    durationMs: args.duration ?? (quick ? 8_000 : 20_000),
+    minRequests: args.requests ?? (quick ? 0 : 20_000),
+    maxLoadMs: 60_000,
     warmupMs: quick ? 1500 : 3000,
     tailMs: 2000,
     killAfterMs: 30_000,

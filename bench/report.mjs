@@ -1,0 +1,115 @@
+// Renders the generated parts of BENCHMARKS.md from bench/results/<section>.json. Text outside
+// the `<!-- bench:NAME:start/end -->` markers is kept as written. `node bench/report.mjs` re-renders.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { markdown } from './lib/table.mjs'
+import { KINDS, KIND_LABEL } from './lib/load.mjs'
+
+const DOC = new URL('../BENCHMARKS.md', import.meta.url)
+const load = (name) => {
+  const file = new URL(`./results/${name}.json`, import.meta.url)
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null
+}
+
+const preStopCell = (p) => (p ? `${p.durationMs} (${p.endedBy})` : '—')
+const rollingHeaders = ['variant', 'LB lag', 'requests', ...KINDS.map((k) => KIND_LABEL[k]), 'old pod exit', 'SIGTERM→exit ms', 'pre-stop ms (ended by)']
+const rollingRow = (r) => r.error
+  ? [r.variant, r.lagMs ? `${r.lagMs / 1000} s` : '', 'error: ' + r.error.split('\n')[0].slice(0, 80)]
+  : [r.variant, `${r.lagMs / 1000} s`, r.requests, ...KINDS.map((k) => r[k]), r.exitCode, r.sigtermToExitMs, preStopCell(r.preStop)]
+
+function failureLines (runs) {
+  const lines = []
+  for (const r of runs) {
+    if (!r.failures?.length) continue
+    lines.push(`- **${r.variant}** (LB lag ${r.lagMs / 1000} s; readiness failed at ${r.timeline.readinessFailedMs} ms, out of rotation at ${r.timeline.outOfRotationMs} ms, exit at ${r.timeline.exitMs} ms):`)
+    for (const f of r.failures.slice(0, 8)) {
+      lines.push(`  ${f.count} × ${KIND_LABEL[f.kind]}${f.detail && f.detail !== f.kind ? ` (${f.detail})` : ''}, ${f.via}${f.slow ? ' slow' : ''} → ${f.pod}, ${f.firstMs}…${f.lastMs} ms after SIGTERM`)
+    }
+    if (r.failures.length > 8) lines.push(`  … ${r.failures.length - 8} more groups in bench/results/rolling.json`)
+  }
+  return lines.length ? lines.join('\n') : '- none: every request of every run succeeded.'
+}
+
+const blocks = {
+  machine () {
+    const runs = ['rolling', 'overhead', 'idle', 'memory'].map(load).filter(Boolean)
+    if (!runs.length) return '_no results yet_'
+    const m = runs[0].machine
+    return [
+      `- ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.platform}`,
+      `- Node ${m.node}; open-file hard limit ${m.fdLimit}`,
+      `- results: ${runs.map((r) => `${r.section} ${r.date.slice(0, 16).replace('T', ' ')} UTC (${Math.round(r.elapsedMs / 1000)} s)`).join(', ')}`
+    ].join('\n')
+  },
+  rolling () {
+    const r = load('rolling')
+    if (!r) return '_not run yet_'
+    const { main, preStop, idle } = r.results
+    const c = r.results.config
+    const out = [
+      `${c.loops.proxyFast + c.loops.directFast} fast loops (GET /fast, ${c.rate} req/s together) and ${c.loops.proxySlow + c.loops.directSlow} slow loops (GET /slow, 1–2 s), half through the LB and half direct; readiness probed every ${c.probeIntervalMs} ms; at least ${c.durationMs / 1000} s of load per run and ${c.tailMs / 1000} s after the old pod exited; SIGKILL ${c.killAfterMs / 1000} s after SIGTERM.`,
+      '',
+      markdown(rollingHeaders, main.map(rollingRow)),
+      '',
+      'Failed requests, grouped (time relative to the SIGTERM of the old pod):',
+      '',
+      failureLines(main)
+    ]
+    if (preStop?.length) {
+      out.push('', '#### Pre-stop window: traffic-aware vs fixed (fastify-graceful)', '', markdown(rollingHeaders, preStop.map(rollingRow)), '', failureLines(preStop))
+    }
+    if (idle?.length) {
+      out.push('', '#### Idle pod (no traffic, readiness probes only)', '',
+        markdown(['variant', 'exit', 'SIGTERM→exit ms', 'pre-stop ms (ended by)'], idle.map((x) => x.error ? [x.variant, 'error', x.error.slice(0, 80), ''] : [x.variant, x.exitCode, x.sigtermToExitMs, preStopCell(x.preStop)])))
+    }
+    return out.join('\n')
+  },
+  overhead () {
+    const r = load('overhead')
+    if (!r) return '_not run yet_'
+    const c = r.results.config
+    return [
+      `GET ${c.path}, ${c.connections} keep-alive connections, ${c.durationMs / 1000} s per run, median of ${c.rounds} alternated runs.`,
+      '',
+      markdown(['framework', 'bare req/s', 'with graceful req/s', 'ratio (medians)', 'median of paired ratios', 'runs bare', 'runs graceful'],
+        r.results.pairs.map((p) => [p.framework, p.bareRps, p.gracefulRps, `${(p.ratio * 100).toFixed(1)} %`, `${(p.medianPairRatio * 100).toFixed(1)} %`, p.runs.bare.join(' '), p.runs.graceful.join(' ')]))
+    ].join('\n')
+  },
+  idle () {
+    const r = load('idle')
+    if (!r) return '_not run yet_'
+    return markdown(['variant', 'idle sockets', 'exit', 'SIGTERM→exit ms', 'last socket closed ms', 'client saw FIN / RST', 'report: closed idle / forced'],
+      r.results.runs.map((x) => x.error
+        ? [x.variant, x.requested, 'error', x.error.split('\n')[0].slice(0, 80), '', '', '']
+        : [x.variant, x.sockets, x.exitCode, x.sigtermToExitMs, x.lastSocketClosedMs, `${x.clientSaw.fin} / ${x.clientSaw.reset}`, x.reportSockets ? `${x.reportSockets.closedIdle} / ${x.reportSockets.forced}` : '—']))
+  },
+  memory () {
+    const r = load('memory')
+    if (!r) return '_not run yet_'
+    const c = r.results.config
+    return [
+      `${c.sockets} idle keep-alive sockets, each after one request; bytes per socket, median of ${c.rounds}.`,
+      '',
+      markdown(['server', 'JS heap bare', 'JS heap with graceful', 'JS heap added by tracking', 'RSS bare', 'RSS with graceful', 'RSS added'],
+        r.results.pairs.map((p) => [p.pair, p.bareHeapPerSocket, p.gracefulHeapPerSocket, `**${p.trackingHeapPerSocket}**`, p.bareRssPerSocket, p.gracefulRssPerSocket, p.trackingRssPerSocket]))
+    ].join('\n')
+  }
+}
+
+export function updateDoc () {
+  let text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : ''
+  const missing = []
+  for (const [name, render] of Object.entries(blocks)) {
+    const start = `<!-- bench:${name}:start -->`
+    const end = `<!-- bench:${name}:end -->`
+    const i = text.indexOf(start)
+    const j = text.indexOf(end)
+    if (i < 0 || j < i) { missing.push(name); continue }
+    text = text.slice(0, i + start.length) + '\n' + render() + '\n' + text.slice(j)
+  }
+  if (missing.length) text += '\n' + missing.map((n) => `<!-- bench:${n}:start -->\n${blocks[n]()}\n<!-- bench:${n}:end -->\n`).join('\n')
+  writeFileSync(DOC, text)
+  return fileURLToPath(DOC)
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(updateDoc())

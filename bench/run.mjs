@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// graceful benchmarks. `node bench/run.mjs [--only rolling,overhead,idle,memory] [--quick]`
+// Options: --duration MS (rolling: minimum load per run), --requests N (rolling:
+// minimum requests per run, default 20000), --rate RPS (rolling fast-request rate),
+// --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
+// rolling variants), --rounds N (overhead rounds), --no-doc (do not update BENCHMARKS.md).
+// Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
+// run also rewrites the generated tables of BENCHMARKS.md.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { killAll } from './lib/children.mjs'
+import { runRolling } from './sections/rolling.mjs'
+import { runOverhead } from './sections/overhead.mjs'
+import { runIdle } from './sections/idle.mjs'
+import { runMemory } from './sections/memory.mjs'
+import { updateDoc } from './report.mjs'
+
+const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory }
+
+function parseArgs (argv) {
+  const args = { only: Object.keys(SECTIONS), quick: false, doc: true }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const value = () => {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]
+      if (v === undefined) throw new Error(`${a} needs a value`)
+      return v
+    }
+    const num = () => {
+      const n = Number(value())
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${a} must be a non-negative number`)
+      return n
+    }
+    if (a === '--quick') args.quick = true
+    else if (a === '--no-doc') args.doc = false
+    else if (a.startsWith('--only')) {
+      args.only = value().split(',').map((s) => s.trim()).filter(Boolean)
+      for (const s of args.only) if (!SECTIONS[s]) throw new Error(`unknown section '${s}' (one of ${Object.keys(SECTIONS).join(', ')})`)
+    } else if (a.startsWith('--duration')) args.duration = num()
+    else if (a.startsWith('--rate')) args.rate = num()
+    else if (a.startsWith('--requests')) args.requests = num()
+    else if (a.startsWith('--lag')) args.lag = num()
+    else if (a.startsWith('--rounds')) args.rounds = Math.max(1, Math.round(num()))
+    else if (a.startsWith('--variant')) args.variant = value()
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--no-doc]')
+      process.exit(0)
+    } else throw new Error(`unknown option ${a}`)
+  }
+  return args
+}
+
+function fdHardLimit () {
+  try {
+    const out = execFileSync('/bin/sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()
+    return out === 'unlimited' ? 65536 : Math.min(Number(out), 65536)
+  } catch {
+    return 1024
+  }
+}
+
+export function machine () {
+  const cpus = os.cpus()
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model?.trim(),
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    fdLimit: fdHardLimit()
+  }
+}
+
+async function main () {
+  const args = parseArgs(process.argv.slice(2))
+  const meta = { date: new Date().toISOString(), mode: args.quick ? 'quick' : 'full', args, machine: machine() }
+  const log = (line) => console.log(line)
+  log(`graceful bench — ${meta.mode}; sections: ${args.only.join(', ')}; ${meta.machine.cpus} CPUs, node ${meta.machine.node}, fd limit ${meta.machine.fdLimit}`)
+  const dir = new URL('./results/', import.meta.url)
+  mkdirSync(dir, { recursive: true })
+  const written = []
+  let failed = false
+  for (const name of args.only) {
+    const started = performance.now()
+    log(`\n=== ${name} ===`)
+    let results
+    const loadBefore = os.loadavg()[0]
+    try {
+      results = await SECTIONS[name](args, { log, fdLimit: meta.machine.fdLimit })
+    } catch (err) {
+      failed = true
+      log(`section ${name} failed: ${err.stack || err}`)
+      killAll()
+      continue
+    }
+    const file = new URL(`${name}${args.quick ? '.quick' : ''}.json`, dir)
+    writeFileSync(file, JSON.stringify({ section: name, ...meta, loadavg1m: { before: loadBefore, after: os.loadavg()[0] }, elapsedMs: Math.round(performance.now() - started), results }, null, 2) + '\n')
+    written.push(name)
+    log(`(${name}: ${Math.round((performance.now() - started) / 1000)} s, results in bench/results/${name}${args.quick ? '.quick' : ''}.json)`)
+  }
+  if (!args.quick && args.doc && written.length) {
+    const doc = updateDoc()
+    log(`\nBENCHMARKS.md updated (${doc})`)
+  }
+  killAll()
+  process.exitCode = failed ? 1 : 0
+}
+
+main().catch((err) => {
+  console.error(err)
+  killAll()
+  process.exit(1)
+})

@@ -5,9 +5,13 @@
  * and the image runs node directly so that node receives SIGTERM.
  */
 import t from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { request } from 'undici'
 import { parseAllDocuments } from 'yaml'
+import { startService } from '../examples/service/src/child.mjs'
 import { loadConfig } from '../examples/service/src/config.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -97,10 +101,14 @@ t.test('the Service selects the pods and targets the service port', async t => {
   t.equal(containerPortOf(spec.ports[0]?.targetPort), servicePort)
 })
 
-/** How many cleanup and persist hooks the example registers (each may use up to HOOK_TIMEOUT_MS). */
+/**
+ * How many cleanup and persist hooks run at shutdown (each may use up to HOOK_TIMEOUT_MS): those the
+ * example registers, plus the one fastify-graceful adds to close fastify itself.
+ */
+const ADAPTER_HOOKS = 1
 function hookCount (): number {
   const source = read('examples/service/src/service.mjs')
-  return (source.match(/graceful\.on(Cleanup|Persist)\(/g) ?? []).length
+  return (source.match(/graceful\.on(Cleanup|Persist)\(/g) ?? []).length + ADAPTER_HOOKS
 }
 
 t.test('terminationGracePeriodSeconds exceeds pre-stop + grace period + hook timeouts', async t => {
@@ -113,7 +121,7 @@ t.test('terminationGracePeriodSeconds exceeds pre-stop + grace period + hook tim
   if (typeof tgps !== 'number') throw new Error('terminationGracePeriodSeconds is not set')
   const preStopMs = Math.max(g.preStopDelayMs ?? 0, g.preStopMaxMs ?? 0)
   const hooks = hookCount()
-  t.ok(hooks >= 3, `the service registers its hooks (${hooks})`)
+  t.ok(hooks >= 4, `the service's hooks and the adapter's (${hooks}) are counted`)
   const worstCaseMs = preStopMs + (g.gracePeriodMs ?? 0) + hooks * (g.hookTimeoutMs ?? 0)
   t.ok(tgps * 1000 > worstCaseMs,
     `terminationGracePeriodSeconds ${tgps} s > pre-stop ${preStopMs} + grace ${g.gracePeriodMs} + ${hooks} hooks × ${g.hookTimeoutMs} = ${worstCaseMs} ms`)
@@ -127,6 +135,23 @@ t.test('the pod runs the image entry as a non-root user and does not wrap node',
   t.notOk(container.args, 'no args override')
   t.equal(pod.securityContext?.runAsNonRoot, true)
   t.not(pod.securityContext?.runAsUser, 0)
+})
+
+t.test('the service accepts the Deployment\'s settings: no start-up warning, probes answer 200', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'graceful-k8s-env-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const service = await startService({
+    // As in the pod, except where it must differ on a test machine: address, port, file.
+    env: { ...env, KUBERNETES_SERVICE_HOST: '10.0.0.1', HOST: '127.0.0.1', PORT: '0', DB_PATH: join(dir, 'service.db') },
+    onStart: s => t.teardown(() => s.kill())
+  })
+  const warnings = service.lines.filter(l => typeof l.level === 'number' && l.level >= 40)
+  t.same(warnings, [], 'graceful-core logs no budget warning for these numbers')
+  for (const path of [container.readinessProbe?.httpGet?.path, container.livenessProbe?.httpGet?.path]) {
+    const res = await request(`${service.url}${path}`)
+    await res.body.text()
+    t.equal(res.statusCode, 200, `GET ${path} answers 200 while running`)
+  }
 })
 
 // ---------------------------------------------------------------------------------------------

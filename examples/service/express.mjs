@@ -50,7 +50,7 @@ graceful.attach(server)
 server.once('listening', () => {
   const address = /** @type {import('node:net').AddressInfo} */ (server.address())
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  log.info({ event: 'listening', url: `http://${host}:${address.port}`, framework: 'express', pid: process.pid }, 'service listening')
+  log.info({ event: 'listening', url: `http://${host}:${address.port}`, framework: 'express' }, 'service listening')
 })
 server.once('error', err => {
   // Nothing was served yet: nothing to drain or persist.

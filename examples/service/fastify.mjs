@@ -9,7 +9,7 @@
  * SIGTERM / SIGINT start the shutdown; the coordinator logs its report as one JSON line and exits.
  */
 
-import Fastify from 'fastify'
+import Fastify, { LogController } from 'fastify'
 import fastifyGraceful from 'fastify-graceful'
 import { loadConfig } from './src/config.mjs'
 import { createService } from './src/service.mjs'
@@ -19,7 +19,7 @@ const config = loadConfig()
 
 const app = Fastify({
   logger: { level: config.logLevel },
-  disableRequestLogging: !config.logRequests,
+  logController: new LogController({ disableRequestLogging: !config.logRequests }),
   // The coordinator decides what a request sees while shutting down, not fastify's own closing:
   return503OnClosing: false,
   forceCloseConnections: false
@@ -51,4 +51,4 @@ app.get('/slow', async request => {
 })
 
 const url = await app.listen({ port: config.port, host: config.host })
-app.log.info({ event: 'listening', url, framework: 'fastify', pid: process.pid }, 'service listening')
+app.log.info({ event: 'listening', url, framework: 'fastify' }, 'service listening')

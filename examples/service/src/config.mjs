@@ -11,7 +11,7 @@
  * | PRESTOP_QUIET_MS                  | core default        | pre-stop ends after this long without traffic  |
  * | PRESTOP_MAX_MS                    | core default        | upper bound of the pre-stop window             |
  * | GRACE_PERIOD_MS                   | core default (30 s) | whole budget from signal to exit               |
- * | HOOK_TIMEOUT_MS                   | core default (5 s)  | timeout of each cleanup / persist hook         |
+ * | HOOK_TIMEOUT_MS                   | 3000                | timeout of each cleanup / persist hook         |
  * | TERMINATION_GRACE_PERIOD_SECONDS  | unset               | the platform's hard kill deadline (checked)    |
  * | JOB_MS                            | 200                 | how long the worker spends on one job          |
  * | SLOW_MS                           | 1000                | default delay of GET /slow                     |
@@ -19,11 +19,16 @@
  * | LOG_REQUESTS                      | true                | fastify: one log line per request              |
  *
  * "core default" means the option is left out and graceful-core picks its own value (which differs
- * under Kubernetes, see DESIGN.md).
+ * under Kubernetes, see DESIGN.md). HOOK_TIMEOUT_MS defaults lower than graceful-core's 5 s: the
+ * service runs four hooks (three of its own, one of fastify-graceful) and the core reserves at most
+ * half of the grace period for hooks, warning when their timeouts add up to more.
  * @module
  */
 
 import { fileURLToPath } from 'node:url'
+
+/** 4 hooks × 3 s fit in half of the default 30 s grace period. */
+const DEFAULT_HOOK_TIMEOUT_MS = 3000
 
 /**
  * @param {NodeJS.ProcessEnv} env
@@ -58,6 +63,7 @@ export function loadConfig (env = process.env) {
     const value = intFromEnv(env, name)
     if (value !== undefined) graceful[option] = value
   }
+  graceful.hookTimeoutMs ??= DEFAULT_HOOK_TIMEOUT_MS
   const terminationSeconds = intFromEnv(env, 'TERMINATION_GRACE_PERIOD_SECONDS')
   if (terminationSeconds !== undefined) graceful.terminationGracePeriodMs = terminationSeconds * 1000
 

@@ -26,6 +26,22 @@ async function startServer (t: Tap.Test, options: GracefulOptions) {
   return { graceful, server, agent, base }
 }
 
+/** Sends a request every 30 ms until the returned function is called. */
+function keepSending (agent: Agent, url: string): () => Promise<void> {
+  let sending = true
+  const sender = (async () => {
+    for (let i = 0; sending && i < 500; i++) {
+      const res = await request(url, { dispatcher: agent }).catch(() => undefined)
+      await res?.body.dump()
+      await sleep(30)
+    }
+  })()
+  return async () => {
+    sending = false
+    await sender
+  }
+}
+
 type Tap = typeof t
 declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
@@ -94,17 +110,9 @@ t.test('probe requests during pre-stop do not keep it open', async (t) => {
 t.test('pre-stop ends at the maximum when traffic never stops', async (t) => {
   const { graceful, agent, base } = await startServer(t, { preStopDelayMs: 100, preStopQuietMs: 300, preStopMaxMs: 800 })
   const report = graceful.shutdown('test')
-  let sending = true
-  const sender = (async () => {
-    for (let i = 0; sending && i < 500; i++) {
-      const res = await request(`${base}/work`, { dispatcher: agent }).catch(() => undefined)
-      await res?.body.dump()
-      await sleep(30)
-    }
-  })()
+  const stopSending = keepSending(agent, `${base}/work`)
   const { phases } = await report
-  sending = false
-  await sender
+  await stopSending()
   t.equal(phases.preStop.endedBy, 'max')
   t.ok(phases.preStop.durationMs >= 800 - 20 && phases.preStop.durationMs < 5000, `ended at the maximum (${phases.preStop.durationMs} ms)`)
 })
@@ -130,17 +138,9 @@ t.test('pre-stop stays inside the budget: drain, cleanup and persistence keep th
   const { graceful, agent, base } = await startServer(t, { preStopDelayMs: 100, preStopQuietMs: 300, preStopMaxMs: 60_000, gracePeriodMs: 2000 })
   graceful.onPersist('state', () => sleep(50), { timeoutMs: 500 })
   const report = graceful.shutdown('test')
-  let sending = true
-  const sender = (async () => {
-    for (let i = 0; sending && i < 500; i++) {
-      const res = await request(`${base}/work`, { dispatcher: agent }).catch(() => undefined)
-      await res?.body.dump()
-      await sleep(30)
-    }
-  })()
+  const stopSending = keepSending(agent, `${base}/work`)
   const { phases, hooks, durationMs } = await report
-  sending = false
-  await sender
+  await stopSending()
   t.equal(phases.preStop.endedBy, 'max')
   t.ok(phases.preStop.durationMs <= 2000 - 500 + 50, `pre-stop (${phases.preStop.durationMs} ms) left the persist reserve`)
   t.same(hooks.map((h) => h.outcome), ['ok'])

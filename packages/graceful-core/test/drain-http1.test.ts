@@ -1,0 +1,411 @@
+/**
+ * HTTP/1.1 connection draining on a real node:http server (127.0.0.1, port 0), observed from raw
+ * sockets so the exact bytes, FIN and RST are visible: idle keep-alive sockets, in-flight requests,
+ * the closed listener, the drain deadline, silent connections, and the report's counts.
+ */
+import t from 'tap'
+import http from 'node:http'
+import net from 'node:net'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createGraceful, type GracefulOptions } from '../src/index.js'
+
+type Test = typeof t
+
+const GET = (path = '/'): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
+
+function coordinator (t: Test, options: GracefulOptions = {}): ReturnType<typeof createGraceful> {
+  const graceful = createGraceful({ signals: [], exit: false, logger: false, ...options })
+  // A test that fails half-way must not leave a pipeline (and its timers) behind.
+  t.teardown(async () => { await graceful.shutdown('teardown') })
+  return graceful
+}
+
+async function listen (t: Test, server: http.Server): Promise<number> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  return (server.address() as AddressInfo).port
+}
+
+interface ParsedResponse { status: number, headers: Record<string, string>, body: string }
+
+/** Parses complete HTTP/1.1 responses (content-length or chunked) from raw bytes; `rest` is what is left. */
+function parseResponses (buf: Buffer): { responses: ParsedResponse[], rest: Buffer } {
+  const responses: ParsedResponse[] = []
+  let off = 0
+  for (;;) {
+    const headEnd = buf.indexOf('\r\n\r\n', off)
+    if (headEnd === -1) break
+    const lines = buf.subarray(off, headEnd).toString('latin1').split('\r\n')
+    const status = Number((lines[0] ?? '').split(' ')[1])
+    const headers: Record<string, string> = {}
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':')
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+    }
+    let p = headEnd + 4
+    let body = ''
+    if (headers['transfer-encoding'] === 'chunked') {
+      let complete = false
+      for (;;) {
+        const lineEnd = buf.indexOf('\r\n', p)
+        if (lineEnd === -1) break
+        const size = parseInt(buf.subarray(p, lineEnd).toString('latin1'), 16)
+        if (size === 0) {
+          if (buf.length < lineEnd + 4) break
+          p = lineEnd + 4
+          complete = true
+          break
+        }
+        if (buf.length < lineEnd + 2 + size + 2) break
+        body += buf.subarray(lineEnd + 2, lineEnd + 2 + size).toString('latin1')
+        p = lineEnd + 2 + size + 2
+      }
+      if (!complete) break
+    } else {
+      const length = Number(headers['content-length'] ?? 0)
+      if (buf.length < p + length) break
+      body = buf.subarray(p, p + length).toString('latin1')
+      p += length
+    }
+    responses.push({ status, headers, body })
+    off = p
+  }
+  return { responses, rest: buf.subarray(off) }
+}
+
+/** A raw client socket that records every byte, the FIN, errors and the close. */
+class Raw {
+  readonly socket: net.Socket
+  readonly connected: Promise<void>
+  readonly closed: Promise<void>
+  data = Buffer.alloc(0)
+  ended = false
+  endedAt = 0
+  error: NodeJS.ErrnoException | undefined
+
+  constructor (t: Test, port: number) {
+    this.socket = net.connect(port, '127.0.0.1')
+    this.connected = once(this.socket, 'connect').then(() => {})
+    this.closed = once(this.socket, 'close').then(() => {})
+    this.socket.on('data', (chunk: Buffer) => { this.data = Buffer.concat([this.data, chunk]) })
+    this.socket.on('end', () => { this.ended = true; this.endedAt = performance.now() })
+    this.socket.on('error', (error) => { this.error = error })
+    t.teardown(() => { this.socket.destroy() })
+  }
+
+  get responses (): ParsedResponse[] {
+    return parseResponses(this.data).responses
+  }
+
+  /** Waits (bounded) until `n` complete responses arrived. */
+  async responsesAtLeast (n: number, timeoutMs = 5000): Promise<ParsedResponse[]> {
+    const until = performance.now() + timeoutMs
+    while (this.responses.length < n) {
+      if (performance.now() > until) throw new Error(`timed out waiting for ${n} responses; got ${JSON.stringify(this.data.toString('latin1'))}`)
+      if (this.socket.destroyed && this.socket.readableEnded) throw new Error(`socket closed after ${this.responses.length} responses: ${JSON.stringify(this.data.toString('latin1'))}`)
+      await sleep(5)
+    }
+    return this.responses
+  }
+
+  async closedWithin (timeoutMs: number): Promise<boolean> {
+    return Promise.race([this.closed.then(() => true), sleep(timeoutMs, false)])
+  }
+}
+
+/** A server whose `/slow?ms=N` answers after N ms and whose other paths answer at once. */
+function testServer (t: Test): { server: http.Server, started: (n: number) => Promise<void> } {
+  const timers = new Set<NodeJS.Timeout>()
+  let seen = 0
+  const waiters: Array<{ n: number, resolve: () => void }> = []
+  const server = http.createServer((req, res) => {
+    seen++
+    for (const w of waiters.filter((w) => seen >= w.n)) w.resolve()
+    const url = new URL(req.url ?? '/', 'http://x')
+    const body = `ok ${url.pathname}`
+    if (url.pathname === '/slow') {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        res.setHeader('content-length', Buffer.byteLength(body))
+        res.end(body)
+      }, Number(url.searchParams.get('ms') ?? 300))
+      timers.add(timer)
+      res.once('close', () => { clearTimeout(timer); timers.delete(timer) })
+      return
+    }
+    res.setHeader('content-length', Buffer.byteLength(body))
+    res.end(body)
+  })
+  t.teardown(() => { for (const timer of timers) clearTimeout(timer) })
+  const started = async (n: number): Promise<void> => {
+    if (seen >= n) return
+    await new Promise<void>((resolve) => waiters.push({ n, resolve }))
+  }
+  return { server, started }
+}
+
+t.test('an idle keep-alive socket is kept through pre-stop and ended with FIN when the drain begins', async (t) => {
+  const { server } = testServer(t)
+  const graceful = coordinator(t, { preStopDelayMs: 400, gracePeriodMs: 10_000 }).addServer(server)
+  const port = await listen(t, server)
+
+  const raw = new Raw(t, port)
+  await raw.connected
+  raw.socket.write(GET('/'))
+  const [first] = await raw.responsesAtLeast(1)
+  t.equal(first?.status, 200)
+  t.equal(first?.headers.connection, 'keep-alive', 'before shutdown the response keeps the connection alive')
+
+  const start = performance.now()
+  const done = graceful.shutdown('test')
+  await sleep(200)
+  t.equal(raw.ended, false, 'no FIN during the pre-stop delay')
+  t.equal(raw.socket.destroyed, false, 'socket still open during the pre-stop delay')
+  t.equal(server.listening, true, 'still listening during the pre-stop delay')
+
+  t.ok(await raw.closedWithin(5000), 'socket closed once the drain began')
+  t.equal(raw.ended, true, "client saw 'end' (FIN)")
+  t.equal(raw.error, undefined, 'client saw no error (no ECONNRESET)')
+  t.ok(raw.endedAt - start >= 350, `FIN came after the pre-stop delay (${Math.round(raw.endedAt - start)} ms)`)
+
+  const report = await done
+  t.equal(report.exitCode, 0)
+  t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 0, forced: 0 })
+})
+
+t.test('a request on an idle keep-alive socket during pre-stop is served 200 with Connection: close', async (t) => {
+  const { server } = testServer(t)
+  const graceful = coordinator(t, { preStopDelayMs: 600, gracePeriodMs: 10_000 }).addServer(server)
+  const port = await listen(t, server)
+
+  const raw = new Raw(t, port)
+  await raw.connected
+  raw.socket.write(GET('/a'))
+  await raw.responsesAtLeast(1)
+
+  const start = performance.now()
+  const done = graceful.shutdown('test')
+  await sleep(100)
+  raw.socket.write(GET('/b'))
+  const responses = await raw.responsesAtLeast(2)
+  t.equal(responses[1]?.status, 200, 'served, not refused')
+  t.equal(responses[1]?.body, 'ok /b')
+  t.equal(responses[1]?.headers.connection, 'close', 'the response announces Connection: close')
+  t.ok(await raw.closedWithin(2000), 'server ended the socket right after that response')
+  t.ok(performance.now() - start < 600, 'ended before the pre-stop delay was over')
+  t.equal(raw.ended, true, 'ended with FIN')
+  t.equal(raw.error, undefined, 'no ECONNRESET')
+  t.equal(parseResponses(raw.data).rest.length, 0, 'nothing but complete responses on the wire')
+
+  const report = await done
+  t.equal(report.exitCode, 0)
+  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, forced: 0 })
+})
+
+t.test('a keep-alive request in flight at shutdown finishes 200 with Connection: close, and shutdown does not wait for keepAliveTimeout', async (t) => {
+  const { server, started } = testServer(t)
+  server.keepAliveTimeout = 30_000
+  const graceful = coordinator(t, { gracePeriodMs: 20_000 }).addServer(server)
+  const port = await listen(t, server)
+
+  const raw = new Raw(t, port)
+  await raw.connected
+  raw.socket.write(GET('/warm'))
+  await raw.responsesAtLeast(1)
+  raw.socket.write(GET('/slow?ms=300'))
+  await started(2)
+
+  const start = performance.now()
+  const report = await graceful.shutdown('test')
+  const took = performance.now() - start
+
+  const responses = await raw.responsesAtLeast(2)
+  t.equal(responses[1]?.status, 200)
+  t.equal(responses[1]?.body, 'ok /slow')
+  t.equal(responses[1]?.headers.connection, 'close', 'the in-flight response announces Connection: close')
+  t.ok(await raw.closedWithin(1000), 'socket closed')
+  t.equal(raw.ended, true, 'with FIN')
+  t.equal(raw.error, undefined, 'no reset')
+  t.ok(took < 5000, `shutdown resolved shortly after the response (${Math.round(took)} ms), not after keepAliveTimeout`)
+  t.equal(report.exitCode, 0)
+  t.equal(report.requests.inFlightAtSignal, 1)
+  t.equal(report.requests.completedDuringDrain, 1)
+  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, forced: 0 })
+})
+
+t.test('a response whose keep-alive headers went out before shutdown still ends its socket when it finishes', async (t) => {
+  let release!: () => void
+  const released = new Promise<void>((resolve) => { release = resolve })
+  let headersOut!: () => void
+  const headersSent = new Promise<void>((resolve) => { headersOut = resolve })
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    res.write('part1 ')
+    headersOut()
+    void released.then(() => res.end('part2'))
+  })
+  server.keepAliveTimeout = 30_000
+  t.teardown(() => release())
+  const graceful = coordinator(t, { gracePeriodMs: 20_000 }).addServer(server)
+  const port = await listen(t, server)
+
+  const raw = new Raw(t, port)
+  await raw.connected
+  raw.socket.write(GET('/stream'))
+  await headersSent
+  const start = performance.now()
+  const done = graceful.shutdown('test')
+  await sleep(150)
+  release()
+  const report = await done
+  const took = performance.now() - start
+
+  const [response] = await raw.responsesAtLeast(1)
+  t.equal(response?.body, 'part1 part2', 'the response completed')
+  t.equal(response?.headers.connection, 'keep-alive', 'headers were sent before shutdown (precondition)')
+  t.ok(await raw.closedWithin(1000), 'socket closed right after the response')
+  t.equal(raw.error, undefined, 'no reset')
+  t.ok(took < 5000, `no lingering socket: shutdown took ${Math.round(took)} ms with keepAliveTimeout 30 s`)
+  t.equal(report.exitCode, 0)
+  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, forced: 0 })
+})
+
+t.test('new connections are served during pre-stop and refused (ECONNREFUSED) once the listener closed, never accepted then reset', async (t) => {
+  const { server, started } = testServer(t)
+  const graceful = coordinator(t, { preStopDelayMs: 300, gracePeriodMs: 20_000 }).addServer(server)
+  const port = await listen(t, server)
+
+  // Holds the drain open so the server is still there (closing) while we connect.
+  const holder = new Raw(t, port)
+  await holder.connected
+  holder.socket.write(GET('/slow?ms=1200'))
+  await started(1)
+
+  const done = graceful.shutdown('test')
+  await sleep(50)
+  const during = new Raw(t, port)
+  await during.connected
+  during.socket.write(GET('/during'))
+  const [served] = await during.responsesAtLeast(1)
+  t.equal(served?.status, 200, 'a new connection during pre-stop is served')
+  t.equal(served?.headers.connection, 'close')
+
+  const until = performance.now() + 3000
+  while (server.listening && performance.now() < until) await sleep(5)
+  t.equal(server.listening, false, 'listener closed after pre-stop')
+
+  const codes: string[] = []
+  for (let i = 0; i < 20; i++) {
+    const socket = net.connect(port, '127.0.0.1')
+    t.teardown(() => { socket.destroy() })
+    const outcome = await new Promise<string>((resolve) => {
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
+      socket.once('connect', () => resolve('accepted'))
+    })
+    codes.push(outcome)
+  }
+  t.same([...new Set(codes)], ['ECONNREFUSED'], 'every new connect is refused by the OS')
+
+  const responses = await holder.responsesAtLeast(1)
+  t.equal(responses[0]?.status, 200, 'the in-flight request still finished')
+  const report = await done
+  t.equal(report.exitCode, 0)
+})
+
+t.test('a 60 s request is cut at the gracePeriodMs deadline and counted as forced', async (t) => {
+  const { server, started } = testServer(t)
+  const graceful = coordinator(t, { gracePeriodMs: 1000 }).addServer(server)
+  const port = await listen(t, server)
+
+  const raw = new Raw(t, port)
+  await raw.connected
+  raw.socket.write(GET('/slow?ms=60000'))
+  await started(1)
+
+  const start = performance.now()
+  const report = await graceful.shutdown('test')
+  const took = performance.now() - start
+  t.ok(took < 5000, `shutdown resolved at the deadline (${Math.round(took)} ms)`)
+  t.ok(took >= 800, `not before the deadline (${Math.round(took)} ms)`)
+  t.equal(report.sockets.forced, 1)
+  t.equal(report.exitCode, 1)
+  t.equal(report.requests.inFlightAtSignal, 1)
+  t.ok(await raw.closedWithin(1000), 'the client socket was closed by the server')
+  t.equal(raw.responses.length, 0, 'no (fake) response was produced')
+})
+
+t.test('a silent TCP connection (never sends a byte) does not hold shutdown until the deadline', async (t) => {
+  const server = http.createServer((_req, res) => res.end('ok'))
+  const graceful = coordinator(t, { gracePeriodMs: 20_000 }).addServer(server)
+  const port = await listen(t, server)
+  const accepted = once(server, 'connection')
+  const raw = new Raw(t, port)
+  await raw.connected
+  await accepted
+
+  const start = performance.now()
+  const report = await graceful.shutdown('test')
+  const took = performance.now() - start
+  t.ok(took < 5000, `shutdown took ${Math.round(took)} ms of a 20 s grace period`)
+  t.equal(report.sockets.forced, 0, 'treated as idle, not forced')
+  t.equal(report.sockets.closedIdle, 1)
+  t.equal(report.exitCode, 0)
+  t.ok(await raw.closedWithin(1000), 'the silent socket was closed')
+  t.equal(raw.error, undefined, 'with FIN, not a reset')
+})
+
+t.test('report counts in-flight requests, completed requests and sockets closed idle / after response', async (t) => {
+  const { server, started } = testServer(t)
+  const graceful = coordinator(t, { gracePeriodMs: 20_000 }).addServer(server)
+  const port = await listen(t, server)
+
+  const idle = [new Raw(t, port), new Raw(t, port)]
+  for (const raw of idle) {
+    await raw.connected
+    raw.socket.write(GET('/'))
+    await raw.responsesAtLeast(1)
+  }
+  const busy = [new Raw(t, port), new Raw(t, port)]
+  for (const raw of busy) {
+    await raw.connected
+    raw.socket.write(GET('/slow?ms=300'))
+  }
+  await started(4)
+
+  const report = await graceful.shutdown('test')
+  t.equal(report.requests.inFlightAtSignal, 2)
+  t.equal(report.requests.completedDuringDrain, 2)
+  t.same(report.sockets, { closedIdle: 2, closedAfterResponse: 2, forced: 0 })
+  t.equal(report.exitCode, 0)
+  for (const raw of busy) t.equal(raw.responses[0]?.headers.connection, 'close')
+})
+
+t.test('report counts a forced socket next to an idle one', async (t) => {
+  const { server, started } = testServer(t)
+  const graceful = coordinator(t, { gracePeriodMs: 800 }).addServer(server)
+  // A hook makes the report wait a little after the forced close, so late 'close' events count too.
+  graceful.onCleanup('db', () => sleep(100), { timeoutMs: 200 })
+  const port = await listen(t, server)
+
+  const idle = new Raw(t, port)
+  await idle.connected
+  idle.socket.write(GET('/'))
+  await idle.responsesAtLeast(1)
+  const stuck = new Raw(t, port)
+  await stuck.connected
+  stuck.socket.write(GET('/slow?ms=60000'))
+  await started(2)
+
+  const report = await graceful.shutdown('test')
+  t.equal(report.requests.inFlightAtSignal, 1)
+  t.equal(report.requests.completedDuringDrain, 0, 'a request destroyed at the deadline is not counted as completed')
+  t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 0, forced: 1 })
+  t.equal(report.exitCode, 1)
+  t.equal(idle.error, undefined, 'the idle one got a FIN')
+})

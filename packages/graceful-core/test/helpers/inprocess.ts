@@ -51,3 +51,9 @@ export async function within<T> (promise: Promise<T>, ms: number, what = 'operat
     clearTimeout(timer)
   }
 }
+
+/** Resolves once `signal` is aborted (at once when it already is). */
+export async function untilAborted (signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return
+  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+}

@@ -21,7 +21,7 @@ function failureLines (runs) {
   const lines = []
   for (const r of runs) {
     if (!r.failures?.length) continue
-    lines.push(`- **${r.variant}** (LB lag ${r.lagMs / 1000} s; readiness failed at ${r.timeline.readinessFailedMs} ms, out of rotation at ${r.timeline.outOfRotationMs} ms, exit at ${r.timeline.exitMs} ms):`)
+    lines.push(`- **${r.variant}** (LB lag ${r.lagMs / 1000} s; first failed probe at ${r.timeline.firstProbeFailedMs} ms, LB saw it unready at ${r.timeline.readinessFailedMs} ms, out of rotation at ${r.timeline.outOfRotationMs} ms, exit at ${r.timeline.exitMs} ms):`)
     for (const f of r.failures.slice(0, 8)) {
       lines.push(`  ${f.count} × ${KIND_LABEL[f.kind]}${f.detail && f.detail !== f.kind ? ` (${f.detail})` : ''}, ${f.via}${f.slow ? ' slow' : ''} → ${f.pod}, ${f.firstMs}…${f.lastMs} ms after SIGTERM`)
     }

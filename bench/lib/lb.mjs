@@ -1,12 +1,13 @@
 // A small load balancer on 127.0.0.1, in the runner's process. It forwards to the pods in
 // rotation (round robin, keep-alive undici pools, no retries), polls each pod's readiness route
-// on a fresh connection (like a kubelet probe), and applies every readiness change only after
+// on a fresh connection (like a kubelet probe: a pod is unready after `failureThreshold` failed
+// probes in a row, ready again after one success), and applies every readiness change only after
 // `lagMs` (the propagation delay of endpoints → kube-proxy / ingress / cloud LB).
 // Direct clients (kube-proxy-like) resolve through the same rotation: `pick()`.
 import http from 'node:http'
 import { Pool } from 'undici'
 
-export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs = 1000, readyPath = '/ready' } = {}) {
+export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs = 1000, failureThreshold = 3, readyPath = '/ready' } = {}) {
   const pods = new Map() // name → pod
   let rotation = []
   let rr = 0
@@ -14,7 +15,7 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
   const events = [] // { t, pod, what }
   const stats = { forwarded: 0, upstreamErrors: {}, noUpstream: 0 }
   const t0 = performance.now()
-  const log = (pod, what) => events.push({ t: Math.round(performance.now() - t0), at: performance.now(), pod, what })
+  const log = (pod, what, detail) => events.push({ t: Math.round(performance.now() - t0), at: performance.now(), pod, what, detail })
 
   const rebuild = () => { rotation = [...pods.values()].filter((p) => p.inRotation && !p.removed) }
 
@@ -22,12 +23,14 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
     if (closed || pod.removed) return
     const started = performance.now()
     let done = false
-    const finish = (ok) => {
+    const finish = (ok, detail) => {
       if (done) return
       done = true
-      if (ok !== pod.ready) {
+      pod.failures = ok ? 0 : pod.failures + 1
+      if (!ok && pod.ready && pod.failures < failureThreshold) log(pod.name, 'probe-miss', detail)
+      else if (ok !== pod.ready) {
         pod.ready = ok
-        log(pod.name, ok ? 'probe-ok' : 'probe-fail')
+        log(pod.name, ok ? 'probe-ok' : 'probe-fail', detail)
         clearTimeout(pod.pending)
         // The change reaches the data plane lagMs later, unless it flips back meanwhile.
         pod.pending = setTimeout(() => {
@@ -41,11 +44,11 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
     }
     const req = http.get({ host: '127.0.0.1', port: pod.port, path: readyPath, agent: false, timeout: probeTimeoutMs }, (res) => {
       res.resume()
-      res.on('end', () => finish(res.statusCode >= 200 && res.statusCode < 400))
-      res.on('error', () => finish(false))
+      res.on('end', () => finish(res.statusCode >= 200 && res.statusCode < 400, `status ${res.statusCode}`))
+      res.on('error', (err) => finish(false, err.code))
     })
-    req.on('timeout', () => { req.destroy(); finish(false) })
-    req.on('error', () => finish(false))
+    req.on('timeout', () => { req.destroy(); finish(false, `timeout ${Math.round(performance.now() - started)} ms`) })
+    req.on('error', (err) => finish(false, err.code))
   }
 
   const server = http.createServer((req, res) => {
@@ -93,7 +96,7 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
     },
     /** Register a pod; it joins the rotation once its readiness passes (after lagMs). */
     add (name, port) {
-      const pod = { name, port, ready: false, inRotation: false, removed: false, pending: null, probeTimer: null,
+      const pod = { name, port, failures: 0, ready: false, inRotation: false, removed: false, pending: null, probeTimer: null,
         pool: new Pool(`http://127.0.0.1:${port}`, { connections: 64 }) }
       pods.set(name, pod)
       probe(pod)

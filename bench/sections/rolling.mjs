@@ -7,8 +7,8 @@ import { table, round } from '../lib/table.mjs'
 
 const POD = new URL('../lib/pod.mjs', import.meta.url)
 
-// The LB takes a pod out up to one probe period (200 ms) + the lag (1 s) after readiness fails,
-// so the main variants wait 2 s before they stop listening (terminus: the same 2 s sleep).
+// The LB takes a pod out up to three probe periods (3 × 200 ms) + the lag (1 s) after readiness
+// fails, so the main variants wait 2 s before they stop listening (terminus: the same 2 s sleep).
 const GRACEFUL_2S = { preStopDelayMs: 2000, gracePeriodMs: 10_000 }
 const GRACEFUL_1S = { preStopDelayMs: 1000, gracePeriodMs: 10_000 }
 const AWARE = { preStopDelayMs: 1000, preStopQuietMs: 1000, preStopMaxMs: 15_000, gracePeriodMs: 30_000 }
@@ -17,7 +17,7 @@ const FIXED5 = { preStopDelayMs: 5000, preStopQuietMs: 0, gracePeriodMs: 30_000 
 export const MAIN_VARIANTS = [
   { name: 'fastify-graceful', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_2S }, note: 'preStopDelayMs 2000, gracePeriodMs 10000' },
   { name: 'express-graceful', kind: 'express-graceful', opts: { graceful: GRACEFUL_2S }, note: 'preStopDelayMs 2000, gracePeriodMs 10000' },
-  { name: 'fastify-graceful, delay 1 s (< lag + probe)', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_1S }, note: 'preStopDelayMs 1000: shorter than probe period + LB lag' },
+  { name: 'fastify-graceful, delay 1 s (< lag + probe)', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_1S }, note: 'preStopDelayMs 1000: shorter than probe detection + LB lag' },
   { name: 'fastify app.close()', kind: 'fastify-close', opts: {}, note: 'default Fastify(), SIGTERM → await app.close(), exit 0' },
   { name: 'express server.close()', kind: 'express-close', opts: {}, note: 'SIGTERM → server.close(cb), exit 0 in cb' },
   { name: '@godaddy/terminus', kind: 'terminus', opts: { beforeShutdownMs: 2000, timeoutMs: 10_000 }, note: 'healthChecks /ready, beforeShutdown 2 s sleep, timeout 10000' },
@@ -59,7 +59,7 @@ function summarizeFailures (failures, tTerm) {
 /** One rolling update. Returns the counts, the old pod's exit and the timeline (ms after SIGTERM). */
 export async function rollingRun (variant, cfg) {
   const lagMs = variant.lagMs ?? cfg.lagMs
-  const lb = createLB({ lagMs, probeIntervalMs: cfg.probeIntervalMs })
+  const lb = createLB({ lagMs, probeIntervalMs: cfg.probeIntervalMs, failureThreshold: cfg.failureThreshold })
   const proxyPort = await lb.listen()
   const opts = JSON.stringify({ ...variant.opts, maxLifeMs: 300_000 })
   const v1 = startNode(POD, [variant.kind, opts])
@@ -110,12 +110,14 @@ export async function rollingRun (variant, cfg) {
       killed: exit.signal === 'SIGKILL',
       sigtermToExitMs: Math.round(exit.at - tTerm),
       timeline: {
-        readinessFailedMs: rel(lb.eventAt('v1', 'probe-fail')),
-        outOfRotationMs: rel(lb.eventAt('v1', 'out-of-rotation')),
+        firstProbeFailedMs: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && (e.what === 'probe-miss' || e.what === 'probe-fail'))?.at),
+        readinessFailedMs: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.what === 'probe-fail')?.at),
+        outOfRotationMs: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.what === 'out-of-rotation')?.at),
         exitMs: Math.round(exit.at - tTerm)
       },
       preStop: report?.phases?.preStop ?? null,
       report,
+      lbEvents: lb.events.map((e) => ({ ms: Math.round(e.at - tTerm), pod: e.pod, what: e.what, detail: e.detail })),
       failures: summarizeFailures(res.failures, tTerm)
     }
   } finally {
@@ -128,7 +130,7 @@ export async function rollingRun (variant, cfg) {
 
 /** A pod without traffic (readiness probes only): time from SIGTERM to exit. */
 export async function idleRun (variant, cfg) {
-  const lb = createLB({ lagMs: cfg.lagMs, probeIntervalMs: cfg.probeIntervalMs })
+  const lb = createLB({ lagMs: cfg.lagMs, probeIntervalMs: cfg.probeIntervalMs, failureThreshold: cfg.failureThreshold })
   await lb.listen()
   const pod = startNode(POD, [variant.kind, JSON.stringify({ ...variant.opts, maxLifeMs: 120_000 })])
   try {
@@ -154,13 +156,14 @@ export function rollingConfig (args) {
   return {
     lagMs: args.lag ?? 1000,
     probeIntervalMs: 200,
+    failureThreshold: 3,
     durationMs: args.duration ?? (quick ? 8_000 : 20_000),
     minRequests: args.requests ?? (quick ? 0 : 20_000),
     maxLoadMs: 60_000,
     warmupMs: quick ? 1500 : 3000,
     tailMs: 2000,
     killAfterMs: 30_000,
-    rate: args.rate ?? 1200,
+    rate: args.rate ?? 1000,
     loops: { proxyFast: 24, directFast: 24, proxySlow: 8, directSlow: 8 }
   }
 }

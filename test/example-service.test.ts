@@ -66,7 +66,7 @@ for (const framework of ['fastify', 'express'] as const) {
       PRESTOP_DELAY_MS: '0',
       PRESTOP_QUIET_MS: '0',
       GRACE_PERIOD_MS: '20000',
-      HOOK_TIMEOUT_MS: '5000',
+      HOOK_TIMEOUT_MS: '2000',
       LOG_REQUESTS: 'false'
     }
     // Registered before anything can fail: children are killed and the folder removed whatever happens.
@@ -103,6 +103,9 @@ for (const framework of ['fastify', 'express'] as const) {
       t.same([...persisted.finished, ...persisted.pending].sort(), [...ids].sort(),
         'every job is either finished or in the persisted queue, exactly once')
       t.same(persisted.pending, ids.filter(id => !persisted.finished.includes(id)), 'the queue keeps its order')
+
+      const complaints = service.lines.filter(l => typeof l.level === 'number' && l.level >= 40)
+      t.same(complaints, [], 'a clean run logs no warning or error')
 
       const report = service.report
       if (!report) throw new Error(`no shutdown report in the service's output:\n${service.tail()}`)

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
-import { startService } from './src/child.mjs'
+import { reportFromLogLine, startService } from './src/child.mjs'
 
 const framework = process.argv.includes('--express') ? 'express' : 'fastify'
 
@@ -31,7 +31,7 @@ const SETTINGS = {
   PRESTOP_DELAY_MS: '1000', // serve this long after SIGTERM while /ready says 503
   PRESTOP_QUIET_MS: '0', // fixed pre-stop window, so the timeline is easy to read
   GRACE_PERIOD_MS: '10000',
-  HOOK_TIMEOUT_MS: '2000',
+  HOOK_TIMEOUT_MS: '1000', // 4 hooks × 1 s: within half of the grace period
   JOB_MS: '150', // the worker is slower than the clients: a queue builds up
   LOG_REQUESTS: 'false'
 }
@@ -65,6 +65,21 @@ for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
 
 const dir = mkdtempSync(join(tmpdir(), 'graceful-demo-'))
 const env = { ...SETTINGS, DB_PATH: join(dir, 'service.db') }
+
+/**
+ * Echoes the service's own log lines (start, shutdown progress, warnings) into the demo's output;
+ * the report line is printed separately as a timeline.
+ * @param {Record<string, unknown>} line
+ */
+function echoServiceLine (line) {
+  if (reportFromLogLine(line)) return
+  const { level, time, pid, hostname, msg, ...fields } = line
+  let extra = JSON.stringify(fields)
+  if (extra === '{}') extra = ''
+  if (extra.length > 110) extra = extra.slice(0, 107) + '...'
+  const prefix = typeof level === 'number' && level >= 50 ? 'ERROR ' : typeof level === 'number' && level >= 40 ? 'WARN ' : ''
+  step(`    service: ${prefix}${msg ?? ''} ${extra}`)
+}
 
 /** @typedef {'fast' | 'slow' | 'enqueue'} Kind */
 
@@ -185,7 +200,7 @@ function printTally (tally) {
 
 async function main () {
   step(`starting the ${framework} service (temp DB ${env.DB_PATH})`)
-  const service = await startService({ framework, env, onStart: s => children.add(s) })
+  const service = await startService({ framework, env, onStart: s => children.add(s), onLine: echoServiceLine })
   step(`service pid ${service.pid} listening at ${service.url}`)
 
   const pool = new Pool(service.url, { connections: LOAD.clients, keepAliveTimeout: 10_000 })
@@ -249,7 +264,7 @@ async function main () {
 
   // Restart on the same database.
   step('restarting the service on the same database')
-  const again = await startService({ framework, env, onStart: s => children.add(s) })
+  const again = await startService({ framework, env, onStart: s => children.add(s), onLine: echoServiceLine })
   const res = await fetch(`${again.url}/stats`)
   const stats = /** @type {{ boot: { number: number, restoredPending: string[], restoredCounters: Record<string, number>, lastShutdown: Record<string, unknown> | null } }} */ (await res.json())
   const { restoredCounters: c, restoredPending, lastShutdown } = stats.boot

@@ -50,9 +50,11 @@ export function reportFromLogLine (line) {
 export class ServiceProcess {
   /**
    * @param {import('node:child_process').ChildProcess} child
+   * @param {(line: Record<string, unknown>) => void} [onLine] called with every JSON log line
    */
-  constructor (child) {
+  constructor (child, onLine) {
     this.child = child
+    this.onLine = onLine
     /** @type {Record<string, unknown>[]} every JSON line printed on stdout */
     this.lines = []
     /** @type {string[]} stdout lines that are not JSON, and all of stderr */
@@ -85,6 +87,7 @@ export class ServiceProcess {
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
         this.lines.push(parsed)
         if (parsed.event === 'listening' && typeof parsed.url === 'string') this.url = parsed.url
+        this.onLine?.(parsed)
       } else {
         this.otherOutput.push(text)
       }
@@ -177,16 +180,23 @@ export class ServiceProcess {
 
 /**
  * Starts the service and waits until it listens.
- * @param {{ framework?: 'fastify' | 'express', env?: Record<string, string>, timeoutMs?: number, onStart?: (service: ServiceProcess) => void }} [options]
- *   `onStart` gets the process before it listens, so a caller can register its clean-up first.
+ * @param {{
+ *   framework?: 'fastify' | 'express',
+ *   env?: Record<string, string>,
+ *   timeoutMs?: number,
+ *   onStart?: (service: ServiceProcess) => void,
+ *   onLine?: (line: Record<string, unknown>) => void
+ * }} [options]
+ *   `onStart` gets the process before it listens, so a caller can register its clean-up first;
+ *   `onLine` gets every JSON line the service logs.
  * @returns {Promise<ServiceProcess & { url: string }>}
  */
-export async function startService ({ framework = 'fastify', env = {}, timeoutMs = 15_000, onStart } = {}) {
+export async function startService ({ framework = 'fastify', env = {}, timeoutMs = 15_000, onStart, onLine } = {}) {
   const child = spawn(process.execPath, [ENTRIES[framework]], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  const service = new ServiceProcess(child)
+  const service = new ServiceProcess(child, onLine)
   onStart?.(service)
   try {
     await service.waitFor(() => service.url, { timeoutMs, what: 'the "listening" log line' })

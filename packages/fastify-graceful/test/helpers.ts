@@ -1,0 +1,42 @@
+/** Shared helpers of the fastify-graceful tests: an app on 127.0.0.1:0 and an undici client closed in teardown. */
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Agent, request } from 'undici'
+import type t from 'tap'
+import { fastifyGraceful, type FastifyGracefulOptions } from '../src/index.js'
+
+export type Test = typeof t
+
+/** Options every test needs: no process signals, no exit, no logs. */
+export const TEST_OPTIONS = { signals: [], exit: false, logger: false } satisfies FastifyGracefulOptions
+
+export interface Answer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+export interface Running {
+  app: FastifyInstance
+  get: (path: string, method?: 'GET' | 'HEAD') => Promise<Answer>
+}
+
+/** Builds an app with the plugin and a `/work` route, listens, and closes everything in teardown. */
+export async function start (t: Test, options: FastifyGracefulOptions = {}, setup?: (app: FastifyInstance) => void | Promise<void>): Promise<Running> {
+  const app = Fastify()
+  t.teardown(async () => {
+    await app.close()
+  })
+  await app.register(fastifyGraceful, { ...TEST_OPTIONS, ...options })
+  app.get('/work', async () => ({ work: 'done' }))
+  await setup?.(app)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no TCP address')
+  const agent = new Agent()
+  t.teardown(() => agent.destroy())
+  const get = async (path: string, method: 'GET' | 'HEAD' = 'GET'): Promise<Answer> => {
+    const res = await request(`http://127.0.0.1:${address.port}${path}`, { method, dispatcher: agent })
+    return { status: res.statusCode, headers: res.headers, body: await res.body.text() }
+  }
+  return { app, get }
+}

@@ -3,7 +3,7 @@
 // Options: --duration MS (rolling: minimum load per run), --requests N (rolling:
 // minimum requests per run, default 20000), --rate RPS (rolling fast-request rate),
 // --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
-// rolling variants), --rounds N (overhead rounds), --no-doc (do not update BENCHMARKS.md).
+// rolling variants), --rounds N (overhead and memory rounds), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
 // run also rewrites the generated tables of BENCHMARKS.md.
 import { execFileSync } from 'node:child_process'

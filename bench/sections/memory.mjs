@@ -39,7 +39,7 @@ async function measure (kind, sockets, fdLimit) {
 
 export async function runMemory (args, { log, fdLimit }) {
   const sockets = 10_000
-  const rounds = args.quick ? 1 : 3
+  const rounds = args.rounds ?? (args.quick ? 1 : 2)
   const results = { config: { sockets, rounds }, pairs: [] }
   for (const pair of PAIRS) {
     const runs = { bare: [], graceful: [] }

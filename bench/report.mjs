@@ -38,7 +38,9 @@ const blocks = {
     return [
       `- ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.platform}`,
       `- Node ${m.node}; open-file hard limit ${m.fdLimit}`,
-      `- results: ${runs.map((r) => `${r.section} ${r.date.slice(0, 16).replace('T', ' ')} UTC (${Math.round(r.elapsedMs / 1000)} s)`).join(', ')}`
+      `- results: ${runs.map((r) => `${r.section} ${r.date.slice(0, 16).replace('T', ' ')} UTC (${Math.round(r.elapsedMs / 1000)} s)`).join(', ')}`,
+      `- load average (1 min) before → after each section: ${runs.map((r) => r.loadavg1m ? `${r.section} ${r.loadavg1m.before.toFixed(1)} → ${r.loadavg1m.after.toFixed(1)}` : `${r.section} ?`).join(', ')}` +
+        ' (other work on the machine competes for the 2 CPUs when this is above ~1)'
     ].join('\n')
   },
   rolling () {

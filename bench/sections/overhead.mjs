@@ -13,8 +13,8 @@ export const PAIRS = [
 ]
 
 export async function runOverhead (args, { log }) {
-  const rounds = args.rounds ?? (args.quick ? 5 : 7)
-  const durationMs = args.quick ? 1500 : 2500
+  const rounds = args.rounds ?? (args.quick ? 5 : 11)
+  const durationMs = args.quick ? 1500 : 2000
   const warmupMs = args.quick ? 500 : 1000
   const connections = 50
   const pods = {}

@@ -76,7 +76,7 @@ export function conformance (adapter: Adapter): void {
   })
 
   t.test(`${adapter.name}: answers 503 on /ready during the pre-stop delay while /health and other routes answer 200 with Connection: close`, async (t) => {
-    const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 2000, gracePeriodMs: 20_000 } })
+    const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 1200, gracePeriodMs: 20_000 } })
     const a = agent(t)
     const before = await send(a, fx.origin, '/ready')
     t.equal(before.status, 200, '/ready answers 200 while running')

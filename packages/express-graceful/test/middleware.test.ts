@@ -182,7 +182,7 @@ for (const [version, express] of [['express 5', express5], ['express 4', express
     const silent = net.connect((server.address() as AddressInfo).port, '127.0.0.1')
     t.teardown(() => { silent.destroy() })
     silent.on('error', () => {})
-    const silentClosed = once(silent, 'close').then(() => true)
+    const silentClosed = new Promise<boolean>((resolve) => silent.once('close', () => resolve(true)))
     await accepted
     t.equal((await get('/work')).status, 200, 'the first request discovers the server')
     const start = performance.now()

@@ -92,7 +92,8 @@ class Raw {
   constructor (t: Test, port: number) {
     this.socket = net.connect(port, '127.0.0.1')
     this.connected = once(this.socket, 'connect').then(() => {})
-    this.closed = once(this.socket, 'close').then(() => {})
+    // Not events.once: it would reject on 'error' (a reset is recorded in `error`, not thrown).
+    this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()))
     this.socket.on('data', (chunk: Buffer) => { this.data = Buffer.concat([this.data, chunk]) })
     this.socket.on('end', () => { this.ended = true; this.endedAt = performance.now() })
     this.socket.on('error', (error) => { this.error = error })

@@ -41,7 +41,7 @@ async function upgradedClient (t: Test, port: number): Promise<{ socket: net.Soc
   let data = ''
   socket.setEncoding('latin1')
   socket.on('data', (chunk: string) => { data += chunk })
-  const closed = once(socket, 'close').then(() => true)
+  const closed = new Promise<boolean>((resolve) => socket.once('close', () => resolve(true)))
   await once(socket, 'connect')
   socket.write(UPGRADE_REQUEST)
   const until = performance.now() + 3000
@@ -127,7 +127,7 @@ t.test('HTTP/2: an open stream completes, the session gets GOAWAY, and shutdown 
   client.on('error', () => {})
   let goaway = false
   client.on('goaway', () => { goaway = true })
-  const clientClosed = once(client, 'close').then(() => true)
+  const clientClosed = new Promise<boolean>((resolve) => client.once('close', () => resolve(true)))
 
   const stream = client.request({ ':path': '/slow' })
   stream.setEncoding('utf8')
@@ -144,7 +144,7 @@ t.test('HTTP/2: an open stream completes, the session gets GOAWAY, and shutdown 
   t.teardown(() => { idleClient.destroy() })
   idleClient.on('error', () => {})
   await once(idleClient, 'connect')
-  const idleClosed = once(idleClient, 'close').then(() => true)
+  const idleClosed = new Promise<boolean>((resolve) => idleClient.once('close', () => resolve(true)))
 
   const start = performance.now()
   const report = await graceful.shutdown('test')
@@ -176,7 +176,7 @@ t.test('HTTP/2: a stuck stream is destroyed at the deadline and counted as force
   const stream = client.request({ ':path': '/stuck' })
   stream.on('error', () => {})
   stream.resume()
-  const streamClosed = once(stream, 'close').then(() => true)
+  const streamClosed = new Promise<boolean>((resolve) => stream.once('close', () => resolve(true)))
   await streamStarted
 
   const start = performance.now()

@@ -33,29 +33,33 @@ t.test('rejects when the directory does not exist and leaves nothing behind', as
 
 t.test('always leaves a complete, parseable last snapshot when the writer is SIGKILLed at random moments', async (t) => {
   const dir = await tempDir(t)
-  const file = join(dir, 'snapshot.json')
-  let lastSeq = 0
-  for (let kill = 0; kill < 20; kill++) {
-    const child = spawnFixture(t, 'snapshot-writer.mjs', [file])
-    await child.waitForLine((l) => l.fixture === 'ready', 10_000)
-    await delay(Math.floor(Math.random() * 40))
-    child.kill('SIGKILL')
-    const exit = await exitWithin(child, 5000)
-    t.equal(exit.signal, 'SIGKILL', `writer ${kill} was killed, not finished`)
-    const text = await readFile(file, 'utf8')
-    let snapshot: { seq: number, count: number, items: string[] } | undefined
-    try {
-      snapshot = JSON.parse(text) as { seq: number, count: number, items: string[] }
-    } catch (error) {
-      t.fail(`snapshot after kill ${kill} does not parse: ${(error as Error).message} (${text.length} bytes)`)
-      break
+  // Four writers at a time, each on its own file, five kills each: 20 kills in all.
+  const lane = async (n: number): Promise<void> => {
+    const file = join(dir, `snapshot-${n}.json`)
+    let lastSeq = 0
+    for (let kill = 0; kill < 5; kill++) {
+      const child = spawnFixture(t, 'snapshot-writer.mjs', [file])
+      await child.waitForLine((l) => l.fixture === 'ready')
+      await delay(Math.floor(Math.random() * 40))
+      child.kill('SIGKILL')
+      const exit = await exitWithin(child)
+      t.equal(exit.signal, 'SIGKILL', `writer ${n}.${kill} was killed, not finished`)
+      const text = await readFile(file, 'utf8')
+      let snapshot: { seq: number, count: number, items: string[] } | undefined
+      try {
+        snapshot = JSON.parse(text) as { seq: number, count: number, items: string[] }
+      } catch (error) {
+        t.fail(`snapshot after kill ${n}.${kill} does not parse: ${(error as Error).message} (${text.length} bytes)`)
+        return
+      }
+      const complete = snapshot.items.length === snapshot.count &&
+        snapshot.items.every((item, k) => item === `item-${snapshot!.seq}-${k}`)
+      t.ok(complete, `snapshot ${n}:${snapshot.seq} after kill ${kill} is complete`)
+      t.ok(snapshot.seq > lastSeq, `and newer than the one before (${snapshot.seq} > ${lastSeq})`)
+      lastSeq = snapshot.seq
     }
-    const complete = snapshot.items.length === snapshot.count &&
-      snapshot.items.every((item, k) => item === `item-${snapshot!.seq}-${k}`)
-    t.ok(complete, `snapshot ${snapshot.seq} after kill ${kill} is complete`)
-    t.ok(snapshot.seq > lastSeq, `and newer than the one before (${snapshot.seq} > ${lastSeq})`)
-    lastSeq = snapshot.seq
   }
+  await Promise.all([0, 1, 2, 3].map(lane))
 })
 
 t.test('gives exit code 1 and outcome error when a persist hook fails to write', async (t) => {

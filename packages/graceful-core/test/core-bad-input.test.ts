@@ -3,7 +3,7 @@
  * GRACEFUL_ERR_INVALID_OPTION) or GracefulStateError (GRACEFUL_ERR_TOO_LATE) whose message names
  * the option or call.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { EventEmitter } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
@@ -17,7 +17,7 @@ type Kind = 'type' | 'range' | 'state'
 const CLASSES = { type: [GracefulTypeError, TypeError], range: [GracefulRangeError, RangeError], state: [GracefulStateError, Error] } as const
 const CODES = { type: INVALID_OPTION, range: INVALID_OPTION, state: REGISTERED_TOO_LATE } as const
 
-function throwsNaming (t: Tap, fn: () => unknown, kind: Kind, message: RegExp, title: string): void {
+function throwsNaming (t: Test, fn: () => unknown, kind: Kind, message: RegExp, title: string): void {
   let thrown: unknown
   let returned = false
   try {
@@ -35,7 +35,6 @@ function throwsNaming (t: Tap, fn: () => unknown, kind: Kind, message: RegExp, t
   t.equal((thrown as { code?: unknown }).code, CODES[kind], `${title}: code ${CODES[kind]}`)
   t.match((thrown as Error).message, message, `${title}: the message names it`)
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 const create = (options: unknown) => () => createGraceful(options as GracefulOptions)
 const withQuiet = (extra: Record<string, unknown>) => create({ ...quiet(), ...extra })
@@ -132,7 +131,7 @@ t.test('installs no signal handler when the options are rejected', async (t) => 
   t.equal(process.listenerCount('SIGTERM'), before)
 })
 
-function fresh (t: Tap): Graceful {
+function fresh (t: Test): Graceful {
   const graceful = createGraceful(quiet())
   t.teardown(async () => { await graceful.shutdown() })
   return graceful

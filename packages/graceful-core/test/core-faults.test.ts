@@ -1,5 +1,5 @@
 /** Process faults while shutting down, in a child process (test/fixtures/faults.mjs). */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import type { ShutdownReport } from '../src/index.js'
 import { exitWithin, type Fixture, isReady, reportLines, spawnFixture } from './helpers/child.js'
@@ -7,7 +7,7 @@ import { exitWithin, type Fixture, isReady, reportLines, spawnFixture } from './
 const FAULTS = ['rejected while draining', 'thrown by a request handler while draining', 'thrown from a timer while draining']
 
 /** Starts the fixture, sends SIGTERM, makes one request during pre-stop (its handler throws) and waits for the exit. */
-async function runFaults (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<{ child: Fixture, body: string, exit: { code: number | null, signal: NodeJS.Signals | null } }> {
+async function runFaults (t: Test): Promise<{ child: Fixture, body: string, exit: { code: number | null, signal: NodeJS.Signals | null } }> {
   const child = spawnFixture(t, 'faults.mjs')
   const ready = await child.waitForLine(isReady)
   child.kill('SIGTERM')
@@ -23,7 +23,7 @@ async function runFaults (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promi
     req.on('error', reject)
     t.teardown(() => { req.destroy() })
   })
-  const exit = await exitWithin(child, 5000)
+  const exit = await exitWithin(child)
   return { child, body, exit }
 }
 

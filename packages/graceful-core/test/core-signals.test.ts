@@ -1,12 +1,14 @@
 /**
  * Signals, in child processes running test/fixtures/service.mjs (default logger: JSON lines on
- * stdout), plus the in-process handler registry.
+ * stdout). The in-process handler registry is in core-signal-handlers.test.ts.
  */
 import t from 'tap'
-import http from 'node:http'
-import { createGraceful, type ShutdownReport } from '../src/index.js'
+import type { ShutdownReport } from '../src/index.js'
 import { exitWithin, isReady, type Line, reportLines, spawnFixture, type Fixture } from './helpers/child.js'
-import { delay, deferred, quiet, within } from './helpers/inprocess.js'
+import { delay } from './helpers/inprocess.js'
+
+// Each test runs its own child process: run a few at once.
+t.jobs = 3
 
 const isState = (state: string) => (line: Line): boolean => line.fixture === 'state' && line.state === state
 const reportOf = (fixture: Fixture): ShutdownReport => {
@@ -54,15 +56,15 @@ t.test('starts one run for two SIGTERMs sent within a millisecond and exits 0', 
 
 t.test('forces a quick non-zero exit on a second SIGINT and logs the phase that was cut', async (t) => {
   // A tracked task that never ends holds the drain for most of the 10 s grace period.
-  const child = spawnFixture(t, 'service.mjs', ['hang-task'])
+  const child = spawnFixture(t, 'service.mjs', ['hang-task'], { GRACEFUL_OPTIONS: JSON.stringify({ gracePeriodMs: 120_000 }) })
   await child.waitForLine(isReady)
   child.kill('SIGINT')
   await child.waitForLine(isState('draining'))
   await delay(200)
   const secondAt = performance.now()
   child.kill('SIGINT')
-  const exit = await exitWithin(child, 5000)
-  t.ok(performance.now() - secondAt < 3000, 'exits quickly after the second signal')
+  const exit = await exitWithin(child)
+  t.ok(performance.now() - secondAt < 10_000, 'exits quickly after the second signal, not after the 120 s grace period')
   t.equal(exit.signal, null)
   t.not(exit.code, 0, 'non-zero exit')
   const report = reportOf(child)
@@ -77,13 +79,13 @@ t.test('forces a quick non-zero exit on a second SIGINT and logs the phase that 
 })
 
 t.test('forces on SIGTERM then SIGINT at least 150 ms apart', async (t) => {
-  const child = spawnFixture(t, 'service.mjs', ['hang-task'])
+  const child = spawnFixture(t, 'service.mjs', ['hang-task'], { GRACEFUL_OPTIONS: JSON.stringify({ gracePeriodMs: 120_000 }) })
   await child.waitForLine(isReady)
   child.kill('SIGTERM')
   await child.waitForLine(isState('draining'))
   await delay(200)
   child.kill('SIGINT')
-  const exit = await exitWithin(child, 5000)
+  const exit = await exitWithin(child)
   t.equal(exit.code, 1)
   const report = reportOf(child)
   t.equal(report.reason, 'SIGTERM')
@@ -98,7 +100,7 @@ t.test('forces on SIGINT during cleanup and skips the remaining hooks', async (t
   await child.waitForLine(isState('cleaning'))
   await delay(200)
   child.kill('SIGINT')
-  const exit = await exitWithin(child, 5000)
+  const exit = await exitWithin(child)
   t.equal(exit.code, 1)
   const report = reportOf(child)
   t.equal(report.forced, true)
@@ -108,23 +110,23 @@ t.test('forces on SIGINT during cleanup and skips the remaining hooks', async (t
 })
 
 t.test('forces on a second signal while the pre-stop delay runs', async (t) => {
-  const child = spawnFixture(t, 'service.mjs', ['basic'], { GRACEFUL_OPTIONS: JSON.stringify({ preStopDelayMs: 20_000, gracePeriodMs: 60_000 }) })
+  const child = spawnFixture(t, 'service.mjs', ['basic'], { GRACEFUL_OPTIONS: JSON.stringify({ preStopDelayMs: 60_000, gracePeriodMs: 120_000 }) })
   await child.waitForLine(isReady)
   child.kill('SIGTERM')
   await child.waitForLine(isState('draining'))
   await delay(200)
   child.kill('SIGTERM')
-  const exit = await exitWithin(child, 5000)
+  const exit = await exitWithin(child)
   t.equal(exit.code, 1)
   const report = reportOf(child)
   t.equal(report.forced, true)
   t.equal(report.forcedDuring, 'draining')
   t.equal(report.phases.preStop.endedBy, 'forced')
-  t.ok(report.phases.preStop.durationMs < 5000, `the pre-stop delay was cut (${report.phases.preStop.durationMs} ms)`)
+  t.ok(report.phases.preStop.durationMs < 10_000, `the 60 s pre-stop delay was cut (${report.phases.preStop.durationMs} ms)`)
 })
 
 t.test('keeps serving through the pre-stop delay after one signal, then exits 0', async (t) => {
-  const child = spawnFixture(t, 'service.mjs', ['basic'], { GRACEFUL_OPTIONS: JSON.stringify({ preStopDelayMs: 300 }) })
+  const child = spawnFixture(t, 'service.mjs', ['basic'], { GRACEFUL_OPTIONS: JSON.stringify({ preStopDelayMs: 2000 }) })
   const ready = await child.waitForLine(isReady)
   child.kill('SIGTERM')
   await child.waitForLine(isState('draining'))
@@ -135,18 +137,18 @@ t.test('keeps serving through the pre-stop delay after one signal, then exits 0'
   t.same(await exitWithin(child), { code: 0, signal: null })
   const report = reportOf(child)
   t.equal(report.phases.preStop.endedBy, 'fixed')
-  t.ok(report.phases.preStop.durationMs >= 290, `waited the delay (${report.phases.preStop.durationMs} ms)`)
+  t.ok(report.phases.preStop.durationMs >= 1990, `waited the delay (${report.phases.preStop.durationMs} ms)`)
 })
 
 t.test('writes the last log lines before exiting: a big line from a persist hook, then the report', async (t) => {
   const child = spawnFixture(t, 'service.mjs', ['big-persist'])
   await child.waitForLine(isReady)
   child.kill('SIGTERM')
-  t.same(await exitWithin(child, 10_000), { code: 0, signal: null })
+  t.same(await exitWithin(child), { code: 0, signal: null })
   const lines = child.lines()
   const big = lines.find((l) => l.fixture === 'big')
   t.ok(big, 'the big line arrived whole')
-  t.equal((big?.data as string | undefined)?.length, 2_000_000)
+  t.equal((big?.data as string | undefined)?.length, 512 * 1024)
   t.ok(lines.length > 0 && 'report' in lines[lines.length - 1]!, 'the report line is the last line')
   t.ok(child.stdout().endsWith('\n'), 'and it is complete')
 })
@@ -192,74 +194,4 @@ t.test('leaves the process running with exit: false', async (t) => {
   const reportAt = lines.findIndex((l) => 'report' in l)
   const aliveAt = lines.findIndex((l) => l.fixture === 'still-alive')
   t.ok(reportAt !== -1 && aliveAt > reportAt, 'still running after the report')
-})
-
-t.test('installs one signal handler however many coordinators, and removes it when the last stops', async (t) => {
-  const baseTerm = process.listenerCount('SIGTERM')
-  const baseInt = process.listenerCount('SIGINT')
-  const list = [1, 2, 3].map(() => createGraceful({ ...quiet(), signals: ['SIGTERM', 'SIGINT'] }))
-  const only = createGraceful({ ...quiet(), signals: ['SIGTERM'] })
-  t.teardown(async () => { await Promise.all([...list, only].map(async (g) => await g.shutdown())) })
-  t.equal(process.listenerCount('SIGTERM'), baseTerm + 1, 'one SIGTERM handler for four coordinators')
-  t.equal(process.listenerCount('SIGINT'), baseInt + 1, 'one SIGINT handler for three')
-  await within(list[0]!.shutdown(), 5000, 'shutdown')
-  await within(list[1]!.shutdown(), 5000, 'shutdown')
-  t.equal(process.listenerCount('SIGTERM'), baseTerm + 1, 'still installed while coordinators remain')
-  await within(list[2]!.shutdown(), 5000, 'shutdown')
-  t.equal(process.listenerCount('SIGINT'), baseInt, 'SIGINT handler removed with its last coordinator')
-  t.equal(process.listenerCount('SIGTERM'), baseTerm + 1, 'SIGTERM kept for the remaining coordinator')
-  await within(only.shutdown(), 5000, 'shutdown')
-  t.equal(process.listenerCount('SIGTERM'), baseTerm, 'removed once the last one stopped')
-})
-
-t.test('keeps a host SIGTERM listener installed after stopping and delivers the signal to every coordinator', async (t) => {
-  const baseline = process.listenerCount('SIGUSR2')
-  const hostCalls: string[] = []
-  const host = (signal: string): void => { hostCalls.push(signal) }
-  process.on('SIGUSR2', host)
-  t.teardown(() => { process.off('SIGUSR2', host) })
-  const a = createGraceful({ ...quiet(), signals: ['SIGUSR2'] })
-  const b = createGraceful({ ...quiet(), signals: ['SIGUSR2'] })
-  t.equal(process.listenerCount('SIGUSR2'), baseline + 2, 'host listener plus one graceful handler')
-  const reports = Promise.all([
-    new Promise<ShutdownReport>((resolve) => a.once('report', resolve)),
-    new Promise<ShutdownReport>((resolve) => b.once('report', resolve))
-  ])
-  process.kill(process.pid, 'SIGUSR2')
-  const [ra, rb] = await within(reports, 5000, 'both reports')
-  t.equal(ra.reason, 'SIGUSR2')
-  t.equal(rb.reason, 'SIGUSR2')
-  t.same(hostCalls, ['SIGUSR2'], 'the host listener was called')
-  t.equal(process.listeners('SIGUSR2').includes(host), true, 'and is still installed')
-  t.equal(process.listenerCount('SIGUSR2'), baseline + 1, 'graceful\'s own handler is gone')
-})
-
-t.test('does not force on a first signal after a programmatic shutdown', async (t) => {
-  const baseline = process.listenerCount('SIGUSR2')
-  const graceful = createGraceful({ ...quiet(), signals: ['SIGUSR2'] })
-  const hanging = deferred()
-  t.teardown(() => hanging.resolve())
-  const entered = deferred()
-  graceful.onCleanup('waits', () => { entered.resolve(); return hanging.promise })
-  const run = graceful.shutdown('app.close()')
-  await within(entered.promise, 5000, 'hook start')
-  process.kill(process.pid, 'SIGUSR2')
-  await delay(50)
-  hanging.resolve()
-  const report = await within(run, 5000, 'shutdown')
-  t.equal(report.forced, false)
-  t.same(report.hooks.map((h) => h.outcome), ['ok'])
-  t.equal(process.listenerCount('SIGUSR2'), baseline)
-})
-
-t.test('leaves no listening server behind when shutdown runs before listen() finished', async (t) => {
-  const graceful = createGraceful(quiet())
-  const server = http.createServer((req, res) => res.end('ok'))
-  t.teardown(() => { if (server.listening) server.close() })
-  graceful.addServer(server)
-  server.listen(0, '127.0.0.1')
-  const report = await within(graceful.shutdown(), 5000, 'shutdown')
-  await delay(100)
-  t.equal(server.listening, false, 'not listening after the shutdown')
-  t.equal(report.exitCode, 0)
 })

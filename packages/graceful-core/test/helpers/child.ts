@@ -60,7 +60,8 @@ export function spawnFixture (t: Teardownable, name: string, args: string[] = []
   })
   child.stderr!.on('data', (chunk: string) => { err += chunk })
   const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': by then stdout and stderr have been read to their end.
+    child.once('close', (code, signal) => {
       resolve({ code, signal })
     })
   })
@@ -72,7 +73,7 @@ export function spawnFixture (t: Teardownable, name: string, args: string[] = []
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
-  const waitForLine = async (match: (line: Line) => boolean, timeoutMs = 5000): Promise<Line> => {
+  const waitForLine = async (match: (line: Line) => boolean, timeoutMs = 20_000): Promise<Line> => {
     return await new Promise<Line>((resolve, reject) => {
       const check = (): void => {
         const found = parsed.find(match)
@@ -103,7 +104,7 @@ export function spawnFixture (t: Teardownable, name: string, args: string[] = []
 }
 
 /** Waits for the child's exit, failing (rejecting) after `timeoutMs` so a hang is a failure, not a stall. */
-export async function exitWithin (fixture: Fixture, timeoutMs = 5000): Promise<Exit> {
+export async function exitWithin (fixture: Fixture, timeoutMs = 20_000): Promise<Exit> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`child did not exit within ${timeoutMs} ms; stdout:\n${fixture.stdout()}\nstderr:\n${fixture.stderr()}`)), timeoutMs)

@@ -58,21 +58,33 @@ export function conformance (adapter: Adapter): void {
   })
 
   t.test(`${adapter.name}: a stuck request is cut at the grace deadline: exit 1, one socket forced`, async (t) => {
-    const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 1000 } })
+    const gracePeriodMs = 1000
+    const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs } })
     const c = client(t, fx.origin)
+    let cutAt = Number.NaN
     const answer = send(c, fx.origin, '/slow?ms=60000').then(
       (res) => `status ${res.status}`,
-      (error: unknown) => `error ${errorCode(error)}`
+      (error: unknown) => {
+        cutAt = performance.now()
+        return `error ${errorCode(error)}`
+      }
     )
     await fx.waitForMarker('request', { path: '/slow?ms=60000' })
-    fx.kill('SIGTERM')
-    const exit = await fx.waitForExit(1000 + EXIT_GUARD_MS)
+    const killedAt = fx.kill('SIGTERM')
+    const exit = await fx.waitForExit(gracePeriodMs + EXIT_GUARD_MS)
     t.equal(exit.code, 1, 'the process exits 1')
     const report = fx.report()
     t.equal(report?.exitCode, 1, 'report.exitCode is 1')
     t.equal(report?.sockets.forced, 1, 'report.sockets.forced is 1')
     t.ok(report !== undefined && report.durationMs < 60_000, 'the run ended before the request would have')
     t.match(await within(answer, 5_000, 'the stuck request to fail'), /^error /, 'the client sees its connection cut, no response')
+    // The application registered no hook, so the drain may use the whole grace period: the request
+    // is not cut before it (a timer never fires early; 25 ms for clock granularity).
+    const cutAfterMs = Math.round(cutAt - killedAt)
+    t.ok(cutAfterMs >= gracePeriodMs - 25, `the request kept its connection until the deadline (cut ${cutAfterMs} ms after SIGTERM, gracePeriodMs ${gracePeriodMs})`)
+    const signalLine = fx.lines.findIndex(isMarker('state', { state: 'draining' }))
+    const earlyWarnings = fx.lines.slice(0, signalLine).filter((line) => typeof line.level === 'number' && line.level >= 40)
+    t.same(earlyWarnings.map((line) => line.msg), [], 'no warning at start-up: the application registered no hook')
   })
 
   t.test(`${adapter.name}: answers 503 on /ready during the pre-stop delay while /health and other routes answer 200 with Connection: close`, async (t) => {
@@ -85,12 +97,14 @@ export function conformance (adapter: Adapter): void {
 
     fx.kill('SIGTERM')
     await fx.waitForMarker('state', { state: 'draining' })
-    const [ready, readyHead, health, healthQuery, hello] = await Promise.all([
+    const [ready, readyHead, health, healthQuery, healthHead, hello, missing] = await Promise.all([
       send(a, fx.origin, '/ready'),
       send(a, fx.origin, '/ready?probe=1', 'HEAD'),
       send(a, fx.origin, '/health'),
       send(a, fx.origin, '/health?probe=1'),
-      send(a, fx.origin, '/hello')
+      send(a, fx.origin, '/health', 'HEAD'),
+      send(a, fx.origin, '/hello'),
+      send(a, fx.origin, '/missing')
     ])
     t.equal(ready.status, 503, '/ready answers 503')
     t.match(JSON.parse(ready.body), { status: 'draining', ready: false }, '/ready says draining')
@@ -98,9 +112,15 @@ export function conformance (adapter: Adapter): void {
     t.equal(health.status, 200, '/health answers 200')
     t.match(JSON.parse(health.body), { status: 'draining' }, '/health says draining')
     t.equal(healthQuery.status, 200, '/health with a query string answers 200')
+    t.equal(healthHead.status, 200, 'HEAD /health answers 200')
+    for (const [name, res] of Object.entries({ ready, health })) {
+      t.match(res.headers['content-type'], /^application\/json/, `${name} answers JSON`)
+      t.equal(res.headers['cache-control'], 'no-store', `${name} is never cached`)
+    }
     t.equal(hello.status, 200, 'a real route is still served')
     t.same(JSON.parse(hello.body), { hello: 'world' })
-    for (const [name, res] of Object.entries({ ready, readyHead, health, healthQuery, hello })) {
+    t.equal(missing.status, 404, 'an unknown route still answers 404')
+    for (const [name, res] of Object.entries({ ready, readyHead, health, healthQuery, healthHead, hello, missing })) {
       t.equal(connectionHeader(res), 'close', `${name} carries Connection: close`)
     }
     await expectCleanExit(t, fx)

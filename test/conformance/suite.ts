@@ -133,12 +133,14 @@ export function conformance (adapter: Adapter): void {
   t.test(`${adapter.name}: ${LOAD_CLIENTS} keep-alive clients looping through a 1 s pre-stop delay, stopping 700 ms after SIGTERM, see no failure`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 1000, gracePeriodMs: 20_000 }, markRequests: false })
     let stopAt = Number.POSITIVE_INFINITY
-    const guardEnd = performance.now() + 30_000
+    const guardEnd = performance.now() + 60_000
     const failures: string[] = []
     let warm = 0
     let afterSignal = 0
     let closeAfterSignal = 0
     let drainingSeenAt = Number.POSITIVE_INFINITY
+    // Registered before the clients' own teardowns: a failed test stops the loops at once.
+    t.teardown(() => { stopAt = 0 })
     const loops = Array.from({ length: LOAD_CLIENTS }, async () => {
       const c = client(t, fx.origin)
       let first = true
@@ -160,7 +162,7 @@ export function conformance (adapter: Adapter): void {
         }
       }
     })
-    await within((async () => { while (warm < LOAD_CLIENTS) await sleep(5) })(), 15_000, 'every client to complete a request')
+    await within((async () => { while (warm < LOAD_CLIENTS && stopAt > 0) await sleep(5) })(), 30_000, 'every client to complete a request')
     stopAt = fx.kill('SIGTERM') + 700
     drainingSeenAt = (await fx.waitForMarker('state', { state: 'draining' })).receivedAt
     await within(Promise.all(loops), 20_000, 'the clients to stop')
@@ -204,6 +206,7 @@ export function conformance (adapter: Adapter): void {
     const report = fx.report()
     t.equal(report?.forced, true, 'report.forced')
     t.equal(report?.forcedDuring, 'draining', 'report.forcedDuring names the phase that was cut')
+    t.equal(report?.sockets.forced, 1, 'the stuck request\'s socket was destroyed and counted')
     t.not(report?.exitCode, 0, 'report.exitCode is non-zero')
     t.ok(fx.lines.some((line) => line.phase === 'draining' && typeof line.msg === 'string' && line.msg.includes('draining')),
       'the log says which phase was cut')
@@ -285,9 +288,14 @@ async function keepAliveRace (t: Test, adapter: Adapter, round: number): Promise
     markRequests: false
   })
   const p = pool(t, fx.origin, { connections: workers })
+  // Two more keep-alive connections that stay idle through the pre-stop delay: the drain ends them.
+  const idle = [client(t, fx.origin), client(t, fx.origin)]
 
   // Fill the pool with keep-alive sockets, then leave them idle.
-  const warm = await Promise.all(Array.from({ length: workers }, () => send(p, fx.origin, '/hello')))
+  const warm = await Promise.all([
+    ...Array.from({ length: workers }, () => send(p, fx.origin, '/hello')),
+    ...idle.map((c) => send(c, fx.origin, '/hello'))
+  ])
   t.ok(warm.every((res) => res.status === 200 && connectionHeader(res) !== 'close'), 'before SIGTERM responses keep the connection alive')
   await sleep(idleMs)
 
@@ -317,11 +325,12 @@ async function keepAliveRace (t: Test, adapter: Adapter, round: number): Promise
   t.ok(afterDraining.every((a) => a.close), 'every response after shutdown began carries Connection: close')
 
   await fx.waitForMarker('server-closed', {}, EXIT_GUARD_MS)
-  const again = await Promise.all(Array.from({ length: workers }, () =>
-    send(p, fx.origin, '/hello').then((res) => `answered ${res.status}`, errorCode)))
-  t.same(again, again.map(() => 'ECONNREFUSED'), 'once the listener closed, the pool\'s requests are refused, none reset', context)
+  const again = await Promise.all([...Array.from({ length: workers }, () => p), ...idle].map((dispatcher) =>
+    send(dispatcher, fx.origin, '/hello').then((res) => `answered ${res.status}`, errorCode)))
+  t.same(again, again.map(() => 'ECONNREFUSED'), 'once the listener closed, requests on the pool and on the idle connections are refused, none reset', context)
   t.equal(await connectOutcome(t, fx.port), 'ECONNREFUSED', 'a new connection is refused')
   t.notOk(fx.lines.some(isMarker('exit')), 'while the process is still running')
   fx.kill('SIGUSR2')
   await expectCleanExit(t, fx)
+  t.ok((fx.report()?.sockets.closedIdle ?? 0) >= 2, 'report: the sockets left idle were closed by the drain')
 }

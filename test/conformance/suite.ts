@@ -166,10 +166,10 @@ export function conformance (adapter: Adapter): void {
     stopAt = fx.kill('SIGTERM') + 700
     drainingSeenAt = (await fx.waitForMarker('state', { state: 'draining' })).receivedAt
     await within(Promise.all(loops), 20_000, 'the clients to stop')
-    t.same(failures, [], 'zero failed requests')
+    await expectCleanExit(t, fx)
+    t.same(failures, [], 'zero failed requests', { sockets: fx.report()?.sockets, preStop: fx.report()?.phases.preStop })
     t.ok(afterSignal > 0, 'requests were served after shutdown began')
     t.equal(closeAfterSignal, afterSignal, 'every response after shutdown began carries Connection: close')
-    await expectCleanExit(t, fx)
   })
 
   t.test(`${adapter.name}: an upgraded socket does not keep the process alive past the deadline`, async (t) => {
@@ -189,28 +189,25 @@ export function conformance (adapter: Adapter): void {
     t.ok(raw.isClosed(), 'the client sees the upgraded socket closed')
   })
 
-  t.test(`${adapter.name}: a second signal forces a quick non-zero exit`, async (t) => {
+  t.test(`${adapter.name}: a second SIGTERM during the drain forces a quick non-zero exit`, async (t) => {
+    // Without the force the drain would wait for the stuck request until the 30 s deadline.
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 30_000 } })
     const c = client(t, fx.origin)
     const answer = send(c, fx.origin, '/slow?ms=60000').catch(() => undefined)
     await fx.waitForMarker('request', { path: '/slow?ms=60000' })
-    fx.kill('SIGTERM')
-    await fx.waitForMarker('state', { state: 'draining' })
-    // A copy of the first signal within 100 ms is the same event (DESIGN: one run); wait past that.
-    await sleep(300)
-    fx.kill('SIGTERM')
-    // Without the force the drain would wait for the stuck request until ~30 s.
-    const exit = await fx.waitForExit(EXIT_GUARD_MS)
-    t.not(exit.code, 0, 'the process exits non-zero')
-    t.not(exit.code, null, 'by itself, not killed')
-    const report = fx.report()
-    t.equal(report?.forced, true, 'report.forced')
-    t.equal(report?.forcedDuring, 'draining', 'report.forcedDuring names the phase that was cut')
-    t.equal(report?.sockets.forced, 1, 'the stuck request\'s socket was destroyed and counted')
-    t.not(report?.exitCode, 0, 'report.exitCode is non-zero')
-    t.ok(fx.lines.some((line) => line.phase === 'draining' && typeof line.msg === 'string' && line.msg.includes('draining')),
-      'the log says which phase was cut')
+    await secondSignal(t, fx, 'SIGTERM', 'draining')
+    t.equal(fx.report()?.sockets.forced, 1, 'the stuck request\'s socket was destroyed and counted')
     await within(answer, 5_000, 'the stuck request to end')
+  })
+
+  t.test(`${adapter.name}: a SIGINT after SIGTERM, during a cleanup hook, forces a quick non-zero exit`, async (t) => {
+    // Without the force the hook would hold the process until its 20 s timeout.
+    const fx = await startFixture(t, adapter, {
+      graceful: { gracePeriodMs: 60_000, hookTimeoutMs: 20_000 },
+      hooks: [{ phase: 'cleanup', name: 'held', until: 'SIGUSR2' }]
+    })
+    await secondSignal(t, fx, 'SIGINT', 'cleaning', () => fx.waitForMarker('hook-start', { name: 'held' }))
+    t.notOk(fx.lines.some(isMarker('hook-end', { name: 'held' })), 'the held hook did not get to finish')
   })
 
   t.test(`${adapter.name}: cleanup hooks run in reverse registration order and persist hooks in order, after the last in-flight response`, async (t) => {
@@ -262,6 +259,27 @@ export function conformance (adapter: Adapter): void {
     t.equal(report?.sockets.forced, 0, 'no socket was forced')
     t.equal(report?.sockets.closedAfterResponse, 1, 'report: the socket was closed after its response')
   })
+}
+
+/**
+ * SIGTERM, then (once `reached` resolves and past the 100 ms in which a copy of the first signal
+ * counts as the same event) `second`: the process must exit quickly, non-zero, naming `phase`.
+ */
+async function secondSignal (t: Test, fx: Fixture, second: NodeJS.Signals, phase: string, reached?: () => Promise<unknown>): Promise<void> {
+  const firstAt = fx.kill('SIGTERM')
+  await fx.waitForMarker('state', { state: 'draining' })
+  await reached?.()
+  await sleep(Math.max(0, firstAt + 300 - performance.now()))
+  fx.kill(second)
+  const exit = await fx.waitForExit(EXIT_GUARD_MS)
+  t.not(exit.code, 0, 'the process exits non-zero')
+  t.not(exit.code, null, 'by itself, not killed by the signal')
+  const report = fx.report()
+  t.equal(report?.forced, true, 'report.forced')
+  t.equal(report?.forcedDuring, phase, `report.forcedDuring is '${phase}'`)
+  t.not(report?.exitCode, 0, 'report.exitCode is non-zero')
+  t.ok(fx.lines.some((line) => line.phase === phase && typeof line.msg === 'string' && line.msg.includes(phase)),
+    'the log says which phase was cut')
 }
 
 /**

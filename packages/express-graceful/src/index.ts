@@ -5,7 +5,7 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createGraceful, type DrainableServer, type Graceful, type GracefulOptions, type ProbeOptions, probeAnswer, resolveProbeOptions } from 'graceful-core'
+import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions, type ProbeOptions, probeAnswer, resolveProbeOptions } from 'graceful-core'
 
 export type ExpressGracefulOptions = GracefulOptions & ProbeOptions
 
@@ -38,6 +38,7 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
       if (server) {
         try {
           attach(server)
+          graceful[kAdoptRequest](req, res)
         } catch {
           // Too late to join (the drain has begun): the request is still served below.
         }

@@ -17,9 +17,27 @@ declare module 'fastify' {
   }
 }
 
-const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async function fastifyGraceful (app: FastifyInstance, options) {
-  if (app.hasDecorator('graceful')) throw new Error('fastify-graceful is already registered on this instance; register it once, at the root')
+/**
+ * Shutdown concerns the whole server, so the decorator and the probe routes belong to the root
+ * instance even when the plugin is registered inside an encapsulated context (a fastify-cli app).
+ * fastify makes each context with Object.create(parent), so the root is the end of that chain.
+ */
+function rootOf (app: FastifyInstance): FastifyInstance {
+  let root = app
+  for (let parent = Object.getPrototypeOf(root); parent !== null && parent.server === app.server && typeof parent.decorate === 'function'; parent = Object.getPrototypeOf(parent)) {
+    root = parent
+  }
+  return root
+}
+
+const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async function fastifyGraceful (registeredOn: FastifyInstance, options) {
+  const app = rootOf(registeredOn)
+  if (app.hasDecorator('graceful')) throw new Error('fastify-graceful is already registered on this server; register it once')
   const { healthPath, readyPath, core } = resolveProbeOptions(options)
+  if (app.initialConfig.forceCloseConnections === true) {
+    // Warned, not changed: it is fastify's own server option, fixed at creation.
+    app.log.warn('fastify-graceful: forceCloseConnections: true makes app.close() destroy in-flight requests; create fastify with forceCloseConnections: false and let graceful end connections')
+  }
   const graceful = createGraceful({ logger: app.log as Logger, ...core })
   graceful.addServer(app.server)
   app.decorate('graceful', graceful)

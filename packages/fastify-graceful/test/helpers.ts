@@ -20,9 +20,12 @@ export interface Running {
   get: (path: string, method?: 'GET' | 'HEAD') => Promise<Answer>
 }
 
+/** fastify's own close behaviour set as the README recommends: graceful decides what is 503'd and when sockets end. */
+export const FASTIFY_OPTIONS = { return503OnClosing: false, forceCloseConnections: false } as const
+
 /** Builds an app with the plugin and a `/work` route, listens, and closes everything in teardown. */
 export async function start (t: Test, options: FastifyGracefulOptions = {}, setup?: (app: FastifyInstance) => void | Promise<void>): Promise<Running> {
-  const app = Fastify()
+  const app = Fastify(FASTIFY_OPTIONS)
   t.teardown(async () => {
     await app.close()
   })

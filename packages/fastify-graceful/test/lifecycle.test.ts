@@ -111,7 +111,7 @@ t.test('app.close() while a request is in flight lets it finish with Connection:
   await closing
 })
 
-t.test('app.close() keeps serving through pre-stop like a signal: real routes and /health 200, /ready 503 draining', async (t) => {
+t.test('app.close() keeps serving through pre-stop like a signal: real routes and /health 200, /ready 503 draining (fastify created as the README says)', async (t) => {
   const { app, get } = await start(t, { preStopDelayMs: 800, gracePeriodMs: 10_000 })
   const closing = app.close()
   await new Promise((resolve) => setTimeout(resolve, 100))

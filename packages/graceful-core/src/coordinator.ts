@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events'
+import http from 'node:http'
+import https from 'node:https'
 import { Server as NetServer } from 'node:net'
 import { constants } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -7,7 +9,7 @@ import { GracefulStateError, invalid } from './errors.js'
 import { type RegisteredHook, runHook } from './hooks.js'
 import { checkDuration, type ResolvedOptions, resolveOptions } from './options.js'
 import { errorInfo, summaryLine } from './report.js'
-import { onSignals } from './signals.js'
+import { onProcessFault, onSignals } from './process-events.js'
 import { readinessOf } from './states.js'
 import { TaskSet } from './tasks.js'
 import type {
@@ -22,12 +24,22 @@ import type {
 const DUPLICATE_SIGNAL_WINDOW_MS = 100
 /** The longest the exit waits for the logger to flush. */
 const LOGGER_FLUSH_TIMEOUT_MS = 1000
+/**
+ * Closing a listening socket makes the kernel reset connections still waiting in its accept queue,
+ * which their clients see as ECONNRESET. So the listener closes only once no connection was accepted
+ * for this long (the queue is empty), waiting at most LISTENER_SETTLE_MAX_MS.
+ */
+const LISTENER_SETTLE_MS = 50
+const LISTENER_SETTLE_MAX_MS = 1000
 /** Kubernetes needs a moment after our exit; a kill deadline this close to gracePeriodMs is a warning. */
 const TERMINATION_HEADROOM_MS = 2000
 
 interface CleanupHook extends RegisteredHook {
   readonly afterPersist: boolean
 }
+
+/** Lets an adapter hand over a request that arrived before its server was added (see ServerDrainer.adoptRequest). */
+export const kAdoptRequest = Symbol('graceful.adoptRequest')
 
 export interface GracefulEvents {
   state: [State]
@@ -99,7 +111,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    * Servers can join until the drain begins.
    */
   addServer (server: DrainableServer): this {
-    if (!(server instanceof NetServer)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server', server)
+    if (!isHttpServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server', server)
     if (this.#drainers.has(server)) return this
     if (this.#drainStarted) throw this.#tooLate('addServer()')
     const drainer = new ServerDrainer(server, this.#onRequestSeen)
@@ -149,8 +161,19 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   /** Runs the pipeline once; every call, concurrent or later, gets the same report. */
   shutdown (reason = 'shutdown()'): Promise<ShutdownReport> {
     if (typeof reason !== 'string') throw invalid('shutdown(reason)', 'a string', reason)
-    this.#run ??= this.#pipeline(reason)
+    if (this.#run) return this.#run
+    // #run is set before the pipeline starts, so a listener of its first (synchronous) steps that
+    // calls shutdown() gets this same promise.
+    let start!: (report: Promise<ShutdownReport>) => void
+    this.#run = new Promise((resolve) => { start = resolve })
+    start(this.#pipeline(reason))
     return this.#run
+  }
+
+  [kAdoptRequest] (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
+    for (const drainer of this.#drainers.values()) {
+      if (drainer.server === (req.socket as { server?: unknown }).server) drainer.adoptRequest(req, res)
+    }
   }
 
   #onSignal = (signal: NodeJS.Signals): void => {
@@ -182,12 +205,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const startedAt = new Date()
     const t0 = performance.now()
     const faults: ErrorInfo[] = []
-    const onFault = (error: unknown): void => {
+    const stopRecordingFaults = onProcessFault((error) => {
       faults.push(errorInfo(error))
       logger.error({ err: error }, 'uncaught error during shutdown; shutdown goes on')
-    }
-    process.on('uncaughtException', onFault)
-    process.on('unhandledRejection', onFault)
+    })
 
     this.#setState('draining')
     this.#shutdownController.abort(new Error(`shutdown: ${reason}`))
@@ -206,6 +227,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const drainStart = performance.now()
     this.#drainStarted = true
     const drainers = [...this.#drainers.values()]
+    await this.#acceptQueueSettled(drainers, Math.min(drainDeadline, drainStart + LISTENER_SETTLE_MAX_MS))
     for (const drainer of drainers) drainer.close()
     const drained = await this.#waitUntil(Promise.all([...drainers.map((d) => d.closed), this.#tasks.settled()]), drainDeadline)
     const tasksAborted = drained ? 0 : this.#tasks.size
@@ -236,8 +258,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.#setState('stopped')
     for (const drainer of drainers) drainer.detach()
     this.#unsubscribeSignals()
-    process.off('uncaughtException', onFault)
-    process.off('unhandledRejection', onFault)
+    stopRecordingFaults()
 
     const counts = drainers.map((d) => d.counts)
     const total = (key: keyof ServerDrainer['counts']): number => counts.reduce((sum, c) => sum + c[key], 0)
@@ -302,6 +323,18 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.#inPreStop = false
     if (this.#force.signal.aborted) endedBy = 'forced'
     return { durationMs: performance.now() - t0, endedBy, requests: this.#preStopRequests }
+  }
+
+  /** Waits until no server accepted a connection for LISTENER_SETTLE_MS, or until `until`. */
+  async #acceptQueueSettled (drainers: readonly ServerDrainer[], until: number): Promise<void> {
+    for (;;) {
+      const settledAt = Math.max(0, ...drainers.map((d) => d.lastAcceptAt)) + LISTENER_SETTLE_MS
+      if (settledAt <= performance.now() || settledAt >= until || this.#force.signal.aborted) {
+        if (settledAt > performance.now()) await this.#sleepUntil(until)
+        return
+      }
+      await this.#sleepUntil(settledAt)
+    }
   }
 
   /** Waits until a moment on the performance clock, or until forced. */
@@ -399,6 +432,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     logger.warn({ gracePeriodMs, terminationGracePeriodMs },
       `gracePeriodMs (pre-stop, drain, cleanup and persistence) must end at least ${TERMINATION_HEADROOM_MS} ms before the platform kills the process; raise terminationGracePeriodSeconds or lower gracePeriodMs`)
   }
+}
+
+/** node:http and node:https servers by class; node:http2 servers (whose classes are not exported) by their settings method. */
+function isHttpServer (server: unknown): server is DrainableServer {
+  return server instanceof http.Server || server instanceof https.Server ||
+    (server instanceof NetServer && typeof (server as { updateSettings?: unknown }).updateSettings === 'function')
 }
 
 function sumTimeouts (hooks: readonly RegisteredHook[]): number {

@@ -3,8 +3,15 @@ import type { Logger } from './types.js'
 type Level = 30 | 40 | 50
 
 function write (level: Level, obj: object, msg?: string): void {
-  const line = JSON.stringify({ level, time: Date.now(), ...obj, msg }) + '\n'
+  const line = JSON.stringify({ level, time: Date.now(), ...obj, msg }, keepErrors) + '\n'
   process.stdout.write(line)
+}
+
+/** An Error serialises to {} by default; keep what a reader needs, as pino's err serializer does. */
+function keepErrors (_key: string, value: unknown): unknown {
+  if (!(value instanceof Error)) return value
+  const code = (value as NodeJS.ErrnoException).code
+  return { type: value.name, message: value.message, stack: value.stack, ...(code === undefined ? {} : { code }) }
 }
 
 /** JSON lines on stdout in pino's shape, so the same log tooling reads both. */

@@ -20,8 +20,8 @@ export class TaskSet {
   }
 
   add (task: Task, signal: AbortSignal): void {
-    const promise = Promise.resolve()
-      .then(() => (typeof task === 'function' ? task(signal) : task))
+    // A function task starts at once; a synchronous throw becomes a rejection.
+    const promise = new Promise((resolve) => { resolve(typeof task === 'function' ? task(signal) : task) })
       .then(() => {
         if (this.#counting) this.finished++
       }, (error: unknown) => {

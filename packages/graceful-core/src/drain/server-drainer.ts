@@ -27,6 +27,11 @@ interface Connection {
   readonly openedAt: number
   servedDuringDrain: boolean
   forced: boolean
+  /**
+   * Open before we tracked the server: whether it carries a request is unknown until one arrives, so
+   * only Node's closeIdleConnections() may end it, unless it never sent a byte.
+   */
+  foreign: boolean
 }
 
 export interface DrainCounts {
@@ -57,6 +62,8 @@ export class ServerDrainer {
   #upgradeHooked = false
   #pollTimer: NodeJS.Timeout | undefined
   #pollDelayMs = POLL_FIRST_MS
+  /** performance.now() of the last accepted connection or HTTP/2 session. */
+  lastAcceptAt = 0
   #resolveClosed: (() => void) | undefined
   readonly closed: Promise<void>
 
@@ -77,6 +84,7 @@ export class ServerDrainer {
     // so we join only once the application listens itself.
     if (emitter.listenerCount('upgrade') > 0) this.#hookUpgrade()
     else emitter.on('newListener', this.#onNewListener)
+    for (const socket of openSockets(server)) this.#track(socket).foreign = true
   }
 
   /** Requests in progress right now. */
@@ -155,11 +163,12 @@ export class ServerDrainer {
   }
 
   #onConnection = (socket: Socket): void => {
+    this.lastAcceptAt = performance.now()
     this.#track(socket)
   }
 
   #track (socket: Socket): Connection {
-    const connection: Connection = { active: 0, readMark: 0, openedAt: Date.now(), servedDuringDrain: false, forced: false }
+    const connection: Connection = { active: 0, readMark: socket.bytesRead, openedAt: Date.now(), servedDuringDrain: false, forced: false, foreign: false }
     this.#connections.set(socket, connection)
     socket.once('close', () => {
       if (this.#connections.get(socket) !== connection) return
@@ -174,6 +183,7 @@ export class ServerDrainer {
   }
 
   #onSession = (session: Http2Session): void => {
+    this.lastAcceptAt = performance.now()
     this.#sessions.add(session)
     if (this.#phase === 'closing') session.close()
     session.once('close', () => {
@@ -183,6 +193,14 @@ export class ServerDrainer {
     })
   }
 
+  /**
+   * Takes over a request whose 'request' event fired before this drainer listened (the request that
+   * made an express middleware find its server).
+   */
+  adoptRequest (req: Request, res: Response): void {
+    if (!this.#responses.has(res)) this.#onRequest(req, res)
+  }
+
   #onRequest = (req: Request, res: Response): void => {
     this.#onRequestSeen(req)
     this.#responses.add(res)
@@ -190,12 +208,13 @@ export class ServerDrainer {
     if (req.httpVersionMajor < 2) {
       const socket = req.socket as Socket
       connection = this.#connections.get(socket) ?? this.#track(socket)
+      connection.foreign = false
       connection.active++
       if (this.#phase !== 'open') this.#announceClose(res)
     }
     res.once('close', () => {
       this.#responses.delete(res)
-      if (this.#phase !== 'open') this.counts.completed++
+      if (this.#phase !== 'open' && res.writableFinished) this.counts.completed++
       if (!connection) return
       connection.active--
       connection.readMark = (req.socket as Socket).bytesRead
@@ -224,6 +243,7 @@ export class ServerDrainer {
 
   #reapIfIdle (socket: Socket, connection: Connection, now: number): void {
     if (connection.active > 0 || socket.destroyed || socket.bytesRead !== connection.readMark) return
+    if (connection.foreign && connection.readMark > 0) return
     if (connection.readMark === 0 && now - connection.openedAt < NEW_CONNECTION_GRACE_MS) return
     // Everything we wrote has reached the OS ('close' of the response came after 'finish'); end
     // with FIN once the socket's own buffer is flushed.
@@ -256,4 +276,16 @@ export class ServerDrainer {
     clearTimeout(this.#pollTimer)
     this.#resolveClosed?.()
   }
+}
+
+/**
+ * Sockets a node:http server accepted before we listened, from its own connection list (feature-
+ * detected: Node keeps it under a symbol; without it, such sockets are left to closeIdleConnections()
+ * and, at the deadline, closeAllConnections()).
+ */
+function openSockets (server: DrainableServer): Socket[] {
+  const key = Object.getOwnPropertySymbols(server).find((symbol) => symbol.description === 'http.server.connections')
+  const list = key === undefined ? undefined : (server as unknown as Record<symbol, { all?: () => Array<{ socket?: Socket }> }>)[key]
+  if (typeof list?.all !== 'function') return []
+  return list.all().flatMap((parser) => (parser.socket && !parser.socket.destroyed ? [parser.socket] : []))
 }

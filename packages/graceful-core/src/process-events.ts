@@ -1,7 +1,7 @@
 /**
- * The one process-wide piece of graceful: a registry that installs one listener per signal however
- * many coordinators exist, and removes it when the last coordinator leaves. Listeners the host
- * installed itself are never touched.
+ * The one process-wide piece of graceful: registries that install one process listener per event
+ * however many coordinators exist, and remove it when the last coordinator leaves. Listeners the
+ * host installed itself are never touched.
  */
 
 export type SignalHandler = (signal: NodeJS.Signals) => void
@@ -36,5 +36,30 @@ export function onSignals (signals: readonly NodeJS.Signals[], handler: SignalHa
       listeners.delete(signal)
       if (listener) process.removeListener(signal, listener)
     }
+  }
+}
+
+export type FaultHandler = (error: unknown) => void
+
+const faultHandlers = new Set<FaultHandler>()
+
+function onFault (error: unknown): void {
+  for (const handler of [...faultHandlers]) handler(error)
+}
+
+/**
+ * Records uncaught exceptions and unhandled rejections (while a shutdown runs) instead of letting
+ * them crash the process half-way. Returns the function that stops it.
+ */
+export function onProcessFault (handler: FaultHandler): () => void {
+  if (faultHandlers.size === 0) {
+    process.on('uncaughtException', onFault)
+    process.on('unhandledRejection', onFault)
+  }
+  faultHandlers.add(handler)
+  return function stop () {
+    if (!faultHandlers.delete(handler) || faultHandlers.size > 0) return
+    process.off('uncaughtException', onFault)
+    process.off('unhandledRejection', onFault)
   }
 }

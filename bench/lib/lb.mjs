@@ -6,6 +6,7 @@
 // Direct clients (kube-proxy-like) resolve through the same rotation: `pick()`.
 import http from 'node:http'
 import { Pool } from 'undici'
+import { socketVerdict } from './socket-reuse.mjs'
 
 export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs = 1000, failureThreshold = 3, readyPath = '/ready' } = {}) {
   const pods = new Map() // name → pod
@@ -67,7 +68,8 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
         res.end(text)
       })
       .catch((err) => {
-        const code = err.code ?? err.name
+        const verdict = socketVerdict(err)
+        const code = `${err.code ?? err.name}${verdict ? ', ' + verdict : ''}`
         stats.upstreamErrors[code] = (stats.upstreamErrors[code] ?? 0) + 1
         if (!res.headersSent) {
           res.writeHead(502, { 'x-bench-upstream-error': code, 'x-bench-pod': pod.name })

@@ -3,6 +3,7 @@
 // a client keeps its pool, and its sockets, to a pod that has left the rotation). Every request is
 // counted by outcome; failures are kept with their time for the report.
 import { Pool } from 'undici'
+import { socketVerdict } from './socket-reuse.mjs'
 
 export const KINDS = ['ok', '5xx', 'reset', 'closed', 'refused', 'timeout', 'other']
 export const KIND_LABEL = { ok: 'ok', '5xx': '5xx', reset: 'ECONNRESET', closed: 'other side closed', refused: 'ECONNREFUSED', timeout: 'timeout', other: 'other' }
@@ -87,7 +88,8 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
         const c = err?.code ?? err?.name ?? 'error'
         otherCodes[c] = (otherCodes[c] ?? 0) + 1
       }
-      record(kind, via, podName, slow, err?.code ?? err?.message, started)
+      const verdict = socketVerdict(err)
+      record(kind, via, podName, slow, `${err?.code ?? err?.message}${verdict ? ', ' + verdict : ''}`, started)
     }
   }
 

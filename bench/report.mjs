@@ -73,8 +73,11 @@ const blocks = {
     return [
       `GET ${c.path}, ${c.connections} keep-alive connections, ${c.durationMs / 1000} s per run, median of ${c.rounds} alternated runs.`,
       '',
-      markdown(['framework', 'bare req/s', 'with graceful req/s', 'ratio (medians)', 'median of paired ratios', 'runs bare', 'runs graceful'],
-        r.results.pairs.map((p) => [p.framework, p.bareRps, p.gracefulRps, `${(p.ratio * 100).toFixed(1)} %`, `${(p.medianPairRatio * 100).toFixed(1)} %`, p.runs.bare.join(' '), p.runs.graceful.join(' ')]))
+      markdown(['framework', 'bare req/s', 'with graceful req/s', 'ratio (medians)', 'median of paired ratios', 'server CPU µs/req bare', 'with graceful', 'CPU ratio (bare / graceful)'],
+        r.results.pairs.map((p) => [p.framework, p.bareRps, p.gracefulRps, `${(p.ratio * 100).toFixed(1)} %`, `${(p.medianPairRatio * 100).toFixed(1)} %`,
+          p.bareCpuUsPerReq ?? '—', p.gracefulCpuUsPerReq ?? '—', p.cpuRatio ? `${(p.cpuRatio * 100).toFixed(1)} %` : '—'])),
+      '',
+      'Runs (req/s): ' + r.results.pairs.map((p) => `${p.framework} bare ${p.runs.bare.join(' ')}; graceful ${p.runs.graceful.join(' ')}`).join(' — ')
     ].join('\n')
   },
   idle () {

@@ -1,7 +1,7 @@
 // A "pod": one HTTP service in its own process, started as `node pod.mjs <kind> '<json options>'`.
 // It listens on an ephemeral port of 127.0.0.1 and prints `BENCH {"type":"listening","port":N}`.
 // Routes: GET /fast (small JSON), GET /slow?ms=N (answers after N ms), GET /ready, GET /health.
-// stdin commands: `mem` → gc() and print heap/RSS. stdin closing (the runner died) exits the pod.
+// stdin commands: `mem` → gc() and print heap/RSS; `cpu` → print process.cpuUsage(). stdin closing (the runner died) exits the pod.
 import http from 'node:http'
 
 const kind = process.argv[2]
@@ -13,6 +13,7 @@ const body = JSON.stringify({ ok: true, pid: process.pid, kind })
 process.stdin.on('data', (buf) => {
   for (const cmd of buf.toString().split('\n')) {
     if (cmd === 'mem') measure()
+    if (cmd === 'cpu') { const c = process.cpuUsage(); out({ type: 'cpu', user: c.user, system: c.system }) }
   }
 })
 process.stdin.on('end', () => process.exit(98))

@@ -29,13 +29,21 @@ export async function runOverhead (args, { log }) {
     }
     for (const pair of PAIRS) {
       const runs = { bare: [], graceful: [] }
+      const cpu = { bare: [], graceful: [] }
       for (const side of ['bare', 'graceful']) await blast({ port: pods[pair[side]].port, durationMs: warmupMs, connections })
       for (let i = 0; i < rounds; i++) {
         const order = i % 2 === 0 ? ['bare', 'graceful'] : ['graceful', 'bare']
         for (const side of order) {
-          const r = await blast({ port: pods[pair[side]].port, durationMs, connections })
+          const pod = pods[pair[side]]
+          pod.send('cpu')
+          const c0 = await pod.next('cpu')
+          const r = await blast({ port: pod.port, durationMs, connections })
+          pod.send('cpu')
+          const c1 = await pod.next('cpu')
           if (r.bad || r.errors) log(`  ${pair[side]}: ${r.bad} non-2xx, ${r.errors} socket errors`)
           runs[side].push(Math.round(r.rps))
+          // Server CPU time per request: unlike req/s, barely moved by other work on the machine.
+          cpu[side].push(round((c1.user + c1.system - c0.user - c0.system) / r.ok, 2))
           await sleep(200)
         }
       }
@@ -48,16 +56,22 @@ export async function runOverhead (args, { log }) {
         gracefulRps: Math.round(graceful),
         ratio: round(graceful / bare, 4),
         medianPairRatio: round(median(pairRatios), 4),
-        runs
+        bareCpuUsPerReq: median(cpu.bare),
+        gracefulCpuUsPerReq: median(cpu.graceful),
+        cpuRatio: round(median(cpu.bare) / median(cpu.graceful), 4),
+        runs,
+        cpuUsPerReq: cpu
       }
       results.pairs.push(row)
-      log(`overhead: ${pair.name} bare ${runs.bare.join(' ')} | graceful ${runs.graceful.join(' ')}`)
+      log(`overhead: ${pair.name} req/s bare ${runs.bare.join(' ')} | graceful ${runs.graceful.join(' ')}`)
+      log(`overhead: ${pair.name} server CPU µs/req bare ${cpu.bare.join(' ')} | graceful ${cpu.graceful.join(' ')}`)
     }
   } finally {
     for (const p of Object.values(pods)) p.kill('SIGKILL')
   }
   log(`\nHot-path overhead (GET /fast, ${connections} keep-alive connections, median of ${rounds} alternated ${durationMs / 1000} s runs)`)
-  log(table(['framework', 'bare req/s', 'with graceful req/s', 'ratio', 'median of paired ratios'],
-    results.pairs.map((r) => [r.framework, r.bareRps, r.gracefulRps, `${(r.ratio * 100).toFixed(1)}%`, `${(r.medianPairRatio * 100).toFixed(1)}%`])))
+  log(table(['framework', 'bare req/s', 'with graceful req/s', 'ratio', 'median of paired ratios', 'server CPU µs/req bare', 'with graceful', 'CPU ratio'],
+    results.pairs.map((r) => [r.framework, r.bareRps, r.gracefulRps, `${(r.ratio * 100).toFixed(1)}%`, `${(r.medianPairRatio * 100).toFixed(1)}%`,
+      r.bareCpuUsPerReq, r.gracefulCpuUsPerReq, `${(r.cpuRatio * 100).toFixed(1)}%`])))
   return results
 }

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { createGraceful, type Graceful, type GracefulOptions, type Logger, type ProbeOptions, probeAnswer, resolveProbeOptions } from 'graceful-core'
+import { createGraceful, type Graceful, kFrameworkCleanup, type GracefulOptions, type Logger, type ProbeOptions, probeAnswer, resolveProbeOptions } from 'graceful-core'
 
 export type FastifyGracefulOptions = GracefulOptions & ProbeOptions
 
@@ -54,9 +54,9 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async function fastif
   // fastify's own close (its onClose hooks: pools, clients) runs after persistence, as the last
   // cleanup, so persist hooks can still use what the application registered with onClose.
   let closedByApp = false
-  graceful.onCleanup('fastify', async () => {
+  graceful[kFrameworkCleanup]('fastify', async () => {
     if (!closedByApp) await app.close()
-  }, { afterPersist: true })
+  })
 
   // app.close() called by the application takes the same path: the whole pipeline runs before
   // fastify stops listening and runs its onClose hooks.

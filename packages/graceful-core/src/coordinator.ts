@@ -36,10 +36,14 @@ const TERMINATION_HEADROOM_MS = 2000
 
 interface CleanupHook extends RegisteredHook {
   readonly afterPersist: boolean
+  /** False for an adapter's own framework close: it takes no share of gracePeriodMs (see kFrameworkCleanup). */
+  readonly budgeted: boolean
 }
 
 /** Lets an adapter hand over a request that arrived before its server was added (see ServerDrainer.adoptRequest). */
 export const kAdoptRequest = Symbol('graceful.adoptRequest')
+/** Lets an adapter register its framework's own close (see Graceful[kFrameworkCleanup]). */
+export const kFrameworkCleanup = Symbol('graceful.frameworkCleanup')
 
 export interface GracefulEvents {
   state: [State]
@@ -131,9 +135,19 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     if (afterPersist !== undefined && typeof afterPersist !== 'boolean') {
       throw invalid(`onCleanup('${name}') options.afterPersist`, 'a boolean', afterPersist)
     }
-    this.#cleanupHooks.push({ ...hook, afterPersist: afterPersist === true })
+    this.#cleanupHooks.push({ ...hook, afterPersist: afterPersist === true, budgeted: true })
     this.#checkHookBudget()
     return this
+  }
+
+  /**
+   * For adapters: closes the framework itself (fastify's app.close() and its onClose hooks) as the
+   * very last cleanup, after persistence. It reserves no share of gracePeriodMs, so an application
+   * drains for the same time whichever adapter it uses; it still runs under hookTimeoutMs.
+   */
+  [kFrameworkCleanup] (name: string, fn: Hook): void {
+    const hook = this.#checkHook('onCleanup', name, fn, {}, this.#cleanupHooks, [])
+    this.#cleanupHooks.unshift({ ...hook, afterPersist: true, budgeted: false })
   }
 
   /**
@@ -411,14 +425,15 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    */
   #budget (t0: number): { drainDeadline: number, cleanupDeadline: number } {
     const { gracePeriodMs } = this.#options
-    const persistMs = sumTimeouts(this.#persistHooks) + sumTimeouts(this.#cleanupHooks.filter((h) => h.afterPersist))
-    const hooksMs = Math.min(persistMs + sumTimeouts(this.#cleanupHooks.filter((h) => !h.afterPersist)), gracePeriodMs / 2)
+    const cleanupHooks = this.#cleanupHooks.filter((h) => h.budgeted)
+    const persistMs = sumTimeouts(this.#persistHooks) + sumTimeouts(cleanupHooks.filter((h) => h.afterPersist))
+    const hooksMs = Math.min(persistMs + sumTimeouts(cleanupHooks.filter((h) => !h.afterPersist)), gracePeriodMs / 2)
     const end = t0 + gracePeriodMs
     return { drainDeadline: end - hooksMs, cleanupDeadline: end - Math.min(persistMs, hooksMs) }
   }
 
   #checkHookBudget (): void {
-    const hooksMs = sumTimeouts(this.#cleanupHooks) + sumTimeouts(this.#persistHooks)
+    const hooksMs = sumTimeouts(this.#cleanupHooks.filter((h) => h.budgeted)) + sumTimeouts(this.#persistHooks)
     const { gracePeriodMs, logger } = this.#options
     if (this.#budgetWarned || hooksMs <= gracePeriodMs / 2) return
     this.#budgetWarned = true

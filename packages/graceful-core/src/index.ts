@@ -3,7 +3,7 @@
  * service. See the Graceful class for the pipeline and its guarantees.
  * @module
  */
-export { createGraceful, Graceful, type GracefulEvents, kAdoptRequest } from './coordinator.js'
+export { createGraceful, Graceful, type GracefulEvents, kAdoptRequest, kFrameworkCleanup } from './coordinator.js'
 export type { DrainableServer } from './drain/server-drainer.js'
 export { GracefulRangeError, GracefulStateError, GracefulTypeError, INVALID_OPTION, REGISTERED_TOO_LATE } from './errors.js'
 export { readinessOf } from './states.js'

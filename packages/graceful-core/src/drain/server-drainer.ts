@@ -10,29 +10,17 @@ type Request = http.IncomingMessage | Http2ServerRequest
 type Response = http.ServerResponse | Http2ServerResponse
 
 /**
- * A connection that has not sent a byte is treated as idle only after this long, so a client that
- * connected just before the listener closed still gets to send its request (Go's net/http does the
- * same for StateNew connections, golang/go#22682).
+ * A connection that has not sent a byte is ended only once the drain has run this long, so a client
+ * that connected just before the listener closed still gets to send its request (Go's net/http
+ * gives new connections the same grace, golang/go#22682).
  */
-const NEW_CONNECTION_GRACE_MS = 500
+const SILENT_CONNECTION_GRACE_MS = 500
 /** Reaping after close() polls with backoff, because Node reaps idle sockets only once (Go: 1 ms → 500 ms). */
 const POLL_FIRST_MS = 1
 const POLL_MAX_MS = 500
-
-interface Connection {
-  /** Requests received and not yet answered (more than one when pipelined). */
-  active: number
-  /** socket.bytesRead when the last response ended: more bytes since then means a request is arriving. */
-  readMark: number
-  readonly openedAt: number
-  servedDuringDrain: boolean
-  forced: boolean
-  /**
-   * Open before we tracked the server: whether it carries a request is unknown until one arrives, so
-   * only Node's closeIdleConnections() may end it, unless it never sent a byte.
-   */
-  foreign: boolean
-}
+/** While running, closed sockets leave the registry in sweeps, when it has grown this much since the last. */
+const SWEEP_GROWTH = 2
+const SWEEP_MIN_SIZE = 1024
 
 export interface DrainCounts {
   closedIdle: number
@@ -42,38 +30,55 @@ export interface DrainCounts {
   completed: number
 }
 
+/** What the drain knows of one socket; kept only from draining on. */
+interface DrainingSocket {
+  /** Requests received and not yet answered (more than one when pipelined). */
+  active: number
+  /** socket.bytesRead when its last response ended: more bytes since then means a request is arriving. */
+  readMark: number
+}
+
 /**
  * Tracks one server's sockets, requests, upgraded sockets and HTTP/2 sessions, and drains them:
  * `startDraining()` makes every response announce `Connection: close`; `close()` stops listening and
- * ends each socket as soon as it is idle (at once, on each response's end, and on a backoff poll);
- * `forceClose()` destroys what is left. Bookkeeping per request is O(1), with no timer per socket.
+ * ends each socket as soon as it is idle (at once, whenever a response ends, and on a backoff poll);
+ * `forceClose()` destroys what is left.
+ *
+ * Cheap while the server runs: a socket costs one Set entry (no listener, no object, no timer), a
+ * request a Set entry and one shared listener. Per-socket state (requests in progress, bytes read)
+ * exists only once draining began. Node's closeIdleConnections() is not used while draining: it
+ * would end a socket whose pipelined responses are ended but still queued.
  */
 export class ServerDrainer {
   readonly server: DrainableServer
   readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, forced: 0, completed: 0 }
-  readonly #http1: boolean
+  /** performance.now() of the last accepted connection or HTTP/2 session. */
+  lastAcceptAt = 0
+  /** Resolves when the listener is closed and no connection is left. */
+  readonly closed: Promise<void>
   readonly #onRequestSeen: (req: Request) => void
-  readonly #connections = new Map<Socket, Connection>()
+  readonly #sockets = new Set<Socket>()
   readonly #responses = new Set<Response>()
   readonly #upgraded = new Set<Socket>()
   readonly #sessions = new Set<Http2Session>()
+  /** Sockets that finished a response after draining began: their close counts as "after response". */
+  readonly #servedDuringDrain = new WeakSet<Socket>()
+  readonly #draining = new Map<Socket, DrainingSocket>()
+  #sweepAt = SWEEP_MIN_SIZE
   #phase: 'open' | 'draining' | 'closing' = 'open'
+  #closeStartedAt = 0
   #listenerClosed = false
   #upgradeHooked = false
   #pollTimer: NodeJS.Timeout | undefined
   #pollDelayMs = POLL_FIRST_MS
-  /** performance.now() of the last accepted connection or HTTP/2 session. */
-  lastAcceptAt = 0
   #resolveClosed: (() => void) | undefined
-  readonly closed: Promise<void>
 
   constructor (server: DrainableServer, onRequestSeen: (req: Request) => void) {
     this.server = server
     this.#onRequestSeen = onRequestSeen
-    this.#http1 = server instanceof http.Server || server instanceof https.Server
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve })
     const emitter = server as http.Server
-    if (this.#http1) {
+    if (server instanceof http.Server || server instanceof https.Server) {
       emitter.on(server instanceof https.Server ? 'secureConnection' : 'connection', this.#onConnection)
     } else {
       emitter.on('session', this.#onSession)
@@ -84,7 +89,7 @@ export class ServerDrainer {
     // so we join only once the application listens itself.
     if (emitter.listenerCount('upgrade') > 0) this.#hookUpgrade()
     else emitter.on('newListener', this.#onNewListener)
-    for (const socket of openSockets(server)) this.#track(socket).foreign = true
+    for (const socket of nodeConnections(server, 'all')) this.#sockets.add(socket)
   }
 
   /** Requests in progress right now. */
@@ -96,7 +101,15 @@ export class ServerDrainer {
   startDraining (): void {
     if (this.#phase !== 'open') return
     this.#phase = 'draining'
-    for (const res of this.#responses) this.#announceClose(res)
+    this.#sweep()
+    // A socket in the middle of receiving a request is not idle until that request is answered.
+    const receiving = new Set(nodeConnections(this.server, 'active'))
+    for (const socket of this.#sockets) this.#watch(socket, receiving.has(socket) && socket.bytesRead > 0)
+    for (const res of this.#responses) {
+      announceClose(res)
+      const state = this.#stateOf(res)
+      if (state) state.active++
+    }
   }
 
   /** Stops listening and ends connections as they become idle; `closed` resolves when none is left. */
@@ -104,6 +117,7 @@ export class ServerDrainer {
     if (this.#phase === 'closing') return
     this.startDraining()
     this.#phase = 'closing'
+    this.#closeStartedAt = performance.now()
     this.server.close(() => {
       // Also called with ERR_SERVER_NOT_RUNNING when the server was closed already: fine either way.
       this.#listenerClosed = true
@@ -117,25 +131,19 @@ export class ServerDrainer {
 
   /** Destroys every remaining connection, upgraded socket and HTTP/2 session. */
   forceClose (): void {
-    for (const [socket, connection] of this.#connections) {
+    for (const socket of [...this.#sockets, ...this.#upgraded]) {
+      this.#forget(socket)
       if (socket.destroyed) continue
-      connection.forced = true
       this.counts.forced++
-      socket.destroy()
-    }
-    for (const socket of this.#upgraded) {
-      this.counts.forced++
-      this.#upgraded.delete(socket)
       socket.destroy()
     }
     for (const session of this.#sessions) {
-      this.counts.forced++
       this.#sessions.delete(session)
+      this.counts.forced++
       session.destroy()
     }
-    // Sockets we never saw (opened before addServer) are still in Node's own list.
-    const server = this.server as Partial<http.Server>
-    server.closeAllConnections?.()
+    // Sockets we never saw (opened before addServer where Node's list is not readable) are still in Node's own list.
+    ;(this.server as Partial<http.Server>).closeAllConnections?.()
     this.#checkDone()
   }
 
@@ -151,6 +159,14 @@ export class ServerDrainer {
     clearTimeout(this.#pollTimer)
   }
 
+  /**
+   * Takes over a request whose 'request' event fired before this drainer listened (the request that
+   * made an express middleware find its server).
+   */
+  adoptRequest (req: Request, res: Response): void {
+    if (!this.#responses.has(res)) this.#onRequest(req, res)
+  }
+
   #onNewListener = (event: string | symbol): void => {
     if (event === 'upgrade') this.#hookUpgrade()
   }
@@ -164,22 +180,36 @@ export class ServerDrainer {
 
   #onConnection = (socket: Socket): void => {
     this.lastAcceptAt = performance.now()
-    this.#track(socket)
+    this.#sockets.add(socket)
+    if (this.#phase !== 'open') this.#watch(socket)
+    else if (this.#sockets.size >= this.#sweepAt) this.#sweep()
   }
 
-  #track (socket: Socket): Connection {
-    const connection: Connection = { active: 0, readMark: socket.bytesRead, openedAt: Date.now(), servedDuringDrain: false, forced: false, foreign: false }
-    this.#connections.set(socket, connection)
+  /** Drops closed sockets; amortised O(1) per connection, with no listener on the socket. */
+  #sweep (): void {
+    for (const socket of this.#sockets) if (socket.destroyed) this.#sockets.delete(socket)
+    this.#sweepAt = Math.max(SWEEP_MIN_SIZE, this.#sockets.size * SWEEP_GROWTH)
+  }
+
+  /** From draining on, each socket has state and its close is counted (never on the hot path). */
+  #watch (socket: Socket, receiving = false): void {
+    this.#draining.set(socket, { active: 0, readMark: receiving ? -1 : socket.bytesRead })
+    this.#watchClose(socket)
+  }
+
+  #watchClose (socket: Socket): void {
     socket.once('close', () => {
-      if (this.#connections.get(socket) !== connection) return
-      this.#connections.delete(socket)
-      if (this.#phase !== 'open' && !connection.forced) {
-        if (connection.servedDuringDrain) this.counts.closedAfterResponse++
-        else this.counts.closedIdle++
-      }
+      this.#draining.delete(socket)
+      if (!this.#forget(socket) || this.#phase === 'open') return
+      if (this.#servedDuringDrain.has(socket)) this.counts.closedAfterResponse++
+      else this.counts.closedIdle++
       this.#checkDone()
     })
-    return connection
+  }
+
+  /** Removes a socket from the registries; false when it was already gone (counted as forced). */
+  #forget (socket: Socket): boolean {
+    return this.#sockets.delete(socket) || this.#upgraded.delete(socket)
   }
 
   #onSession = (session: Http2Session): void => {
@@ -193,69 +223,69 @@ export class ServerDrainer {
     })
   }
 
-  /**
-   * Takes over a request whose 'request' event fired before this drainer listened (the request that
-   * made an express middleware find its server).
-   */
-  adoptRequest (req: Request, res: Response): void {
-    if (!this.#responses.has(res)) this.#onRequest(req, res)
+  /** The drain state of an HTTP/1 response's socket (created for a socket we had not seen). */
+  #stateOf (res: Response): DrainingSocket | undefined {
+    if (res.req.httpVersionMajor >= 2) return undefined
+    const socket = res.req.socket as Socket
+    if (!this.#draining.has(socket) && !socket.destroyed) {
+      this.#sockets.add(socket)
+      this.#watch(socket)
+    }
+    return this.#draining.get(socket)
   }
 
   #onRequest = (req: Request, res: Response): void => {
     this.#onRequestSeen(req)
     this.#responses.add(res)
-    let connection: Connection | undefined
-    if (req.httpVersionMajor < 2) {
-      const socket = req.socket as Socket
-      connection = this.#connections.get(socket) ?? this.#track(socket)
-      connection.foreign = false
-      connection.active++
-      if (this.#phase !== 'open') this.#announceClose(res)
+    if (this.#phase !== 'open') {
+      announceClose(res)
+      const state = this.#stateOf(res)
+      if (state) state.active++
     }
-    res.once('close', () => {
-      this.#responses.delete(res)
-      if (this.#phase !== 'open' && res.writableFinished) this.counts.completed++
-      if (!connection) return
-      connection.active--
-      connection.readMark = (req.socket as Socket).bytesRead
-      if (this.#phase === 'open') return
-      connection.servedDuringDrain = true
-      if (this.#phase === 'closing') this.#reapIfIdle(req.socket as Socket, connection, Date.now())
-    })
+    ;(res as http.ServerResponse).on('close', this.#onResponseClose)
+  }
+
+  /** Shared by every response ('close' fires once): `this` is the response. */
+  #onResponseClose = ((drainer: ServerDrainer) => function onResponseClose (this: Response): void {
+    drainer.#responseClosed(this)
+  })(this)
+
+  #responseClosed (res: Response): void {
+    this.#responses.delete(res)
+    if (this.#phase === 'open') return
+    if (res.writableFinished) this.counts.completed++
+    const socket = res.req.socket as Socket
+    const state = this.#draining.get(socket)
+    if (!state) return
+    state.active--
+    state.readMark = socket.bytesRead
+    this.#servedDuringDrain.add(socket)
+    // The socket may be idle now (a keep-alive response whose headers went out before the drain):
+    // end it at once rather than after keepAliveTimeout.
+    if (this.#phase === 'closing') this.#reapIfIdle(socket, state)
   }
 
   #onUpgrade = (req: http.IncomingMessage, socket: Socket): void => {
     this.#onRequestSeen(req)
     // Node hands an upgraded socket to the application and forgets it: closeAllConnections() never
     // sees it, so we keep it until it closes and destroy it at the deadline.
-    this.#connections.delete(socket)
+    this.#sockets.delete(socket)
     this.#upgraded.add(socket)
-    socket.once('close', () => {
-      if (!this.#upgraded.delete(socket)) return
-      if (this.#phase !== 'open') this.counts.closedAfterResponse++
-      this.#checkDone()
-    })
+    this.#draining.delete(socket)
+    this.#watchClose(socket)
   }
 
-  #announceClose (res: Response): void {
-    if (!res.headersSent && 'shouldKeepAlive' in res) res.setHeader('Connection', 'close')
-  }
-
-  #reapIfIdle (socket: Socket, connection: Connection, now: number): void {
-    if (connection.active > 0 || socket.destroyed || socket.bytesRead !== connection.readMark) return
-    if (connection.foreign && connection.readMark > 0) return
-    if (connection.readMark === 0 && now - connection.openedAt < NEW_CONNECTION_GRACE_MS) return
-    // Everything we wrote has reached the OS ('close' of the response came after 'finish'); end
-    // with FIN once the socket's own buffer is flushed.
+  /** Ends a socket that carries no request and has received nothing since its last response. */
+  #reapIfIdle (socket: Socket, state: DrainingSocket): void {
+    if (state.active > 0 || socket.destroyed || socket.bytesRead !== state.readMark) return
+    if (state.readMark === 0 && performance.now() - this.#closeStartedAt < SILENT_CONNECTION_GRACE_MS) return
+    // What we wrote has reached the OS (a response's 'close' comes after its 'finish'): a FIN now.
     if (socket.writableLength === 0) socket.destroy()
     else socket.end(() => socket.destroy())
   }
 
   #reapIdle (): void {
-    const now = Date.now()
-    for (const [socket, connection] of this.#connections) this.#reapIfIdle(socket, connection, now)
-    // Sockets that served requests before addServer are only in Node's list.
-    ;(this.server as Partial<http.Server>).closeIdleConnections?.()
+    for (const [socket, state] of this.#draining) this.#reapIfIdle(socket, state)
   }
 
   #schedulePoll (): void {
@@ -268,7 +298,7 @@ export class ServerDrainer {
 
   #isDone (): boolean {
     return this.#phase === 'closing' && this.#listenerClosed &&
-      this.#connections.size === 0 && this.#upgraded.size === 0 && this.#sessions.size === 0
+      this.#sockets.size === 0 && this.#upgraded.size === 0 && this.#sessions.size === 0
   }
 
   #checkDone (): void {
@@ -278,14 +308,23 @@ export class ServerDrainer {
   }
 }
 
+/** Makes an HTTP/1 response close its connection after it, if its headers are not sent yet (HTTP/2 has no such header). */
+function announceClose (res: Response): void {
+  if (!res.headersSent && res.req.httpVersionMajor < 2) res.setHeader('Connection', 'close')
+}
+
+type ConnectionsList = Partial<Record<'all' | 'active', () => Array<{ socket?: Socket }>>>
+
 /**
- * Sockets a node:http server accepted before we listened, from its own connection list (feature-
- * detected: Node keeps it under a symbol; without it, such sockets are left to closeIdleConnections()
- * and, at the deadline, closeAllConnections()).
+ * A node:http server's own connection list: `all` of them (to adopt sockets accepted before we
+ * listened), or the `active` ones (a request, or its first byte, is being received). Node keeps it
+ * under a symbol, so it is feature-detected; without it, sockets opened earlier are left to
+ * closeAllConnections() at the deadline, and half-received requests may be ended as idle.
  */
-function openSockets (server: DrainableServer): Socket[] {
+function nodeConnections (server: DrainableServer, which: 'all' | 'active'): Socket[] {
   const key = Object.getOwnPropertySymbols(server).find((symbol) => symbol.description === 'http.server.connections')
-  const list = key === undefined ? undefined : (server as unknown as Record<symbol, { all?: () => Array<{ socket?: Socket }> }>)[key]
-  if (typeof list?.all !== 'function') return []
-  return list.all().flatMap((parser) => (parser.socket && !parser.socket.destroyed ? [parser.socket] : []))
+  const list = key === undefined ? undefined : (server as unknown as Record<symbol, ConnectionsList | undefined>)[key]
+  const read = list?.[which]
+  if (typeof read !== 'function') return []
+  return read.call(list).flatMap((parser) => (parser.socket && !parser.socket.destroyed ? [parser.socket] : []))
 }

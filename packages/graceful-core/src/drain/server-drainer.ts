@@ -198,13 +198,20 @@ export class ServerDrainer {
   }
 
   #watchClose (socket: Socket): void {
-    socket.once('close', () => {
-      this.#draining.delete(socket)
-      if (!this.#forget(socket) || this.#phase === 'open') return
-      if (this.#servedDuringDrain.has(socket)) this.counts.closedAfterResponse++
-      else this.counts.closedIdle++
-      this.#checkDone()
-    })
+    socket.on('close', this.#onSocketClose)
+  }
+
+  /** Shared by every watched socket ('close' fires once): `this` is the socket. */
+  #onSocketClose = ((drainer: ServerDrainer) => function onSocketClose (this: Socket): void {
+    drainer.#socketClosed(this)
+  })(this)
+
+  #socketClosed (socket: Socket): void {
+    this.#draining.delete(socket)
+    if (!this.#forget(socket) || this.#phase === 'open') return
+    if (this.#servedDuringDrain.has(socket)) this.counts.closedAfterResponse++
+    else this.counts.closedIdle++
+    this.#checkDone()
   }
 
   /** Removes a socket from the registries; false when it was already gone (counted as forced). */

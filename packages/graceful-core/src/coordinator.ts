@@ -237,19 +237,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const { drainDeadline, cleanupDeadline } = this.#budget(t0)
 
     const preStop = await this.#preStop(t0, drainDeadline)
-
-    const drainStart = performance.now()
-    this.#drainStarted = true
     const drainers = [...this.#drainers.values()]
-    await this.#acceptQueueSettled(drainers, Math.min(drainDeadline, drainStart + LISTENER_SETTLE_MAX_MS))
-    for (const drainer of drainers) drainer.close()
-    const drained = await this.#waitUntil(Promise.all([...drainers.map((d) => d.closed), this.#tasks.settled()]), drainDeadline)
-    const tasksAborted = drained ? 0 : this.#tasks.size
-    if (!drained) {
-      for (const drainer of drainers) drainer.forceClose()
-      logger.warn({ tasksAborted }, 'drain deadline reached; remaining connections destroyed')
-    }
-    const drainMs = performance.now() - drainStart
+    const drain = await this.#drain(drainers, t0, drainDeadline)
 
     this.#setState('cleaning')
     const cleanupStart = performance.now()
@@ -283,18 +272,18 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       startedAt: startedAt.toISOString(),
       endedAt: new Date().toISOString(),
       durationMs: Math.round(performance.now() - t0),
-      exitCode: this.#exitCode(reason, forced || failed || !drained),
+      exitCode: this.#exitCode(reason, forced || failed || !drain.complete),
       forced,
       ...(this.#forcedDuring === undefined ? {} : { forcedDuring: this.#forcedDuring }),
       phases: {
         preStop: { ...preStop, durationMs: Math.round(preStop.durationMs) },
-        drain: { durationMs: Math.round(drainMs) },
+        drain: { durationMs: Math.round(drain.durationMs), listenerClosedAtMs: Math.round(drain.listenerClosedAt - t0) },
         cleanup: { durationMs: Math.round(cleanupMs) },
         persist: { durationMs: Math.round(persistMs) }
       },
       requests: { inFlightAtSignal, completedDuringDrain: total('completed') },
       sockets: { closedIdle: total('closedIdle'), closedAfterResponse: total('closedAfterResponse'), forced: total('forced') },
-      tasks: { finished: this.#tasks.finished, failed: this.#tasks.failed, aborted: tasksAborted },
+      tasks: { finished: this.#tasks.finished, failed: this.#tasks.failed, aborted: drain.tasksAborted },
       hooks,
       faults
     }
@@ -306,6 +295,25 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       this.#options.exit(report.exitCode)
     }
     return report
+  }
+
+  /**
+   * Closes the listeners once their accept queues are empty, waits for connections and tasks until
+   * the deadline, then destroys what is left. `complete` is false when anything had to be cut.
+   */
+  async #drain (drainers: readonly ServerDrainer[], t0: number, deadline: number): Promise<{ complete: boolean, durationMs: number, listenerClosedAt: number, tasksAborted: number }> {
+    const start = performance.now()
+    this.#drainStarted = true
+    await this.#acceptQueueSettled(drainers, Math.min(deadline, start + LISTENER_SETTLE_MAX_MS))
+    const listenerClosedAt = performance.now()
+    for (const drainer of drainers) drainer.close()
+    const complete = await this.#waitUntil(Promise.all([...drainers.map((d) => d.closed), this.#tasks.settled()]), deadline)
+    const tasksAborted = complete ? 0 : this.#tasks.size
+    if (!complete) {
+      for (const drainer of drainers) drainer.forceClose()
+      this.#options.logger.warn({ tasksAborted, afterMs: Math.round(performance.now() - t0) }, 'drain deadline reached; remaining connections destroyed')
+    }
+    return { complete, durationMs: performance.now() - start, listenerClosedAt, tasksAborted }
   }
 
   async #preStop (t0: number, cap: number): Promise<{ durationMs: number, endedBy: PreStopEnd, requests: number }> {

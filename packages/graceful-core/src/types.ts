@@ -112,7 +112,8 @@ export interface ShutdownReport {
   forcedDuring?: State
   phases: {
     preStop: { durationMs: number; endedBy: PreStopEnd; requests: number }
-    drain: { durationMs: number }
+    /** `listenerClosedAtMs`: when the listeners closed, counted from the signal (after pre-stop and the accept queue emptied). */
+    drain: { durationMs: number; listenerClosedAtMs: number }
     cleanup: { durationMs: number }
     persist: { durationMs: number }
   }

@@ -202,7 +202,7 @@ t.test('produces a plain JSON report with every field', async (t) => {
   t.ok(Number.isInteger(report.durationMs) && report.durationMs >= 0)
   t.match(report.phases, {
     preStop: { durationMs: Number, endedBy: 'fixed', requests: 0 },
-    drain: { durationMs: Number },
+    drain: { durationMs: Number, listenerClosedAtMs: Number },
     cleanup: { durationMs: Number },
     persist: { durationMs: Number }
   })

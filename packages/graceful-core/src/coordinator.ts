@@ -215,7 +215,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   }
 
   async #pipeline (reason: string): Promise<ShutdownReport> {
-    const { logger, gracePeriodMs } = this.#options
+    const { logger } = this.#options
     const startedAt = new Date()
     const t0 = performance.now()
     const faults: ErrorInfo[] = []

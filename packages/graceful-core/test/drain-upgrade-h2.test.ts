@@ -8,27 +8,9 @@ import http from 'node:http'
 import http2 from 'node:http2'
 import net from 'node:net'
 import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createGraceful, type GracefulOptions } from '../src/index.js'
+import { coordinator, listen, type Test } from './helpers/raw-http.js'
 
-type Test = typeof t
-
-function coordinator (t: Test, options: GracefulOptions = {}): ReturnType<typeof createGraceful> {
-  const graceful = createGraceful({ signals: [], exit: false, logger: false, ...options })
-  t.teardown(async () => { await graceful.shutdown('teardown') })
-  return graceful
-}
-
-async function listen (t: Test, server: net.Server): Promise<number> {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => {
-    (server as Partial<http.Server>).closeAllConnections?.()
-    server.close()
-  })
-  return (server.address() as AddressInfo).port
-}
 
 const UPGRADE_REQUEST = 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n'
 const SWITCHING = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n'

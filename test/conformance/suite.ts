@@ -14,6 +14,8 @@ export type { Adapter } from '../helpers/fixture.js'
 
 /** Hang guard for a child to exit once its shutdown should be over. */
 const EXIT_GUARD_MS = 10_000
+/** The slow request in flight at SIGTERM (the issue's 8 s request). */
+const SLOW_REQUEST_MS = 8000
 /** Rounds of the keep-alive race, each a fresh process with its own timing. */
 const RACE_ROUNDS = 6
 /** Clients of the load scenario. */
@@ -42,15 +44,15 @@ export function conformance (adapter: Adapter): void {
   t.test(`${adapter.name}: a slow request in flight at SIGTERM completes 200 with Connection: close, then the process exits 0`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 20_000 } })
     const c = client(t, fx.origin)
-    const answer = send(c, fx.origin, '/slow?ms=1500')
-    await fx.waitForMarker('request', { path: '/slow?ms=1500' })
+    const answer = send(c, fx.origin, `/slow?ms=${SLOW_REQUEST_MS}`)
+    await fx.waitForMarker('request', { path: `/slow?ms=${SLOW_REQUEST_MS}` })
     fx.kill('SIGTERM')
-    const res = await within(answer, EXIT_GUARD_MS, 'the slow response')
+    const res = await within(answer, SLOW_REQUEST_MS + EXIT_GUARD_MS, 'the slow response')
     t.equal(res.status, 200, 'the slow request completes with 200')
-    t.same(JSON.parse(res.body), { slept: 1500 }, 'with its full body')
+    t.same(JSON.parse(res.body), { slept: SLOW_REQUEST_MS }, 'with its full body')
     t.equal(connectionHeader(res), 'close', 'and Connection: close')
     await expectCleanExit(t, fx)
-    const finished = markerIndex(fx.lines, isMarker('response-finished', { path: '/slow?ms=1500' }))
+    const finished = markerIndex(fx.lines, isMarker('response-finished', { path: `/slow?ms=${SLOW_REQUEST_MS}` }))
     const stopped = markerIndex(fx.lines, isMarker('state', { state: 'stopped' }))
     t.ok(finished !== -1 && finished < stopped, 'the response finished before the coordinator stopped')
     t.equal(fx.report()?.requests.inFlightAtSignal, 1, 'report: one request in flight at the signal')

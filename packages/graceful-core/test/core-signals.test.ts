@@ -7,6 +7,8 @@ import type { ShutdownReport } from '../src/index.js'
 import { exitWithin, isReady, type Line, reportLines, spawnFixture, type Fixture } from './helpers/child.js'
 import { delay } from './helpers/inprocess.js'
 
+type Test = typeof t
+
 // Each test runs its own child process: run a few at once.
 t.jobs = 3
 
@@ -54,20 +56,25 @@ t.test('starts one run for two SIGTERMs sent within a millisecond and exits 0', 
   t.equal(started(child).length, 1, 'one run started')
 })
 
-t.test('forces a quick non-zero exit on a second SIGINT and logs the phase that was cut', async (t) => {
-  // A tracked task that never ends holds the drain for most of the 10 s grace period.
-  const child = spawnFixture(t, 'service.mjs', ['hang-task'], { GRACEFUL_OPTIONS: JSON.stringify({ gracePeriodMs: 120_000 }) })
+/** Starts a scenario, sends `first`, waits for `state`, sends `second` 200 ms later; returns the exit and the report. */
+async function signalTwice (t: Test, scenario: string, options: object, first: NodeJS.Signals, state: string, second: NodeJS.Signals) {
+  const child = spawnFixture(t, 'service.mjs', [scenario], { GRACEFUL_OPTIONS: JSON.stringify(options) })
   await child.waitForLine(isReady)
-  child.kill('SIGINT')
-  await child.waitForLine(isState('draining'))
+  child.kill(first)
+  await child.waitForLine(isState(state))
   await delay(200)
   const secondAt = performance.now()
-  child.kill('SIGINT')
+  child.kill(second)
   const exit = await exitWithin(child)
-  t.ok(performance.now() - secondAt < 10_000, 'exits quickly after the second signal, not after the 120 s grace period')
+  return { child, exit, report: reportOf(child), afterSecondMs: performance.now() - secondAt }
+}
+
+t.test('forces a quick non-zero exit on a second SIGINT and logs the phase that was cut', async (t) => {
+  // A tracked task that never ends holds the drain for the whole 120 s grace period.
+  const { child, exit, report, afterSecondMs } = await signalTwice(t, 'hang-task', { gracePeriodMs: 120_000 }, 'SIGINT', 'draining', 'SIGINT')
+  t.ok(afterSecondMs < 10_000, 'exits quickly after the second signal, not after the 120 s grace period')
   t.equal(exit.signal, null)
   t.not(exit.code, 0, 'non-zero exit')
-  const report = reportOf(child)
   t.equal(report.forced, true)
   t.equal(report.forcedDuring, 'draining')
   t.equal(report.exitCode, exit.code)
@@ -79,30 +86,16 @@ t.test('forces a quick non-zero exit on a second SIGINT and logs the phase that 
 })
 
 t.test('forces on SIGTERM then SIGINT at least 150 ms apart', async (t) => {
-  const child = spawnFixture(t, 'service.mjs', ['hang-task'], { GRACEFUL_OPTIONS: JSON.stringify({ gracePeriodMs: 120_000 }) })
-  await child.waitForLine(isReady)
-  child.kill('SIGTERM')
-  await child.waitForLine(isState('draining'))
-  await delay(200)
-  child.kill('SIGINT')
-  const exit = await exitWithin(child)
+  const { child, exit, report } = await signalTwice(t, 'hang-task', { gracePeriodMs: 120_000 }, 'SIGTERM', 'draining', 'SIGINT')
   t.equal(exit.code, 1)
-  const report = reportOf(child)
   t.equal(report.reason, 'SIGTERM')
   t.equal(report.forced, true)
   t.equal(started(child).length, 1, 'the second signal started no second run')
 })
 
 t.test('forces on SIGINT during cleanup and skips the remaining hooks', async (t) => {
-  const child = spawnFixture(t, 'service.mjs', ['hang-cleanup'], { GRACEFUL_OPTIONS: JSON.stringify({ gracePeriodMs: 120_000 }) })
-  await child.waitForLine(isReady)
-  child.kill('SIGTERM')
-  await child.waitForLine(isState('cleaning'))
-  await delay(200)
-  child.kill('SIGINT')
-  const exit = await exitWithin(child)
+  const { child, exit, report } = await signalTwice(t, 'hang-cleanup', { gracePeriodMs: 120_000 }, 'SIGTERM', 'cleaning', 'SIGINT')
   t.equal(exit.code, 1)
-  const report = reportOf(child)
   t.equal(report.forced, true)
   t.equal(report.forcedDuring, 'cleaning')
   t.same(report.hooks.map((h) => [h.name, h.outcome]), [['stuck-cleanup', 'timeout'], ['close-db', 'skipped'], ['save-state', 'skipped']])
@@ -110,15 +103,8 @@ t.test('forces on SIGINT during cleanup and skips the remaining hooks', async (t
 })
 
 t.test('forces on a second signal while the pre-stop delay runs', async (t) => {
-  const child = spawnFixture(t, 'service.mjs', ['basic'], { GRACEFUL_OPTIONS: JSON.stringify({ preStopDelayMs: 60_000, gracePeriodMs: 120_000 }) })
-  await child.waitForLine(isReady)
-  child.kill('SIGTERM')
-  await child.waitForLine(isState('draining'))
-  await delay(200)
-  child.kill('SIGTERM')
-  const exit = await exitWithin(child)
+  const { exit, report } = await signalTwice(t, 'basic', { preStopDelayMs: 60_000, gracePeriodMs: 120_000 }, 'SIGTERM', 'draining', 'SIGTERM')
   t.equal(exit.code, 1)
-  const report = reportOf(child)
   t.equal(report.forced, true)
   t.equal(report.forcedDuring, 'draining')
   t.equal(report.phases.preStop.endedBy, 'forced')

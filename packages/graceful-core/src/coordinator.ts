@@ -4,16 +4,19 @@ import https from 'node:https'
 import { Server as NetServer } from 'node:net'
 import { constants } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { acceptQueuesSettled } from './drain/accept-queue.js'
 import { type DrainableServer, ServerDrainer } from './drain/server-drainer.js'
 import { GracefulStateError, invalid } from './errors.js'
 import { type RegisteredHook, runHook } from './hooks.js'
 import { checkDuration, type ResolvedOptions, resolveOptions } from './options.js'
 import { errorInfo, summaryLine } from './report.js'
 import { onProcessFault, onSignals } from './process-events.js'
+import { PreStopWindow } from './pre-stop.js'
 import { readinessOf } from './states.js'
 import { TaskSet } from './tasks.js'
+import { settledBefore } from './timing.js'
 import type {
-  CleanupOptions, ErrorInfo, GracefulOptions, Hook, HookOptions, HookReport, PreStopEnd, Readiness,
+  CleanupOptions, ErrorInfo, GracefulOptions, Hook, HookOptions, HookReport, Readiness,
   ShutdownReport, State, Task
 } from './types.js'
 
@@ -24,12 +27,7 @@ import type {
 const DUPLICATE_SIGNAL_WINDOW_MS = 100
 /** The longest the exit waits for the logger to flush. */
 const LOGGER_FLUSH_TIMEOUT_MS = 1000
-/**
- * Closing a listening socket makes the kernel reset connections still waiting in its accept queue,
- * which their clients see as ECONNRESET. So the listener closes only once no connection was accepted
- * for this long (the queue is empty), waiting at most LISTENER_SETTLE_MAX_MS.
- */
-const LISTENER_SETTLE_MS = 50
+/** The longest the drain waits for the listeners' accept queues to empty before closing them. */
 const LISTENER_SETTLE_MAX_MS = 1000
 /** Kubernetes needs a moment after our exit; a kill deadline this close to gracePeriodMs is a warning. */
 const TERMINATION_HEADROOM_MS = 2000
@@ -81,9 +79,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   #signalsSeen = 0
   #firstSignalAt = 0
   #drainStarted = false
-  #inPreStop = false
-  #preStopRequests = 0
-  #lastTrafficAt = 0
+  readonly #preStop: PreStopWindow
   #budgetWarned = false
   #forcedDuring: State | undefined
 
@@ -91,6 +87,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     super()
     this.#options = resolveOptions(options)
     this.#tasks = new TaskSet(this.#options.logger)
+    this.#preStop = new PreStopWindow(this.#options, this.#force.signal)
     this.#unsubscribeSignals = onSignals(this.#options.signals, this.#onSignal)
     this.#checkTerminationBudget()
   }
@@ -210,8 +207,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const url = req.url ?? ''
     const query = url.indexOf('?')
     if (this.#options.probePaths.has(query === -1 ? url : url.slice(0, query))) return
-    this.#lastTrafficAt = performance.now()
-    if (this.#inPreStop) this.#preStopRequests++
+    this.#preStop.sawTraffic()
   }
 
   async #pipeline (reason: string): Promise<ShutdownReport> {
@@ -236,7 +232,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
     const { drainDeadline, cleanupDeadline } = this.#budget(t0)
 
-    const preStop = await this.#preStop(t0, drainDeadline)
+    const preStop = await this.#preStop.run(t0, drainDeadline)
     const drainers = [...this.#drainers.values()]
     const drain = await this.#drain(drainers, t0, drainDeadline)
 
@@ -304,78 +300,16 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   async #drain (drainers: readonly ServerDrainer[], t0: number, deadline: number): Promise<{ complete: boolean, durationMs: number, listenerClosedAt: number, tasksAborted: number }> {
     const start = performance.now()
     this.#drainStarted = true
-    await this.#acceptQueueSettled(drainers, Math.min(deadline, start + LISTENER_SETTLE_MAX_MS))
+    await acceptQueuesSettled(drainers, Math.min(deadline, start + LISTENER_SETTLE_MAX_MS), this.#force.signal)
     const listenerClosedAt = performance.now()
     for (const drainer of drainers) drainer.close()
-    const complete = await this.#waitUntil(Promise.all([...drainers.map((d) => d.closed), this.#tasks.settled()]), deadline)
+    const complete = await settledBefore(Promise.all([...drainers.map((d) => d.closed), this.#tasks.settled()]), deadline, this.#force.signal)
     const tasksAborted = complete ? 0 : this.#tasks.size
     if (!complete) {
       for (const drainer of drainers) drainer.forceClose()
       this.#options.logger.warn({ tasksAborted, afterMs: Math.round(performance.now() - t0) }, 'drain deadline reached; remaining connections destroyed')
     }
     return { complete, durationMs: performance.now() - start, listenerClosedAt, tasksAborted }
-  }
-
-  async #preStop (t0: number, cap: number): Promise<{ durationMs: number, endedBy: PreStopEnd, requests: number }> {
-    const { preStopDelayMs, preStopQuietMs, preStopMaxMs } = this.#options
-    const minEnd = Math.min(t0 + preStopDelayMs, cap)
-    const maxEnd = Math.min(t0 + preStopMaxMs, cap)
-    let endedBy: PreStopEnd = 'fixed'
-    this.#inPreStop = true
-    if (preStopQuietMs === 0) {
-      await this.#sleepUntil(minEnd)
-    } else {
-      // The quiet period is watched after the minimum (the load balancer's lag): it ends one quiet
-      // period after the later of the minimum and the last request.
-      for (;;) {
-        const quietEnd = Math.max(minEnd, this.#lastTrafficAt) + preStopQuietMs
-        if (quietEnd >= maxEnd) {
-          await this.#sleepUntil(maxEnd)
-          endedBy = 'max'
-          break
-        }
-        await this.#sleepUntil(quietEnd)
-        if (this.#force.signal.aborted) break
-        if (Math.max(minEnd, this.#lastTrafficAt) + preStopQuietMs <= performance.now()) {
-          endedBy = 'quiet'
-          break
-        }
-      }
-    }
-    this.#inPreStop = false
-    if (this.#force.signal.aborted) endedBy = 'forced'
-    return { durationMs: performance.now() - t0, endedBy, requests: this.#preStopRequests }
-  }
-
-  /** Waits until no server accepted a connection for LISTENER_SETTLE_MS, or until `until`. */
-  async #acceptQueueSettled (drainers: readonly ServerDrainer[], until: number): Promise<void> {
-    for (;;) {
-      // setImmediate runs after the event loop's poll phase, where libuv accepts every queued
-      // connection: if none was accepted there, the queue was empty (even on a busy loop).
-      await new Promise((resolve) => setImmediate(resolve))
-      const settledAt = Math.max(0, ...drainers.map((d) => d.lastAcceptAt)) + LISTENER_SETTLE_MS
-      const now = performance.now()
-      if (settledAt <= now || now >= until || this.#force.signal.aborted) return
-      await this.#sleepUntil(Math.min(settledAt, until))
-    }
-  }
-
-  /** Waits until a moment on the performance clock, or until forced. */
-  async #sleepUntil (at: number): Promise<void> {
-    const ms = at - performance.now()
-    if (ms <= 0 || this.#force.signal.aborted) return
-    await sleep(ms, undefined, { signal: this.#force.signal }).catch(() => {})
-  }
-
-  /** True when `work` settled before the deadline (performance clock) and no force cut the wait. */
-  async #waitUntil (work: Promise<unknown>, deadline: number): Promise<boolean> {
-    const cut = new AbortController()
-    const done = work.then(() => true)
-    const timeUp = sleep(Math.max(0, deadline - performance.now()), false, { signal: AbortSignal.any([cut.signal, this.#force.signal]) })
-      .catch(() => false)
-    const finished = await Promise.race([done, timeUp])
-    cut.abort()
-    return finished && !this.#force.signal.aborted
   }
 
   async #runHook (hook: RegisteredHook, phase: HookReport['phase'], timeoutMs: number): Promise<HookReport> {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions, type ProbeOptions, probeAnswer, resolveProbeOptions } from 'graceful-core'
+import { createGraceful, type DrainableServer, kAdoptRequest, pathOf, type Graceful, type GracefulOptions, type ProbeOptions, probeAnswer, resolveProbeOptions } from 'graceful-core'
 
 export type ExpressGracefulOptions = GracefulOptions & ProbeOptions
 
@@ -44,11 +44,8 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
         }
       }
     }
-    if (graceful.state !== 'running' && !res.headersSent) res.setHeader('Connection', 'close')
     if (req.method === 'GET' || req.method === 'HEAD') {
-      const url = req.url ?? ''
-      const query = url.indexOf('?')
-      const path = query === -1 ? url : url.slice(0, query)
+      const path = pathOf(req.url)
       const kind = path === healthPath ? 'health' : path === readyPath ? 'ready' : undefined
       if (kind) {
         const answer = probeAnswer(kind, graceful.readiness())

@@ -12,6 +12,7 @@ import { checkDuration, type ResolvedOptions, resolveOptions } from './options.j
 import { errorInfo, summaryLine } from './report.js'
 import { onProcessFault, onSignals } from './process-events.js'
 import { PreStopWindow } from './pre-stop.js'
+import { pathOf } from './probes.js'
 import { readinessOf } from './states.js'
 import { TaskSet } from './tasks.js'
 import { settledBefore } from './timing.js'
@@ -203,10 +204,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   }
 
   #onRequestSeen = (req: { url?: string | undefined }): void => {
-    if (this.#state !== 'draining') return
-    const url = req.url ?? ''
-    const query = url.indexOf('?')
-    if (this.#options.probePaths.has(query === -1 ? url : url.slice(0, query))) return
+    if (this.#state !== 'draining' || this.#options.probePaths.has(pathOf(req.url))) return
     this.#preStop.sawTraffic()
   }
 
@@ -368,15 +366,24 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    */
   #budget (t0: number): { drainDeadline: number, cleanupDeadline: number } {
     const { gracePeriodMs } = this.#options
-    const cleanupHooks = this.#cleanupHooks.filter((h) => h.budgeted)
-    const persistMs = sumTimeouts(this.#persistHooks) + sumTimeouts(cleanupHooks.filter((h) => h.afterPersist))
-    const hooksMs = Math.min(persistMs + sumTimeouts(cleanupHooks.filter((h) => !h.afterPersist)), gracePeriodMs / 2)
+    const { persistMs, cleanupMs } = this.#hookTimeouts()
+    const hooksMs = Math.min(persistMs + cleanupMs, gracePeriodMs / 2)
     const end = t0 + gracePeriodMs
     return { drainDeadline: end - hooksMs, cleanupDeadline: end - Math.min(persistMs, hooksMs) }
   }
 
+  /** The timeouts the hooks may use: those that run with persistence (after it too), and the cleanups before it. */
+  #hookTimeouts (): { persistMs: number, cleanupMs: number } {
+    const cleanupHooks = this.#cleanupHooks.filter((h) => h.budgeted)
+    return {
+      persistMs: sumTimeouts(this.#persistHooks) + sumTimeouts(cleanupHooks.filter((h) => h.afterPersist)),
+      cleanupMs: sumTimeouts(cleanupHooks.filter((h) => !h.afterPersist))
+    }
+  }
+
   #checkHookBudget (): void {
-    const hooksMs = sumTimeouts(this.#cleanupHooks.filter((h) => h.budgeted)) + sumTimeouts(this.#persistHooks)
+    const { persistMs, cleanupMs } = this.#hookTimeouts()
+    const hooksMs = persistMs + cleanupMs
     const { gracePeriodMs, logger } = this.#options
     if (this.#budgetWarned || hooksMs <= gracePeriodMs / 2) return
     this.#budgetWarned = true

@@ -9,5 +9,5 @@ export { GracefulRangeError, GracefulStateError, GracefulTypeError, INVALID_OPTI
 export { readinessOf } from './states.js'
 export { summaryLine } from './report.js'
 export type * from './types.js'
-export { probeAnswer, resolveProbeOptions, type ProbeAnswer, type ProbeOptions, type ResolvedProbes } from './probes.js'
+export { pathOf, probeAnswer, resolveProbeOptions, type ProbeAnswer, type ProbeOptions, type ResolvedProbes } from './probes.js'
 export { writeFileAtomic } from './atomic-file.js'

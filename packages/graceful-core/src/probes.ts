@@ -33,6 +33,13 @@ export function resolveProbeOptions (options: unknown = {}): ResolvedProbes {
   return { healthPath: health, readyPath: ready, core: { ...core, probePaths } }
 }
 
+/** The path of a request URL, without its query string. */
+export function pathOf (url: string | undefined): string {
+  const target = url ?? ''
+  const query = target.indexOf('?')
+  return query === -1 ? target : target.slice(0, query)
+}
+
 export interface ProbeAnswer {
   statusCode: 200 | 503
   headers: Record<string, string>

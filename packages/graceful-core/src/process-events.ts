@@ -1,65 +1,50 @@
 /**
- * The one process-wide piece of graceful: registries that install one process listener per event
- * however many coordinators exist, and remove it when the last coordinator leaves. Listeners the
+ * The one process-wide piece of graceful: a registry that installs one process listener per event
+ * however many coordinators exist, and removes it when the last coordinator leaves. Listeners the
  * host installed itself are never touched.
  */
 
-export type SignalHandler = (signal: NodeJS.Signals) => void
+type Handler = (value: unknown) => void
 
-const handlers = new Map<NodeJS.Signals, Set<SignalHandler>>()
-const listeners = new Map<NodeJS.Signals, (signal: NodeJS.Signals) => void>()
+const handlers = new Map<string, Set<Handler>>()
+const listeners = new Map<string, Handler>()
 
-function dispatch (signal: NodeJS.Signals): void {
-  // Copy first: a handler may unsubscribe while we iterate.
-  for (const handler of [...(handlers.get(signal) ?? [])]) handler(signal)
-}
-
-/** Calls `handler` for each of `signals`; returns the function that unsubscribes it. */
-export function onSignals (signals: readonly NodeJS.Signals[], handler: SignalHandler): () => void {
-  for (const signal of signals) {
-    let set = handlers.get(signal)
+/** Calls `handler` with the first argument of each of the process `events`; returns the function that stops it. */
+function onProcessEvents (events: readonly string[], handler: Handler): () => void {
+  for (const event of events) {
+    let set = handlers.get(event)
     if (!set) {
-      set = new Set()
-      handlers.set(signal, set)
-      const listener = (): void => dispatch(signal)
-      listeners.set(signal, listener)
-      process.on(signal, listener)
+      const subscribers = new Set<Handler>()
+      set = subscribers
+      handlers.set(event, subscribers)
+      // Copy first: a handler may unsubscribe while we iterate.
+      const listener: Handler = (value) => { for (const h of [...subscribers]) h(value) }
+      listeners.set(event, listener)
+      process.on(event, listener)
     }
     set.add(handler)
   }
   return function unsubscribe () {
-    for (const signal of signals) {
-      const set = handlers.get(signal)
+    for (const event of events) {
+      const set = handlers.get(event)
       if (!set?.delete(handler) || set.size > 0) continue
-      handlers.delete(signal)
-      const listener = listeners.get(signal)
-      listeners.delete(signal)
-      if (listener) process.removeListener(signal, listener)
+      handlers.delete(event)
+      const listener = listeners.get(event)
+      listeners.delete(event)
+      if (listener) process.removeListener(event, listener)
     }
   }
 }
 
-export type FaultHandler = (error: unknown) => void
-
-const faultHandlers = new Set<FaultHandler>()
-
-function onFault (error: unknown): void {
-  for (const handler of [...faultHandlers]) handler(error)
+/** Calls `handler` for each of `signals` (Node passes the signal's name); returns the function that unsubscribes it. */
+export function onSignals (signals: readonly NodeJS.Signals[], handler: (signal: NodeJS.Signals) => void): () => void {
+  return onProcessEvents(signals, handler as Handler)
 }
 
 /**
  * Records uncaught exceptions and unhandled rejections (while a shutdown runs) instead of letting
  * them crash the process half-way. Returns the function that stops it.
  */
-export function onProcessFault (handler: FaultHandler): () => void {
-  if (faultHandlers.size === 0) {
-    process.on('uncaughtException', onFault)
-    process.on('unhandledRejection', onFault)
-  }
-  faultHandlers.add(handler)
-  return function stop () {
-    if (!faultHandlers.delete(handler) || faultHandlers.size > 0) return
-    process.off('uncaughtException', onFault)
-    process.off('unhandledRejection', onFault)
-  }
+export function onProcessFault (handler: (error: unknown) => void): () => void {
+  return onProcessEvents(['uncaughtException', 'unhandledRejection'], handler)
 }

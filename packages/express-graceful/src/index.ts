@@ -5,9 +5,9 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createGraceful, type DrainableServer, kAdoptRequest, pathOf, type Graceful, type GracefulOptions, type ProbeOptions, probeAnswer, resolveProbeOptions } from 'graceful-core'
+import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions } from 'graceful-core'
 
-export type ExpressGracefulOptions = GracefulOptions & ProbeOptions
+export type ExpressGracefulOptions = GracefulOptions
 
 /** A connect-style middleware: works with express 4 and 5 (and any framework using that shape). */
 export type GracefulMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
@@ -21,8 +21,7 @@ export interface ExpressGraceful extends Graceful {
 
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressGraceful {
-  const { healthPath, readyPath, core } = resolveProbeOptions(options)
-  const graceful = createGraceful(core)
+  const graceful = createGraceful(options)
   let attached = false
 
   function attach<S extends DrainableServer> (server: S): S {
@@ -44,18 +43,7 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
         }
       }
     }
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const path = pathOf(req.url)
-      const kind = path === healthPath ? 'health' : path === readyPath ? 'ready' : undefined
-      if (kind) {
-        const answer = probeAnswer(kind, graceful.readiness())
-        const body = JSON.stringify(answer.body)
-        res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': Buffer.byteLength(body) })
-        res.end(req.method === 'HEAD' ? undefined : body)
-        return
-      }
-    }
-    next()
+    if (!graceful.handleProbe(req, res)) next()
   }
 
   return Object.assign(graceful, { middleware, attach }) as ExpressGraceful

@@ -6,9 +6,9 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { createGraceful, type Graceful, kFrameworkCleanup, type GracefulOptions, type Logger, type ProbeOptions, probeAnswer, resolveProbeOptions } from 'graceful-core'
+import { createGraceful, type Graceful, kFrameworkCleanup, type GracefulOptions, type Logger, type ProbeKind } from 'graceful-core'
 
-export type FastifyGracefulOptions = GracefulOptions & ProbeOptions
+export type FastifyGracefulOptions = GracefulOptions
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,20 +33,19 @@ function rootOf (app: FastifyInstance): FastifyInstance {
 const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async function fastifyGraceful (registeredOn: FastifyInstance, options) {
   const app = rootOf(registeredOn)
   if (app.hasDecorator('graceful')) throw new Error('fastify-graceful is already registered on this server; register it once')
-  const { healthPath, readyPath, core } = resolveProbeOptions(options)
   if (app.initialConfig.forceCloseConnections === true) {
     // Warned, not changed: it is fastify's own server option, fixed at creation.
     app.log.warn('fastify-graceful: forceCloseConnections: true makes app.close() destroy in-flight requests; create fastify with forceCloseConnections: false and let graceful end connections')
   }
-  const graceful = createGraceful({ logger: app.log as Logger, ...core })
+  const graceful = createGraceful({ logger: app.log as Logger, ...options })
   graceful.addServer(app.server)
   app.decorate('graceful', graceful)
 
-  for (const [kind, path] of [['health', healthPath], ['ready', readyPath]] as const) {
+  for (const [kind, path] of Object.entries(graceful.probeRoutes) as Array<[ProbeKind, string | false]>) {
     if (path === false) continue
     // GET routes answer HEAD too (exposeHeadRoutes); fastify ignores the query string when routing.
     app.get(path, { logLevel: 'warn' }, async function probe (_request, reply) {
-      const answer = probeAnswer(kind, graceful.readiness())
+      const answer = await graceful.probe(kind)
       return reply.code(answer.statusCode).headers(answer.headers).send(answer.body)
     })
   }

@@ -12,7 +12,7 @@ import { checkDuration, type ResolvedOptions, resolveOptions } from './options.j
 import { errorInfo, summaryLine } from './report.js'
 import { onProcessFault, onSignals } from './process-events.js'
 import { PreStopWindow } from './pre-stop.js'
-import { pathOf } from './probes.js'
+import { pathOf, type ProbeAnswer, probeAnswer, type ProbeKind } from './probes.js'
 import { readinessOf } from './states.js'
 import { TaskSet } from './tasks.js'
 import { settledBefore } from './timing.js'
@@ -43,6 +43,14 @@ interface CleanupHook extends RegisteredHook {
 export const kAdoptRequest = Symbol('graceful.adoptRequest')
 /** Lets an adapter register its framework's own close (see Graceful[kFrameworkCleanup]). */
 export const kFrameworkCleanup = Symbol('graceful.frameworkCleanup')
+
+/** The parts of a node:http (or http2 compatibility) request and response a probe needs. */
+export interface ProbeRequest { readonly method?: string | undefined, readonly url?: string | undefined }
+export interface ProbeResponse {
+  readonly headersSent: boolean
+  writeHead (statusCode: number, headers?: Record<string, string | number>): unknown
+  end (body?: string): unknown
+}
 
 export interface GracefulEvents {
   state: [State]
@@ -106,6 +114,43 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   /** What a readiness probe should answer: ready only while running. */
   readiness (): Readiness {
     return readinessOf(this.#state)
+  }
+
+  /** Where the probe routes live (`healthPath`, `readyPath`), for doors that register them as their framework's routes. */
+  get probeRoutes (): Readonly<Record<ProbeKind, string | false>> {
+    return { health: this.#options.healthPath, ready: this.#options.readyPath }
+  }
+
+  /**
+   * What a probe route answers: liveness (`health`) is 200 while the process lives; readiness
+   * (`ready`) is 200 only when the instance can take traffic. For frameworks with their own reply
+   * objects; `handleProbe()` answers a node:http request directly.
+   */
+  async probe (kind: ProbeKind): Promise<ProbeAnswer> {
+    if (kind !== 'health' && kind !== 'ready') throw invalid('probe(kind)', "'health' or 'ready'", kind)
+    return probeAnswer(kind, this.readiness())
+  }
+
+  /**
+   * Answers GET or HEAD on the probe paths (`healthPath`, `readyPath`; query strings ignored) for
+   * any node:http framework, and returns true; returns false for every other request, untouched.
+   */
+  handleProbe (req: ProbeRequest, res: ProbeResponse): boolean {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false
+    const path = pathOf(req.url)
+    const { healthPath, readyPath, logger } = this.#options
+    const kind = path === healthPath ? 'health' : path === readyPath ? 'ready' : undefined
+    if (kind === undefined) return false
+    this.probe(kind).then((answer) => {
+      const body = JSON.stringify(answer.body)
+      res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': Buffer.byteLength(body) })
+      res.end(req.method === 'HEAD' ? undefined : body)
+    }).catch((error: unknown) => {
+      logger.error({ err: error, path }, 'probe failed to answer')
+      if (!res.headersSent) res.writeHead(500)
+      res.end()
+    })
+    return true
   }
 
   /**

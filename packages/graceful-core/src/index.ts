@@ -3,11 +3,11 @@
  * service. See the Graceful class for the pipeline and its guarantees.
  * @module
  */
-export { createGraceful, Graceful, type GracefulEvents, kAdoptRequest, kFrameworkCleanup } from './coordinator.js'
+export { createGraceful, Graceful, type GracefulEvents, kAdoptRequest, kFrameworkCleanup, type ProbeRequest, type ProbeResponse } from './coordinator.js'
 export type { DrainableServer } from './drain/server-drainer.js'
 export { GracefulRangeError, GracefulStateError, GracefulTypeError, INVALID_OPTION, REGISTERED_TOO_LATE } from './errors.js'
 export { readinessOf } from './states.js'
 export { summaryLine } from './report.js'
 export type * from './types.js'
-export { pathOf, probeAnswer, resolveProbeOptions, type ProbeAnswer, type ProbeOptions, type ResolvedProbes } from './probes.js'
+export { pathOf, probeAnswer, type ProbeAnswer, type ProbeKind } from './probes.js'
 export { writeFileAtomic } from './atomic-file.js'

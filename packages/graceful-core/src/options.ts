@@ -18,13 +18,16 @@ export interface ResolvedOptions {
   readonly terminationGracePeriodMs: number | undefined
   readonly exit: ((code: number) => void) | undefined
   readonly exitWithSignalCode: boolean
+  readonly healthPath: string | false
+  readonly readyPath: string | false
+  /** Paths that are probes, not traffic: `probePaths` plus the probe routes. */
   readonly probePaths: ReadonlySet<string>
   readonly logger: Logger
 }
 
 const KNOWN_KEYS = new Set<string>([
   'signals', 'preStopDelayMs', 'preStopQuietMs', 'preStopMaxMs', 'gracePeriodMs', 'hookTimeoutMs',
-  'terminationGracePeriodMs', 'exit', 'exitWithSignalCode', 'probePaths', 'logger'
+  'terminationGracePeriodMs', 'exit', 'exitWithSignalCode', 'probePaths', 'healthPath', 'readyPath', 'logger'
 ])
 
 /** Validates a duration option: a finite, non-negative number of milliseconds that setTimeout can wait. */
@@ -76,6 +79,12 @@ function checkProbePaths (value: unknown): Set<string> {
   return new Set(value as string[])
 }
 
+function checkProbePath (option: string, value: unknown, fallback: string): string | false {
+  if (value === undefined) return fallback
+  if (value === false || (typeof value === 'string' && value.startsWith('/') && !value.includes('?'))) return value
+  throw invalid(option, "a path starting with '/' (no query string) or false", value)
+}
+
 function envSeconds (env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name]
   if (raw === undefined || raw === '') return undefined
@@ -115,6 +124,10 @@ export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.Proce
   if (has('exitWithSignalCode') && typeof o.exitWithSignalCode !== 'boolean') {
     throw invalid('exitWithSignalCode', 'a boolean', o.exitWithSignalCode)
   }
+  const healthPath = checkProbePath('healthPath', o.healthPath, '/health')
+  const readyPath = checkProbePath('readyPath', o.readyPath, '/ready')
+  if (healthPath !== false && healthPath === readyPath) throw invalid('readyPath', 'different from healthPath', readyPath)
+  const probePaths = new Set([...(has('probePaths') ? checkProbePaths(o.probePaths) : []), healthPath, readyPath].filter((p) => p !== false))
   return Object.freeze({
     signals: has('signals') ? checkSignals(o.signals) : ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
     preStopDelayMs,
@@ -125,7 +138,9 @@ export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.Proce
     terminationGracePeriodMs,
     exit: has('exit') ? checkExit(o.exit) : exitProcess,
     exitWithSignalCode: o.exitWithSignalCode === true,
-    probePaths: has('probePaths') ? checkProbePaths(o.probePaths) : new Set<string>(),
+    healthPath,
+    readyPath,
+    probePaths,
     logger: has('logger') ? checkLogger(o.logger) : defaultLogger
   })
 }

@@ -55,7 +55,11 @@ export interface GracefulOptions {
   exit?: boolean | ((code: number) => void)
   /** Exit with 128 + signal number (143 for SIGTERM) instead of 0 after a clean signal-started run. */
   exitWithSignalCode?: boolean
-  /** Request paths that are health probes, not traffic (they do not keep pre-stop open). */
+  /** Liveness route: 200 with the status JSON, also while draining. `false` disables it. Default '/health'. */
+  healthPath?: string | false
+  /** Readiness route: 200 when ready, 503 while starting, unavailable or shutting down. `false` disables it. Default '/ready'. */
+  readyPath?: string | false
+  /** More request paths that are health probes, not traffic (they do not keep pre-stop open); the probe routes always are. */
   probePaths?: readonly string[]
   /** pino-compatible logger; `false` for none. Default: JSON lines on stdout/stderr. */
   logger?: Logger | false

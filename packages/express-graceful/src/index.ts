@@ -5,7 +5,7 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions } from 'graceful-core'
+import { createGraceful, type DrainableServer, kAdoptRequest, kLogger, type Graceful, type GracefulOptions } from 'graceful-core'
 
 export type ExpressGracefulOptions = GracefulOptions
 
@@ -23,14 +23,31 @@ export interface ExpressGraceful extends Graceful {
 export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressGraceful {
   const graceful = createGraceful(options)
   let attached = false
+  let routesChecked = false
+
+  /** The application's own probe routes would never be reached (the middleware comes first): say so once. */
+  function warnOfShadowedRoutes (app: unknown): void {
+    if (routesChecked || typeof app !== 'function') return
+    routesChecked = true
+    const { health, ready } = graceful.probeRoutes
+    for (const path of routePaths(app)) {
+      if (path !== health && path !== ready) continue
+      graceful[kLogger].warn({ path },
+        `express-graceful answers GET ${path} itself, so the application's own ${path} route is never reached; ` +
+        `set ${path === health ? 'healthPath' : 'readyPath'} to another path, or to false to serve your own`)
+    }
+  }
 
   function attach<S extends DrainableServer> (server: S): S {
     graceful.addServer(server)
     attached = true
+    // The server's request listener is the express app: its routes are registered by now.
+    warnOfShadowedRoutes((server as Server).listeners('request').at(-1))
     return server
   }
 
   function middleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    warnOfShadowedRoutes((req as { app?: unknown }).app)
     if (!attached) {
       // Found from the first request; attach() sees connections opened earlier too.
       const server = (req.socket as { server?: Server }).server
@@ -47,6 +64,25 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
   }
 
   return Object.assign(graceful, { middleware, attach }) as ExpressGraceful
+}
+
+/** The paths of an express 4 (`app._router`) or 5 (`app.router`) application's routes. */
+function routePaths (app: unknown): string[] {
+  const stack = routerOf(app as ExpressLike)?.stack ?? []
+  return stack.flatMap((layer) => (typeof layer.route?.path === 'string' ? [layer.route.path] : []))
+}
+
+interface RouterLike { stack?: Array<{ route?: { path?: unknown } }> }
+interface ExpressLike { readonly router?: RouterLike, readonly _router?: RouterLike }
+
+function routerOf (app: ExpressLike): RouterLike | undefined {
+  if (app._router) return app._router
+  try {
+    return app.router
+  } catch {
+    // express 4's app.router getter throws (removed in 4.0); its router, if any, is app._router.
+    return undefined
+  }
 }
 
 export default expressGraceful

@@ -37,7 +37,8 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async function fastif
     // Warned, not changed: it is fastify's own server option, fixed at creation.
     app.log.warn('fastify-graceful: forceCloseConnections: true makes app.close() destroy in-flight requests; create fastify with forceCloseConnections: false and let graceful end connections')
   }
-  const graceful = createGraceful({ logger: app.log as Logger, ...options })
+  const logger = loggerOf(app)
+  const graceful = createGraceful({ ...(logger === undefined ? {} : { logger }), ...options })
   graceful.addServer(app.server)
   app.decorate('graceful', graceful)
 
@@ -53,17 +54,33 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async function fastif
   // fastify's own close (its onClose hooks: pools, clients) runs after persistence, as the last
   // cleanup, so persist hooks can still use what the application registered with onClose.
   let closedByApp = false
+  let closingFromPipeline = false
   graceful[kFrameworkCleanup]('fastify', async () => {
-    if (!closedByApp) await app.close()
+    if (closedByApp) return
+    closingFromPipeline = true
+    await app.close()
   })
 
   // app.close() called by the application takes the same path: the whole pipeline runs before
-  // fastify stops listening and runs its onClose hooks.
+  // fastify stops listening and runs its onClose hooks. A run started by code never exits the
+  // process, so close() resolves and the caller goes on (a test runner, NestJS).
   app.addHook('preClose', async function gracefulPreClose () {
-    if (graceful.state !== 'running') return
+    if (closingFromPipeline) return
     closedByApp = true
     await graceful.shutdown('app.close()')
   })
+}
+
+/**
+ * fastify's logger, unless it is disabled (fastify's default, and NestJS's fastify platform): then
+ * graceful's own JSON lines on stdout, so the shutdown summary and forced-exit errors are never lost.
+ * fastify's disabled logger is a no-op object without a level whose child() is itself; pino always
+ * has a level.
+ */
+function loggerOf (app: FastifyInstance): Logger | undefined {
+  const log = app.log as FastifyInstance['log'] & { level?: unknown }
+  const disabled = (log.level === undefined && log.child({}) === log) || log.level === 'silent'
+  return disabled ? undefined : log as Logger
 }
 
 /** The fastify plugin; `await app.register(fastifyGraceful, options)`. */

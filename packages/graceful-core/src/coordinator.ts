@@ -4,21 +4,24 @@ import https from 'node:https'
 import { Server as NetServer } from 'node:net'
 import { constants } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { acceptQueuesSettled } from './drain/accept-queue.js'
+import { CheckSet } from './checks.js'
+import { closeListeners } from './drain/listener-close.js'
 import { type DrainableServer, ServerDrainer } from './drain/server-drainer.js'
+import { checkWebSocketServer, WebSocketCloser, type WebSocketServerLike } from './drain/websockets.js'
 import { GracefulStateError, invalid } from './errors.js'
 import { type RegisteredHook, runHook } from './hooks.js'
 import { checkDuration, type ResolvedOptions, resolveOptions } from './options.js'
 import { errorInfo, summaryLine } from './report.js'
-import { onProcessFault, onSignals } from './process-events.js'
+import { foreignSignalListeners, onProcessFault, onSignals } from './process-events.js'
 import { PreStopWindow } from './pre-stop.js'
 import { pathOf, type ProbeAnswer, probeAnswer, type ProbeKind } from './probes.js'
+import { StartupGate } from './startup.js'
 import { readinessOf } from './states.js'
 import { TaskSet } from './tasks.js'
 import { settledBefore } from './timing.js'
 import type {
-  CleanupOptions, ErrorInfo, GracefulOptions, Hook, HookOptions, HookReport, Readiness,
-  ShutdownReport, State, Task
+  CheckFn, CheckOptions, CleanupOptions, ErrorInfo, GracefulOptions, Hook, HookOptions, HookReport, Logger, Readiness,
+  ShutdownReport, StartupOptions, StartupTask, State, Task
 } from './types.js'
 
 /**
@@ -43,6 +46,8 @@ interface CleanupHook extends RegisteredHook {
 export const kAdoptRequest = Symbol('graceful.adoptRequest')
 /** Lets an adapter register its framework's own close (see Graceful[kFrameworkCleanup]). */
 export const kFrameworkCleanup = Symbol('graceful.frameworkCleanup')
+/** Lets an adapter log through the coordinator's logger (the resolved one: never undefined). */
+export const kLogger = Symbol('graceful.logger')
 
 /** The parts of a node:http (or http2 compatibility) request and response a probe needs. */
 export interface ProbeRequest { readonly method?: string | undefined, readonly url?: string | undefined }
@@ -78,12 +83,16 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   readonly #options: ResolvedOptions
   readonly #shutdownController = new AbortController()
   readonly #force = new AbortController()
+  readonly #drainController = new AbortController()
+  readonly #webSockets = new WebSocketCloser()
   readonly #drainers = new Map<DrainableServer, ServerDrainer>()
   readonly #tasks: TaskSet
   readonly #cleanupHooks: CleanupHook[] = []
   readonly #persistHooks: RegisteredHook[] = []
   readonly #unsubscribeSignals: () => void
-  #state: State = 'running'
+  #state: State = 'starting'
+  readonly #startup: StartupGate
+  readonly #checks: CheckSet
   #run: Promise<ShutdownReport> | undefined
   #signalsSeen = 0
   #firstSignalAt = 0
@@ -91,13 +100,20 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   readonly #preStop: PreStopWindow
   #budgetWarned = false
   #forcedDuring: State | undefined
+  /** Other listeners for the first signal when it arrived (see #onSignal). */
+  #foreignAtFirstSignal = 0
+  /** Set by a signal: only a signal-started (or signal-joined) run ends the process. */
+  #exitWhenStopped = false
 
   constructor (options?: GracefulOptions) {
     super()
     this.#options = resolveOptions(options)
     this.#tasks = new TaskSet(this.#options.logger)
+    this.#checks = new CheckSet(this.#options.logger)
+    this.#startup = new StartupGate(this.#options.startupTimeoutMs, this.#options.logger, this.#onStarted, this.#onStartupFailure)
     this.#preStop = new PreStopWindow(this.#options, this.#force.signal)
     this.#unsubscribeSignals = onSignals(this.#options.signals, this.#onSignal)
+    for (const signal of this.#options.signals) this.#warnOfForeignListeners(signal, 'at start-up')
     this.#checkTerminationBudget()
   }
 
@@ -111,9 +127,32 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return this.#shutdownController.signal
   }
 
-  /** What a readiness probe should answer: ready only while running. */
+  /**
+   * Aborted when the drain begins (pre-stop is over, the listener is about to close): the moment to
+   * end long-lived work (long polls, streaming responses) so clients reconnect to another instance.
+   */
+  get drainSignal (): AbortSignal {
+    return this.#drainController.signal
+  }
+
+  /**
+   * Closes a WebSocket server's clients politely when the drain begins: close 1001 "going away",
+   * spread over a short jittered window, the handshake awaited; clients still open at the drain
+   * deadline are terminated. `wss` is a `ws` WebSocketServer or anything with `clients`.
+   */
+  addWebSocketServer (wss: WebSocketServerLike): this {
+    const server = checkWebSocketServer(wss)
+    if (this.#drainStarted) throw this.#tooLate('addWebSocketServer()')
+    this.#webSockets.add(server)
+    return this
+  }
+
+  /**
+   * What a readiness probe should answer, without running anything: ready only while running and no
+   * critical check failed at its last run (`probe('ready')` runs the checks that are due).
+   */
   readiness (): Readiness {
-    return readinessOf(this.#state)
+    return readinessOf(this.#state, this.#checks.size > 0 ? this.#checks.summary() : undefined)
   }
 
   /** Where the probe routes live (`healthPath`, `readyPath`), for doors that register them as their framework's routes. */
@@ -128,6 +167,9 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    */
   async probe (kind: ProbeKind): Promise<ProbeAnswer> {
     if (kind !== 'health' && kind !== 'ready') throw invalid('probe(kind)', "'health' or 'ready'", kind)
+    // Liveness never depends on a dependency; readiness checks run only while running.
+    if (kind === 'health') return probeAnswer(kind, readinessOf(this.#state))
+    if (this.#state === 'running' && this.#checks.size > 0) await this.#checks.refresh(this.signal)
     return probeAnswer(kind, this.readiness())
   }
 
@@ -161,9 +203,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     if (!isHttpServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server', server)
     if (this.#drainers.has(server)) return this
     if (this.#drainStarted) throw this.#tooLate('addServer()')
-    const drainer = new ServerDrainer(server, this.#onRequestSeen)
+    const drainer = new ServerDrainer(server, this.#onRequestSeen, this.#onListenerClosedByOther)
     this.#drainers.set(server, drainer)
-    if (this.#state !== 'running') drainer.startDraining()
+    if (this.#state === 'starting') this.#startup.watch(server)
+    else if (this.#state !== 'running') drainer.startDraining()
     return this
   }
 
@@ -211,8 +254,36 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   track (task: Task): void {
     const thenable = typeof task === 'object' && task !== null && typeof (task as PromiseLike<unknown>).then === 'function'
     if (typeof task !== 'function' && !thenable) throw invalid('track(task)', 'a Promise or a function (signal) => Promise', task)
-    if (this.#state !== 'running' && this.#state !== 'draining') throw this.#tooLate('track()')
+    if (this.#state !== 'starting' && this.#state !== 'running' && this.#state !== 'draining') throw this.#tooLate('track()')
     this.#tasks.add(task, this.signal)
+  }
+
+  /**
+   * Work the instance needs before it can serve (a connection, a cache warm-up): a promise, or a
+   * function called at once with a signal that aborts when shutdown begins. Readiness answers 503
+   * `starting` until every startup task resolved and every added server listens. A task that
+   * rejects or outlives its timeout (default: what remains of `startupTimeoutMs`) is logged by name
+   * and fails startup: the shutdown pipeline runs, cleanup and persistence too, and the process
+   * exits 1. Register while starting (during setup, before the server listens).
+   */
+  startup (name: string, task: StartupTask, options: StartupOptions = {}): this {
+    if (this.#state !== 'starting') {
+      throw new GracefulStateError(`startup('${String(name)}') was called in state '${this.#state}'; register startup tasks while starting, before the server listens`)
+    }
+    this.#startup.add(name, task, options)
+    return this
+  }
+
+  /**
+   * A readiness dependency check, run only for the readiness probe and never once shutdown began:
+   * concurrently with the others, under `timeoutMs` (1000), its result reused for `cacheMs` (1000).
+   * A throw, a rejection or `false` fails it; a failing `critical` (default) check makes readiness
+   * 503 `unavailable`, a non-critical one 200 `degraded`. Errors are logged when the outcome changes.
+   */
+  check (name: string, fn: CheckFn, options: CheckOptions = {}): this {
+    if (this.#state !== 'starting' && this.#state !== 'running') throw this.#tooLate(`check('${String(name)}')`)
+    this.#checks.add(name, fn, options)
+    return this
   }
 
   /** Runs the pipeline once; every call, concurrent or later, gets the same report. */
@@ -227,6 +298,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return this.#run
   }
 
+  get [kLogger] (): Logger {
+    return this.#options.logger
+  }
+
   [kAdoptRequest] (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
     for (const drainer of this.#drainers.values()) {
       if (drainer.server === (req.socket as { server?: unknown }).server) drainer.adoptRequest(req, res)
@@ -235,17 +310,52 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   #onSignal = (signal: NodeJS.Signals): void => {
     const now = Date.now()
+    const foreign = foreignSignalListeners(signal)
     this.#signalsSeen++
-    if (this.#signalsSeen === 1) this.#firstSignalAt = now
+    this.#exitWhenStopped = true
+    if (this.#signalsSeen === 1) {
+      this.#firstSignalAt = now
+      this.#foreignAtFirstSignal = foreign
+      this.#warnOfForeignListeners(signal, 'as the signal arrived')
+    }
     if (this.#run === undefined) {
       void this.shutdown(signal)
     } else if (this.#signalsSeen === 1 || now - this.#firstSignalAt < DUPLICATE_SIGNAL_WINDOW_MS) {
       this.#options.logger.info({ signal }, 'signal received while already shutting down; continuing')
+    } else if (foreign < this.#foreignAtFirstSignal) {
+      // A foreign handler that removed its own listener and then signalled the process again (what
+      // NestJS enableShutdownHooks() does once its close() finished): not a user asking to force.
+      this.#options.logger.warn({ signal }, `${signal} sent again after another ${signal} handler finished and removed itself; not treated as a second signal`)
     } else if (!this.#force.signal.aborted) {
       this.#forcedDuring = this.#state
       this.#options.logger.error({ signal, phase: this.#state }, `second ${signal}: forcing exit, cutting the ${this.#state} phase`)
       this.#force.abort()
     }
+  }
+
+  #warnOfForeignListeners (signal: NodeJS.Signals, when: string): void {
+    const count = foreignSignalListeners(signal)
+    if (count === 0) return
+    this.#options.logger.warn({ signal, listeners: count },
+      `${count} other ${signal} listener(s) installed ${when}: they run alongside graceful's and usually close the server or exit before the pre-stop window and the drain; ` +
+      'remove them (NestJS: drop app.enableShutdownHooks(), nestjs-graceful runs Nest\'s shutdown hooks after the drain), or start graceful with signals: [] and call shutdown() from your own handler')
+  }
+
+  #onListenerClosedByOther = (): void => {
+    if (this.#state === 'starting' || this.#state === 'running' || this.#drainStarted) return
+    this.#options.logger.warn({ state: this.#state },
+      'the server stopped listening before the drain: something else closed it (another SIGTERM handler?), so new connections were refused before the load balancer caught up')
+  }
+
+  /** Startup is over: every startup task resolved and every added server listens. */
+  #onStarted = (): void => {
+    if (this.#state === 'starting') this.#setState('running')
+  }
+
+  /** A startup task failed: the normal pipeline runs and, as after a signal, the process exits (1). */
+  #onStartupFailure = (reason: string): void => {
+    this.#exitWhenStopped = true
+    void this.shutdown(reason)
   }
 
   #onRequestSeen = (req: { url?: string | undefined }): void => {
@@ -265,6 +375,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
     this.#setState('draining')
     this.#shutdownController.abort(new Error(`shutdown: ${reason}`))
+    this.#startup.abort(this.signal.reason)
     this.#tasks.startCounting()
     let inFlightAtSignal = 0
     for (const drainer of this.#drainers.values()) {
@@ -305,7 +416,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const counts = drainers.map((d) => d.counts)
     const total = (key: keyof ServerDrainer['counts']): number => counts.reduce((sum, c) => sum + c[key], 0)
     const forced = this.#force.signal.aborted
-    const failed = hooks.some((h) => h.outcome !== 'ok') || faults.length > 0 || this.#tasks.failed > 0
+    const failed = hooks.some((h) => h.outcome !== 'ok') || faults.length > 0 || this.#tasks.failed > 0 || this.#startup.failed
     const report: ShutdownReport = {
       reason,
       startedAt: startedAt.toISOString(),
@@ -316,20 +427,28 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       ...(this.#forcedDuring === undefined ? {} : { forcedDuring: this.#forcedDuring }),
       phases: {
         preStop: { ...preStop, durationMs: Math.round(preStop.durationMs) },
-        drain: { durationMs: Math.round(drain.durationMs), listenerClosedAtMs: Math.round(drain.listenerClosedAt - t0) },
+        drain: {
+          durationMs: Math.round(drain.durationMs),
+          // The earliest close, ours or someone else's (a foreign SIGTERM handler may beat the signal's own run).
+          listenerClosedAtMs: Math.max(0, Math.round(Math.min(drain.listenerClosedAt, ...drainers.map((d) => d.listenerClosedAt ?? Number.POSITIVE_INFINITY)) - t0)),
+          listenerClosedBy: drainers.some((d) => d.listenerClosedByOther) ? 'other' : 'graceful',
+          acceptedAfterDrainBegan: total('acceptedAfterDrainBegan')
+        },
         cleanup: { durationMs: Math.round(cleanupMs) },
         persist: { durationMs: Math.round(persistMs) }
       },
       requests: { inFlightAtSignal, completedDuringDrain: total('completed') },
       sockets: { closedIdle: total('closedIdle'), closedAfterResponse: total('closedAfterResponse'), forced: total('forced') },
       tasks: { finished: this.#tasks.finished, failed: this.#tasks.failed, aborted: drain.tasksAborted },
+      longLived: { streamsEnded: total('streamsEnded'), webSocketsClosed: this.#webSockets.counts.closed, webSocketsTerminated: this.#webSockets.counts.terminated },
       hooks,
+      startup: this.#startup.report(),
       faults
     }
     this.#emitSafely('report', report)
     if (report.exitCode === 0) logger.info({ report }, summaryLine(report))
     else logger.error({ report }, summaryLine(report))
-    if (this.#options.exit) {
+    if (this.#options.exit && this.#exitWhenStopped) {
       await flushLogger(this.#options.logger)
       this.#options.exit(report.exitCode)
     }
@@ -343,12 +462,17 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   async #drain (drainers: readonly ServerDrainer[], t0: number, deadline: number): Promise<{ complete: boolean, durationMs: number, listenerClosedAt: number, tasksAborted: number }> {
     const start = performance.now()
     this.#drainStarted = true
-    await acceptQueuesSettled(drainers, Math.min(deadline, start + LISTENER_SETTLE_MAX_MS), this.#force.signal)
+    // Long-lived connections are ended now, not during pre-stop: clients reconnecting then would
+    // come straight back to this instance.
+    this.#drainController.abort(new Error('drain started'))
+    for (const drainer of drainers) drainer.endLongLived()
+    this.#webSockets.closeAll(deadline - start)
+    await closeListeners(drainers, Math.min(deadline, start + LISTENER_SETTLE_MAX_MS), this.#force.signal)
     const listenerClosedAt = performance.now()
-    for (const drainer of drainers) drainer.close()
-    const complete = await settledBefore(Promise.all([...drainers.map((d) => d.closed), this.#tasks.settled()]), deadline, this.#force.signal)
+    const complete = await settledBefore(Promise.all([...drainers.map((d) => d.closed), this.#tasks.settled(), this.#webSockets.closed]), deadline, this.#force.signal)
     const tasksAborted = complete ? 0 : this.#tasks.size
     if (!complete) {
+      this.#webSockets.terminateRest()
       for (const drainer of drainers) drainer.forceClose()
       this.#options.logger.warn({ tasksAborted, afterMs: Math.round(performance.now() - t0) }, 'drain deadline reached; remaining connections destroyed')
     }
@@ -391,7 +515,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       if (!keys.includes(key)) throw invalid(`${method}('${name}') options.${key}`, `one of ${keys.join(', ')} (unknown option)`, key)
     }
     if (existing.some((h) => h.name === name)) throw invalid(`${method}(name)`, 'unique among its phase\'s hooks', name)
-    if (this.#state !== 'running') throw this.#tooLate(`${method}('${name}')`)
+    if (this.#state !== 'starting' && this.#state !== 'running') throw this.#tooLate(`${method}('${name}')`)
     const timeoutMs = (options as HookOptions).timeoutMs
     return {
       name,

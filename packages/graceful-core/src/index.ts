@@ -3,8 +3,9 @@
  * service. See the Graceful class for the pipeline and its guarantees.
  * @module
  */
-export { createGraceful, Graceful, type GracefulEvents, kAdoptRequest, kFrameworkCleanup, type ProbeRequest, type ProbeResponse } from './coordinator.js'
+export { createGraceful, Graceful, type GracefulEvents, kAdoptRequest, kFrameworkCleanup, kLogger, type ProbeRequest, type ProbeResponse } from './coordinator.js'
 export type { DrainableServer } from './drain/server-drainer.js'
+export type { WebSocketLike, WebSocketServerLike } from './drain/websockets.js'
 export { GracefulRangeError, GracefulStateError, GracefulTypeError, INVALID_OPTION, REGISTERED_TOO_LATE } from './errors.js'
 export { readinessOf } from './states.js'
 export { summaryLine } from './report.js'

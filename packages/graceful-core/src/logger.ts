@@ -25,5 +25,25 @@ export const defaultLogger: Logger = {
   }
 }
 
+/** A logger that takes a message string first: NestJS's Logger, or anything console-like without `info`. */
+export interface MessageLogger {
+  log(message: string): void
+  warn(message: string): void
+  error(message: string): void
+}
+
+/** Adapts a message-first logger: the message, then the fields as JSON, on one line. */
+export function fromMessageLogger (target: MessageLogger): Logger {
+  const line = (obj: object, msg?: string): string => {
+    const fields = JSON.stringify(obj, keepErrors)
+    return fields === '{}' ? (msg ?? '') : `${msg ?? ''} ${fields}`
+  }
+  return {
+    info: (obj, msg) => target.log(line(obj, msg)),
+    warn: (obj, msg) => target.warn(line(obj, msg)),
+    error: (obj, msg) => target.error(line(obj, msg))
+  }
+}
+
 const noop = (): void => {}
 export const silentLogger: Logger = { info: noop, warn: noop, error: noop }

@@ -1,6 +1,6 @@
 import { constants } from 'node:os'
 import { invalid } from './errors.js'
-import { defaultLogger, silentLogger } from './logger.js'
+import { defaultLogger, fromMessageLogger, type MessageLogger, silentLogger } from './logger.js'
 import type { GracefulOptions, Logger } from './types.js'
 
 /** setTimeout cannot wait longer than this. */
@@ -15,6 +15,7 @@ export interface ResolvedOptions {
   readonly preStopMaxMs: number
   readonly gracePeriodMs: number
   readonly hookTimeoutMs: number
+  readonly startupTimeoutMs: number
   readonly terminationGracePeriodMs: number | undefined
   readonly exit: ((code: number) => void) | undefined
   readonly exitWithSignalCode: boolean
@@ -27,7 +28,7 @@ export interface ResolvedOptions {
 
 const KNOWN_KEYS = new Set<string>([
   'signals', 'preStopDelayMs', 'preStopQuietMs', 'preStopMaxMs', 'gracePeriodMs', 'hookTimeoutMs',
-  'terminationGracePeriodMs', 'exit', 'exitWithSignalCode', 'probePaths', 'healthPath', 'readyPath', 'logger'
+  'terminationGracePeriodMs', 'startupTimeoutMs', 'exit', 'exitWithSignalCode', 'probePaths', 'healthPath', 'readyPath', 'logger'
 ])
 
 /** Validates a duration option: a finite, non-negative number of milliseconds that setTimeout can wait. */
@@ -53,11 +54,13 @@ function checkSignals (value: unknown): NodeJS.Signals[] {
 
 function checkLogger (value: unknown): Logger {
   if (value === false) return silentLogger
-  const methods = ['info', 'warn', 'error'] as const
-  if (typeof value !== 'object' || value === null || methods.some((m) => typeof (value as Logger)[m] !== 'function')) {
-    throw invalid('logger', 'a pino-compatible logger (info, warn and error methods) or false', value)
-  }
-  return value as Logger
+  const has = (...methods: string[]): boolean => typeof value === 'object' && value !== null &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  // pino, bunyan, fastify's app.log and console: (object, message).
+  if (has('info', 'warn', 'error')) return value as Logger
+  // NestJS's Logger and other message-first loggers have log() instead of info().
+  if (has('log', 'warn', 'error')) return fromMessageLogger(value as MessageLogger)
+  throw invalid('logger', 'a logger with info, warn and error methods (pino, console), one with log, warn and error (NestJS Logger), or false', value)
 }
 
 function checkExit (value: unknown): ((code: number) => void) | undefined {
@@ -135,6 +138,7 @@ export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.Proce
     preStopMaxMs,
     gracePeriodMs,
     hookTimeoutMs: has('hookTimeoutMs') ? checkDuration('hookTimeoutMs', o.hookTimeoutMs, { positive: true }) : 5_000,
+    startupTimeoutMs: has('startupTimeoutMs') ? checkDuration('startupTimeoutMs', o.startupTimeoutMs, { positive: true }) : 60_000,
     terminationGracePeriodMs,
     exit: has('exit') ? checkExit(o.exit) : exitProcess,
     exitWithSignalCode: o.exitWithSignalCode === true,

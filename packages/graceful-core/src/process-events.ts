@@ -6,8 +6,14 @@
 
 type Handler = (value: unknown) => void
 
-const handlers = new Map<string, Set<Handler>>()
-const listeners = new Map<string, Handler>()
+interface Registry { handlers: Map<string, Set<Handler>>, listeners: Map<string, Handler> }
+
+// The package ships an ESM and a CJS build, and an application can load both (or two versions):
+// the registry lives on globalThis under a registered symbol so that all copies share one listener
+// per event. Its shape is therefore a contract between versions: only ever add to it.
+const kRegistry = Symbol.for('graceful-core.process-events')
+const shared = globalThis as { [kRegistry]?: Registry }
+const { handlers, listeners } = shared[kRegistry] ??= { handlers: new Map(), listeners: new Map() }
 
 /** Calls `handler` with the first argument of each of the process `events`; returns the function that stops it. */
 function onProcessEvents (events: readonly string[], handler: Handler): () => void {
@@ -47,4 +53,13 @@ export function onSignals (signals: readonly NodeJS.Signals[], handler: (signal:
  */
 export function onProcessFault (handler: (error: unknown) => void): () => void {
   return onProcessEvents(['uncaughtException', 'unhandledRejection'], handler)
+}
+
+/**
+ * How many listeners for `signal` someone else installed (a framework's own shutdown handler, such as
+ * NestJS `enableShutdownHooks()`): they run alongside graceful's and usually close the server at once.
+ */
+export function foreignSignalListeners (signal: NodeJS.Signals): number {
+  const ours = listeners.get(signal)
+  return process.listeners(signal).filter((listener) => listener !== ours).length
 }

@@ -4,8 +4,8 @@
  * @module
  */
 
-/** The coordinator's lifecycle, one way only: running → draining → cleaning → persisting → stopped. */
-export type State = 'running' | 'draining' | 'cleaning' | 'persisting' | 'stopped'
+/** The coordinator's lifecycle, one way only: starting → running → draining → cleaning → persisting → stopped. */
+export type State = 'starting' | 'running' | 'draining' | 'cleaning' | 'persisting' | 'stopped'
 
 /** How one hook ended; `skipped` when a second signal forced the exit before it could run. */
 export type HookOutcome = 'ok' | 'error' | 'timeout' | 'skipped'
@@ -49,8 +49,10 @@ export interface GracefulOptions {
    */
   terminationGracePeriodMs?: number
   /**
-   * `true` (default) sets `process.exitCode` and exits after the logger flushed; `false` leaves the
-   * process alone (tests, embedding); a function is called with the exit code instead.
+   * What ends a run that a signal started: `true` (default) sets `process.exitCode` and exits after
+   * the logger flushed; `false` leaves the process alone; a function is called with the exit code
+   * instead. A run started by code (`shutdown()`, fastify's `app.close()`) never exits: it resolves
+   * with the report and the caller goes on.
    */
   exit?: boolean | ((code: number) => void)
   /** Exit with 128 + signal number (143 for SIGTERM) instead of 0 after a clean signal-started run. */
@@ -61,8 +63,18 @@ export interface GracefulOptions {
   readyPath?: string | false
   /** More request paths that are health probes, not traffic (they do not keep pre-stop open); the probe routes always are. */
   probePaths?: readonly string[]
-  /** pino-compatible logger; `false` for none. Default: JSON lines on stdout/stderr. */
-  logger?: Logger | false
+  /**
+   * The longest startup may take: a startup task still pending this long after the coordinator was
+   * created fails startup (logged by name; the shutdown pipeline runs and the process exits 1).
+   * Default 60000.
+   */
+  startupTimeoutMs?: number
+  /**
+   * Where graceful logs: a pino-compatible or console-like logger (`info`/`warn`/`error` taking an
+   * object, then a message), a message-first logger such as NestJS's `Logger` (`log`/`warn`/`error`),
+   * or `false` for none. Default: JSON lines on stdout.
+   */
+  logger?: Logger | { log(message: string): void, warn(message: string): void, error(message: string): void } | false
 }
 
 export interface HookOptions {
@@ -84,9 +96,49 @@ export type Hook = (signal: AbortSignal) => unknown
 /** A tracked task: a promise, or a function started at once with the shutdown signal. */
 export type Task = PromiseLike<unknown> | ((signal: AbortSignal) => PromiseLike<unknown>)
 
+/** Work the instance needs before it can serve: a promise, or a function started at once with a signal that aborts when shutdown begins. */
+export type StartupTask = PromiseLike<unknown> | ((signal: AbortSignal) => PromiseLike<unknown>)
+
+export interface StartupOptions {
+  /** How long this task may take; default (and at most) what remains of `startupTimeoutMs`. */
+  timeoutMs?: number
+}
+
+/** A readiness dependency check: a throw, a rejection or `false` is a failure. It gets a signal that aborts at its timeout. */
+export type CheckFn = (signal: AbortSignal) => unknown
+
+export interface CheckOptions {
+  /** How long one run may take before it counts as `timeout`. Default 1000. */
+  timeoutMs?: number
+  /** How long a result is reused before a probe runs the check again. Default 1000. */
+  cacheMs?: number
+  /** `true` (default): failing makes readiness 503 `unavailable`; `false`: 200 `degraded`. */
+  critical?: boolean
+}
+
+/** How a readiness check ended: its body shows only this, never the error. */
+export type CheckOutcome = 'ok' | 'fail' | 'timeout'
+
 export interface Readiness {
-  status: 'healthy' | 'draining' | 'stopped'
+  status: 'starting' | 'healthy' | 'degraded' | 'unavailable' | 'draining' | 'stopped'
   ready: boolean
+  /** Each readiness check's last outcome; present while running when any check is registered. */
+  checks?: Record<string, CheckOutcome>
+}
+
+export interface StartupTaskReport {
+  name: string
+  /** `aborted`: shutdown began before it settled. */
+  outcome: 'ok' | 'error' | 'timeout' | 'aborted'
+  durationMs: number
+}
+
+export interface StartupReport {
+  /** True when the instance reached `running`. */
+  ready: boolean
+  /** From creation until running, or until shutdown began when it never got there. */
+  durationMs: number
+  tasks: StartupTaskReport[]
 }
 
 export interface ErrorInfo {
@@ -116,15 +168,25 @@ export interface ShutdownReport {
   forcedDuring?: State
   phases: {
     preStop: { durationMs: number; endedBy: PreStopEnd; requests: number }
-    /** `listenerClosedAtMs`: when the listeners closed, counted from the signal (after pre-stop and the accept queue emptied). */
-    drain: { durationMs: number; listenerClosedAtMs: number }
+    /**
+     * `listenerClosedAtMs`: when the first listener stopped accepting, counted from the signal
+     * (normally after pre-stop); `listenerClosedBy: 'other'` when something else closed it first
+     * (another SIGTERM handler, such as NestJS `enableShutdownHooks()`). `acceptedAfterDrainBegan`:
+     * connections accepted between the start of the drain and the listener's close (each is served
+     * like any other). Connects refused after the close never reach the server, so it cannot count them.
+     */
+    drain: { durationMs: number; listenerClosedAtMs: number; listenerClosedBy: 'graceful' | 'other'; acceptedAfterDrainBegan: number }
     cleanup: { durationMs: number }
     persist: { durationMs: number }
   }
   requests: { inFlightAtSignal: number; completedDuringDrain: number }
   sockets: { closedIdle: number; closedAfterResponse: number; forced: number }
   tasks: { finished: number; failed: number; aborted: number }
+  /** Server-sent-event streams ended at the drain; WebSockets whose close completed, and those terminated at the deadline. */
+  longLived: { streamsEnded: number; webSocketsClosed: number; webSocketsTerminated: number }
   hooks: HookReport[]
+  /** How startup went before this run: its duration and each startup task's outcome. */
+  startup: StartupReport
   /** Uncaught exceptions and unhandled rejections seen while shutting down. */
   faults: ErrorInfo[]
 }

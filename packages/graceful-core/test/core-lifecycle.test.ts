@@ -2,6 +2,7 @@
  * One run of the pipeline: idempotent shutdown, state order, readiness, the shutdown signal,
  * tracked tasks, the report and the exit.
  */
+import { once } from 'node:events'
 import t from 'tap'
 import { createGraceful, type Readiness, type ShutdownReport, type State } from '../src/index.js'
 import { deferred, delay, quiet, recordingLogger, untilAborted, within } from './helpers/inprocess.js'
@@ -60,32 +61,35 @@ t.test('returns the same promise to a state listener that calls shutdown()', asy
   t.equal(fromListener[0], outer, 'the listener got the very same promise')
 })
 
-t.test('emits the states in order running → draining → cleaning → persisting → stopped', async (t) => {
+t.test('emits the states in order starting → running → draining → cleaning → persisting → stopped', async (t) => {
   const graceful = createGraceful(quiet())
   const seen: Array<[State, State]> = []
-  t.equal(graceful.state, 'running', 'starts running')
+  t.equal(graceful.state, 'starting', 'starts starting')
   graceful.on('state', (s) => seen.push([s, graceful.state]))
+  await within(once(graceful, 'state'), 2000, 'running')
   await within(graceful.shutdown(), 5000, 'shutdown')
-  t.same(seen.map(([s]) => s), ['draining', 'cleaning', 'persisting', 'stopped'])
+  t.same(seen.map(([s]) => s), ['running', 'draining', 'cleaning', 'persisting', 'stopped'])
   t.ok(seen.every(([event, current]) => event === current), 'the state getter agrees with each event')
   t.equal(graceful.state, 'stopped')
 })
 
 t.test('reports readiness for each state', async (t) => {
   const graceful = createGraceful(quiet())
-  const seen: Array<[State, Readiness]> = [['running', graceful.readiness()]]
+  const seen: Array<[State, Readiness]> = [['starting', graceful.readiness()]]
   graceful.on('state', (s) => seen.push([s, graceful.readiness()]))
+  await within(once(graceful, 'state'), 2000, 'running')
   graceful.onCleanup('c', () => { seen.push(['cleaning', graceful.readiness()]) })
   graceful.onPersist('p', () => { seen.push(['persisting', graceful.readiness()]) })
   await within(graceful.shutdown(), 5000, 'shutdown')
   const expected: Record<State, Readiness> = {
+    starting: { status: 'starting', ready: false },
     running: { status: 'healthy', ready: true },
     draining: { status: 'draining', ready: false },
     cleaning: { status: 'draining', ready: false },
     persisting: { status: 'draining', ready: false },
     stopped: { status: 'stopped', ready: false }
   }
-  t.same(seen.map(([s]) => s), ['running', 'draining', 'cleaning', 'cleaning', 'persisting', 'persisting', 'stopped'])
+  t.same(seen.map(([s]) => s), ['starting', 'running', 'draining', 'cleaning', 'cleaning', 'persisting', 'persisting', 'stopped'])
   for (const [state, readiness] of seen) t.match(readiness, expected[state], `readiness while ${state}`)
   t.match(graceful.readiness(), expected.stopped)
 })
@@ -180,7 +184,7 @@ t.test('accepts tasks tracked while draining', async (t) => {
   t.equal(report.tasks.finished, 1)
 })
 
-const REPORT_KEYS = ['reason', 'startedAt', 'endedAt', 'durationMs', 'exitCode', 'forced', 'phases', 'requests', 'sockets', 'tasks', 'hooks', 'faults']
+const REPORT_KEYS = ['reason', 'startedAt', 'endedAt', 'durationMs', 'exitCode', 'forced', 'phases', 'requests', 'sockets', 'tasks', 'longLived', 'hooks', 'startup', 'faults']
 
 t.test('produces a plain JSON report with every field', async (t) => {
   const graceful = createGraceful(quiet())
@@ -217,35 +221,38 @@ t.test('produces a plain JSON report with every field', async (t) => {
   t.same(report.faults, [])
 })
 
-t.test('exits 0 after a clean run and calls an injected exit with the code', async (t) => {
+t.test('a signal-started run calls an injected exit with 0 after a clean run', async (t) => {
   const codes: number[] = []
-  const graceful = createGraceful({ ...quiet(), exit: (code) => { codes.push(code) } })
+  const graceful = createGraceful({ ...quiet(), signals: ['SIGUSR2'], exit: (code) => { codes.push(code) } })
   graceful.onCleanup('c', () => {})
   graceful.onPersist('p', () => {})
-  const report = await within(graceful.shutdown(), 5000, 'shutdown')
+  const reported = new Promise<ShutdownReport>((resolve) => graceful.once('report', resolve))
+  process.kill(process.pid, 'SIGUSR2')
+  const report = await within(reported, 5000, 'shutdown')
+  await within(graceful.shutdown(), 5000, 'the run to resolve')
   t.equal(report.exitCode, 0)
   t.same(codes, [0], 'exit called once, with 0')
 })
 
-t.test('exits 1 when a hook fails and calls an injected exit with 1', async (t) => {
+t.test('a signal-started run calls an injected exit with 1 when a hook fails', async (t) => {
   const codes: number[] = []
   let reportAtExit: ShutdownReport | undefined
-  const graceful = createGraceful({ ...quiet(), exit: (code) => { codes.push(code) } })
+  const graceful = createGraceful({ ...quiet(), signals: ['SIGUSR2'], exit: (code) => { codes.push(code) } })
   graceful.on('report', (r) => { reportAtExit = r })
   graceful.onCleanup('broken', () => { throw new Error('broken') })
-  const report = await within(graceful.shutdown(), 5000, 'shutdown')
+  process.kill(process.pid, 'SIGUSR2')
+  await within(new Promise((resolve) => graceful.once('report', resolve)), 5000, 'shutdown')
+  const report = await within(graceful.shutdown(), 5000, 'the run to resolve')
   t.equal(report.exitCode, 1)
   t.same(codes, [1])
   t.equal(reportAtExit, report, 'the report event carries the same report')
 })
 
-t.test('exits 1 when a hook times out', async (t) => {
-  const codes: number[] = []
-  const graceful = createGraceful({ ...quiet(), exit: (code) => { codes.push(code) } })
+t.test('reports exit code 1 when a hook times out', async (t) => {
+  const graceful = createGraceful(quiet())
   graceful.onPersist('slow', () => new Promise(() => {}), { timeoutMs: 30 })
   const report = await within(graceful.shutdown(), 5000, 'shutdown')
   t.equal(report.exitCode, 1)
-  t.same(codes, [1])
 })
 
 t.test('leaves the process alone with exit: false', async (t) => {
@@ -275,8 +282,7 @@ t.test('emits the report event once, before the promise resolves, and logs one s
 
 t.test('keeps going when a state or report listener throws', async (t) => {
   const logger = recordingLogger()
-  const codes: number[] = []
-  const graceful = createGraceful({ ...quiet(logger), exit: (code) => { codes.push(code) } })
+  const graceful = createGraceful(quiet(logger))
   graceful.on('state', () => { throw new Error('bad state listener') })
   graceful.on('report', () => { throw new Error('bad report listener') })
   let persisted = false
@@ -284,7 +290,7 @@ t.test('keeps going when a state or report listener throws', async (t) => {
   const report = await within(graceful.shutdown(), 5000, 'shutdown')
   t.equal(persisted, true)
   t.equal(graceful.state, 'stopped')
-  t.same(codes, [report.exitCode])
+  t.equal(report.exitCode, 0)
   t.ok(logger.entries.filter((e) => e.level === 'error' && (e.obj.err as Error | undefined)?.message === 'bad state listener').length >= 4, 'each throw is logged')
 })
 

@@ -2,6 +2,9 @@ import http from 'node:http'
 import https from 'node:https'
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
+import { endEventStream, isEventStream, whenEventStream } from './event-streams.js'
+import { stopListening } from './listener-close.js'
+import { refuseUpgrades } from './upgrade-refusal.js'
 
 /** Any server graceful can drain: node:http, node:https or node:http2 (cleartext or TLS). */
 export type DrainableServer = http.Server | https.Server | import('node:http2').Http2Server | import('node:http2').Http2SecureServer
@@ -28,6 +31,10 @@ export interface DrainCounts {
   forced: number
   /** Responses that ended after draining began. */
   completed: number
+  /** Server-sent-event responses ended by the drain (see endLongLived()). */
+  streamsEnded: number
+  /** Connections (HTTP/2 sessions) accepted after beginDrain(), until the listener closed. */
+  acceptedAfterDrainBegan: number
 }
 
 /** What the drain knows of one socket; kept only from draining on. */
@@ -51,11 +58,15 @@ interface DrainingSocket {
  */
 export class ServerDrainer {
   readonly server: DrainableServer
-  readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, forced: 0, completed: 0 }
+  readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, forced: 0, completed: 0, streamsEnded: 0, acceptedAfterDrainBegan: 0 }
   /** performance.now() of the last accepted connection or HTTP/2 session. */
   lastAcceptAt = 0
   /** Resolves when the listener is closed and no connection is left. */
   readonly closed: Promise<void>
+  /** performance.now() when the listener stopped accepting, by our close() or anyone else's. */
+  listenerClosedAt: number | undefined
+  /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
+  listenerClosedByOther = false
   readonly #onRequestSeen: (req: Request) => void
   readonly #sockets = new Set<Socket>()
   readonly #responses = new Set<Response>()
@@ -68,12 +79,16 @@ export class ServerDrainer {
   #phase: 'open' | 'draining' | 'closing' = 'open'
   #closeStartedAt = 0
   #listenerClosed = false
+  #drainBegan = false
   #upgradeHooked = false
   #pollTimer: NodeJS.Timeout | undefined
   #pollDelayMs = POLL_FIRST_MS
   #resolveClosed: (() => void) | undefined
+  #restoreClose: () => void = () => {}
+  /** Set by endLongLived(): event streams are ended, upgrades refused; the function undoes the refusal. */
+  #longLivedEnded: (() => void) | undefined
 
-  constructor (server: DrainableServer, onRequestSeen: (req: Request) => void) {
+  constructor (server: DrainableServer, onRequestSeen: (req: Request) => void, onListenerClosedByOther: () => void = () => {}) {
     this.server = server
     this.#onRequestSeen = onRequestSeen
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve })
@@ -90,6 +105,35 @@ export class ServerDrainer {
     if (emitter.listenerCount('upgrade') > 0) this.#hookUpgrade()
     else emitter.on('newListener', this.#onNewListener)
     for (const socket of nodeConnections(server, 'all')) this.#sockets.add(socket)
+    this.#watchListenerClose(server, onListenerClosedByOther)
+  }
+
+  /**
+   * A server has no event for "stopped listening" ('close' waits for every connection), so the
+   * instance's close() is wrapped: the report then says when the listener really closed, and a close
+   * by someone else during shutdown (NestJS enableShutdownHooks(), a library's SIGTERM handler) is
+   * noticed instead of being taken for ours.
+   */
+  #watchListenerClose (server: DrainableServer, onClosedByOther: () => void): void {
+    const own = Object.getOwnPropertyDescriptor(server, 'close')
+    const close = server.close
+    const drainer = this
+    const wrapped = function closeListener (this: DrainableServer, ...args: unknown[]): unknown {
+      if (drainer.listenerClosedAt === undefined && server.listening) {
+        drainer.listenerClosedAt = performance.now()
+        if (drainer.#phase !== 'closing') {
+          drainer.listenerClosedByOther = true
+          onClosedByOther()
+        }
+      }
+      return Reflect.apply(close, this, args)
+    }
+    ;(server as { close: unknown }).close = wrapped
+    this.#restoreClose = () => {
+      if (server.close !== wrapped) return
+      if (own) Object.defineProperty(server, 'close', own)
+      else delete (server as { close?: unknown }).close
+    }
   }
 
   /** Requests in progress right now. */
@@ -112,14 +156,26 @@ export class ServerDrainer {
     }
   }
 
+  /**
+   * The drain begins (pre-stop is over): event streams in progress, and those that start from now
+   * on, get a `retry:` hint and end; upgrade requests get 503. Kept apart from close() so that it
+   * happens at once, not after the accept queue settled.
+   */
+  endLongLived (): void {
+    if (this.#longLivedEnded) return
+    this.#longLivedEnded = this.server instanceof http.Server || this.server instanceof https.Server
+      ? refuseUpgrades(this.server, this.#onUpgradeRefused)
+      : () => {}
+    for (const res of this.#responses) this.#endEventStream(res)
+  }
+
   /** Stops listening and ends connections as they become idle; `closed` resolves when none is left. */
   close (): void {
     if (this.#phase === 'closing') return
     this.startDraining()
     this.#phase = 'closing'
     this.#closeStartedAt = performance.now()
-    this.server.close(() => {
-      // Also called with ERR_SERVER_NOT_RUNNING when the server was closed already: fine either way.
+    stopListening(this.server, () => {
       this.#listenerClosed = true
       this.#checkDone()
     })
@@ -156,7 +212,9 @@ export class ServerDrainer {
     emitter.off('request', this.#onRequest)
     emitter.off('upgrade', this.#onUpgrade)
     emitter.off('newListener', this.#onNewListener)
+    this.#longLivedEnded?.()
     clearTimeout(this.#pollTimer)
+    this.#restoreClose()
   }
 
   /**
@@ -178,8 +236,14 @@ export class ServerDrainer {
     ;(this.server as http.Server).prependListener('upgrade', this.#onUpgrade)
   }
 
+  /** The drain phase began: connections accepted from now on are counted (acceptedAfterDrainBegan). */
+  beginDrain (): void {
+    this.#drainBegan = true
+  }
+
   #onConnection = (socket: Socket): void => {
     this.lastAcceptAt = performance.now()
+    if (this.#drainBegan) this.counts.acceptedAfterDrainBegan++
     this.#sockets.add(socket)
     if (this.#phase !== 'open') this.#watch(socket)
     else if (this.#sockets.size >= this.#sweepAt) this.#sweep()
@@ -221,6 +285,7 @@ export class ServerDrainer {
 
   #onSession = (session: Http2Session): void => {
     this.lastAcceptAt = performance.now()
+    if (this.#drainBegan) this.counts.acceptedAfterDrainBegan++
     this.#sessions.add(session)
     if (this.#phase === 'closing') session.close()
     session.once('close', () => {
@@ -249,6 +314,7 @@ export class ServerDrainer {
       const state = this.#stateOf(res)
       if (state) state.active++
     }
+    if (this.#longLivedEnded) this.#endEventStream(res)
     ;(res as http.ServerResponse).on('close', this.#onResponseClose)
   }
 
@@ -279,6 +345,21 @@ export class ServerDrainer {
     this.#sockets.delete(socket)
     this.#upgraded.add(socket)
     this.#draining.delete(socket)
+    this.#watchClose(socket)
+  }
+
+  /** Ends `res` now if it is an event stream, or once its headers say it is one. */
+  #endEventStream (res: Response): void {
+    if (!res.headersSent) whenEventStream(res, (stream) => this.#endEventStream(stream))
+    else if (isEventStream(res) && endEventStream(res)) this.counts.streamsEnded++
+  }
+
+  /** An upgrade refused with 503 while draining: its socket is awaited until it closes. */
+  #onUpgradeRefused = (socket: Socket): void => {
+    this.#sockets.delete(socket)
+    this.#draining.delete(socket)
+    this.#upgraded.add(socket)
+    this.#servedDuringDrain.add(socket)
     this.#watchClose(socket)
   }
 

@@ -3,7 +3,8 @@
  * One-command demo of a graceful shutdown under load (`pnpm demo`, about 10 s):
  *
  * 1. starts the example service (fastify; `--express` for the express entry) on 127.0.0.1 with an
- *    ephemeral port and a temporary SQLite file;
+ *    ephemeral port and a temporary SQLite file, and watches /ready answer 503 "starting" while its
+ *    job queue warms up, then 200;
  * 2. drives keep-alive load with undici: fast requests, slow requests and job submissions, while a
  *    simulated load balancer polls /ready;
  * 3. sends SIGTERM in the middle of the load. The service keeps serving during pre-stop while /ready
@@ -33,7 +34,8 @@ const SETTINGS = {
   GRACE_PERIOD_MS: '10000',
   HOOK_TIMEOUT_MS: '1000', // 4 hooks × 1 s: within half of the grace period
   JOB_MS: '150', // the worker is slower than the clients: a queue builds up
-  LOG_REQUESTS: 'false'
+  LOG_REQUESTS: 'false',
+  STARTUP_MS: '1000' // the job queue's warm-up: /ready answers 503 "starting" meanwhile
 }
 const LOAD = {
   clients: 8, // concurrent keep-alive clients
@@ -198,10 +200,29 @@ function printTally (tally) {
   console.log(`  jobs accepted (202): ${tally.jobsAccepted}`)
 }
 
+/**
+ * Polls /ready until it answers 200, printing each different answer: a new instance says
+ * "starting" until its startup tasks are done, and only then takes traffic.
+ * @param {string} url
+ */
+async function watchStartup (url) {
+  let last = ''
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${url}/ready`)
+    const seen = `${res.status} ${(await res.text()).trim()}`
+    if (seen !== last) step(`/ready answered ${seen}`)
+    last = seen
+    if (res.status === 200) return
+    await sleep(100)
+  }
+  throw new Error('the service did not become ready within 10 s')
+}
+
 async function main () {
   step(`starting the ${framework} service (temp DB ${env.DB_PATH})`)
   const service = await startService({ framework, env, onStart: s => children.add(s), onLine: echoServiceLine })
   step(`service pid ${service.pid} listening at ${service.url}`)
+  await watchStartup(service.url)
 
   const pool = new Pool(service.url, { connections: LOAD.clients, keepAliveTimeout: 10_000 })
   const probes = new Pool(service.url, { connections: 1 })
@@ -265,6 +286,7 @@ async function main () {
   // Restart on the same database.
   step('restarting the service on the same database')
   const again = await startService({ framework, env, onStart: s => children.add(s), onLine: echoServiceLine })
+  await watchStartup(again.url)
   const res = await fetch(`${again.url}/stats`)
   const stats = /** @type {{ boot: { number: number, restoredPending: string[], restoredCounters: Record<string, number>, lastShutdown: Record<string, unknown> | null } }} */ (await res.json())
   const { restoredCounters: c, restoredPending, lastShutdown } = stats.boot

@@ -15,6 +15,7 @@
  * | TERMINATION_GRACE_PERIOD_SECONDS  | unset               | the platform's hard kill deadline (checked)    |
  * | JOB_MS                            | 200                 | how long the worker spends on one job          |
  * | SLOW_MS                           | 1000                | default delay of GET /slow                     |
+ * | STARTUP_MS                        | 0                   | job queue warm-up: /ready answers 503 until done |
  * | LOG_LEVEL                         | info                | logger level                                   |
  * | LOG_REQUESTS                      | true                | fastify: one log line per request              |
  *
@@ -73,6 +74,7 @@ export function loadConfig (env = process.env) {
     dbPath: env.DB_PATH || fileURLToPath(new URL('../data/service.db', import.meta.url)),
     jobMs: intFromEnv(env, 'JOB_MS') ?? 200,
     slowMs: intFromEnv(env, 'SLOW_MS') ?? 1000,
+    startupMs: intFromEnv(env, 'STARTUP_MS') ?? 0,
     logLevel: env.LOG_LEVEL || 'info',
     logRequests: !['0', 'false', 'no'].includes((env.LOG_REQUESTS ?? '').toLowerCase()),
     graceful

@@ -2,10 +2,13 @@
  * The example's domain, shared by the fastify and the express entry. It wires four things into
  * the shutdown coordinator (`app.graceful` or `expressGraceful()`, both the same interface):
  *
- * 1. The SQLite connection — `onCleanup('sqlite', …, { afterPersist: true })`: closed LAST,
- *    after the persist hook wrote to it.
- * 2. The job worker — `track(signal => worker.run(signal))`: on shutdown it stops taking jobs,
- *    finishes the one in hand, leaves the rest queued; the drain phase waits for it.
+ * 1. The SQLite connection — `startup('sqlite', …)`: its integrity check must pass before /ready
+ *    answers 200; `onCleanup('sqlite', …, { afterPersist: true })`: closed LAST, after the persist
+ *    hook wrote to it.
+ * 2. The job worker — `startup('job-queue', …)`: the queue warms up (STARTUP_MS, standing in for a
+ *    broker connection) while /ready answers 503 "starting", then the worker starts with
+ *    `track(signal => worker.run(signal))`: on shutdown it stops taking jobs, finishes the one in
+ *    hand, leaves the rest queued; the drain phase waits for it.
  * 3. The queue — `onCleanup('job-queue', …)`: closed before persistence, so the snapshot is final.
  * 4. The in-memory state (counters + unfinished queue) — `onPersist('service-state', …)`: written
  *    in one transaction, read back by the next start.
@@ -27,6 +30,7 @@ export const MAX_SLOW_MS = 60_000
  *   onCleanup(name: string, fn: (signal: AbortSignal) => unknown, opts?: { timeoutMs?: number, afterPersist?: boolean }): unknown,
  *   onPersist(name: string, fn: (signal: AbortSignal) => unknown, opts?: { timeoutMs?: number }): unknown,
  *   track(task: (signal: AbortSignal) => PromiseLike<unknown>): unknown,
+ *   startup(name: string, task: (signal: AbortSignal) => PromiseLike<unknown>): unknown,
  *   readonly state: string
  * }} Coordinator the part of the graceful-core coordinator this module uses
  * @typedef {{ info(obj: object, msg?: string): void, warn(obj: object, msg?: string): void, error(obj: object, msg?: string): void }} Log
@@ -34,12 +38,14 @@ export const MAX_SLOW_MS = 60_000
 
 /**
  * Opens the store, restores the previous run's state, starts the worker and registers the hooks.
- * @param {{ graceful: Coordinator, config: { dbPath: string, jobMs: number, slowMs: number }, log: Log }} options
+ * @param {{ graceful: Coordinator, config: { dbPath: string, jobMs: number, slowMs: number, startupMs: number }, log: Log }} options
  */
 export function createService ({ graceful, config, log }) {
   const store = new Store(config.dbPath)
   // Registered first, so among the after-persist cleanups it is the very last to run.
   graceful.onCleanup('sqlite', () => store.close(), { afterPersist: true })
+  // A damaged database file fails the start (logged by name, exit 1), not the first request.
+  graceful.startup('sqlite', async () => store.verify())
 
   const restored = store.loadState()
   const counters = { ...restored.counters, boots: restored.counters.boots + 1 }
@@ -67,7 +73,12 @@ export function createService ({ graceful, config, log }) {
       counters.jobsFinished++
     }
   })
-  graceful.track(signal => worker.run(signal))
+  // Jobs can be queued at once; the worker starts once the queue is warmed up. A shutdown during
+  // the warm-up aborts it, and the queued jobs are persisted for the next start.
+  graceful.startup('job-queue', async signal => {
+    if (config.startupMs > 0) await sleep(config.startupMs, undefined, { signal })
+    graceful.track(s => worker.run(s))
+  })
 
   // Before persistence: no job can be added after the snapshot below is taken.
   graceful.onCleanup('job-queue', () => queue.close())

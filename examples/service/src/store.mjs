@@ -93,6 +93,12 @@ export class Store {
       })
   }
 
+  /** Throws unless SQLite's quick integrity check passes. */
+  verify () {
+    const result = this.db.pragma('quick_check', { simple: true })
+    if (result !== 'ok') throw new Error(`database ${this.path} failed its integrity check: ${result}`)
+  }
+
   /**
    * Reads what the previous run persisted. Jobs that are already in `finished_jobs` are skipped,
    * so a snapshot re-read after a crash never runs a finished job twice.

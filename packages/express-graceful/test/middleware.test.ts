@@ -80,10 +80,13 @@ t.test('bad options throw at expressGraceful() naming the option', async (t) => 
 t.test('the returned object is the coordinator plus middleware and attach', async (t) => {
   const graceful = expressGraceful(TEST_OPTIONS)
   t.teardown(async () => { await graceful.shutdown('teardown') })
-  for (const method of ['shutdown', 'onCleanup', 'onPersist', 'track', 'readiness', 'addServer', 'on', 'middleware', 'attach'] as const) {
+  for (const method of ['shutdown', 'onCleanup', 'onPersist', 'track', 'startup', 'check', 'readiness', 'addServer', 'on', 'middleware', 'attach'] as const) {
     t.equal(typeof graceful[method], 'function', `${method}()`)
   }
-  t.equal(graceful.state, 'running')
+  t.equal(graceful.state, 'starting')
+  t.same(graceful.readiness(), { status: 'starting', ready: false })
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(graceful.state, 'running', 'running once setup is over (no server attached, no startup task)')
   t.same(graceful.readiness(), { status: 'healthy', ready: true })
   t.ok(graceful.signal instanceof AbortSignal)
   const order: string[] = []

@@ -15,9 +15,14 @@ export function summaryLine (report: ShutdownReport): string {
     ? 'no hooks'
     : `hooks ${report.hooks.map((h) => `${h.name}:${h.outcome}`).join(', ')}`
   const { closedIdle, closedAfterResponse, forced } = report.sockets
+  const { streamsEnded, webSocketsClosed, webSocketsTerminated } = report.longLived
+  const longLived = streamsEnded + webSocketsClosed + webSocketsTerminated === 0
+    ? ''
+    : `long-lived ${streamsEnded} event streams ended / ${webSocketsClosed} WebSockets closed / ${webSocketsTerminated} terminated, `
   const outcome = report.forced ? 'forced' : report.exitCode === 0 ? 'complete' : 'incomplete'
   return `shutdown ${outcome} (${report.reason}) in ${report.durationMs} ms, exit ${report.exitCode}: ` +
     `pre-stop ${report.phases.preStop.durationMs} ms (${report.phases.preStop.endedBy}), ` +
     `${report.requests.completedDuringDrain} requests completed, sockets ${closedIdle} idle / ${closedAfterResponse} after response / ${forced} forced, ` +
+    longLived +
     `tasks ${report.tasks.finished} finished / ${report.tasks.aborted} aborted, ${hooks}`
 }

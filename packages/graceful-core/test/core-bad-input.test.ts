@@ -211,7 +211,7 @@ t.test('rejects a plain net.Server, which speaks no HTTP, in addServer()', async
 t.test('rejects a non-string shutdown reason', async (t) => {
   const g = fresh(t)
   throwsNaming(t, () => g.shutdown(15 as never), 'type', /^shutdown\(reason\) must be a string, got 15/, 'a number')
-  t.equal(g.state, 'running', 'and does not start the shutdown')
+  t.equal(g.state, 'starting', 'and does not start the shutdown')
 })
 
 t.test('rejects registration after shutdown began with GracefulStateError', async (t) => {

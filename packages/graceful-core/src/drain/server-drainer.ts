@@ -3,7 +3,6 @@ import https from 'node:https'
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
 import { endEventStream, isEventStream, whenEventStream } from './event-streams.js'
-import { stopListening } from './listener-close.js'
 import { refuseUpgrades } from './upgrade-refusal.js'
 
 /** Any server graceful can drain: node:http, node:https or node:http2 (cleartext or TLS). */
@@ -175,7 +174,8 @@ export class ServerDrainer {
     this.startDraining()
     this.#phase = 'closing'
     this.#closeStartedAt = performance.now()
-    stopListening(this.server, () => {
+    this.server.close(() => {
+      // Also called with ERR_SERVER_NOT_RUNNING when the server was closed already: fine either way.
       this.#listenerClosed = true
       this.#checkDone()
     })

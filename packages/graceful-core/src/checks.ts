@@ -1,0 +1,129 @@
+import { invalid } from './errors.js'
+import { checkDuration } from './options.js'
+import type { CheckFn, CheckOutcome, Logger } from './types.js'
+
+const OPTION_KEYS = ['timeoutMs', 'cacheMs', 'critical']
+
+interface Check {
+  readonly name: string
+  readonly fn: CheckFn
+  readonly timeoutMs: number
+  readonly cacheMs: number
+  readonly critical: boolean
+  /** The last outcome, and when it was known (performance clock). */
+  outcome: CheckOutcome | undefined
+  checkedAt: number
+  /** The run in flight: every probe arriving meanwhile shares it (single flight). */
+  running: Promise<void> | undefined
+}
+
+/** What the checks say together: any critical one failing makes the instance unavailable. */
+export interface CheckSummary {
+  readonly status: 'healthy' | 'degraded' | 'unavailable'
+  readonly outcomes: Record<string, CheckOutcome>
+}
+
+/**
+ * Readiness dependency checks. A probe refreshes them: checks whose result is older than their
+ * `cacheMs` run again, concurrently, each under its timeout; a check already running is shared, so
+ * any number of simultaneous probes run a check at most once. Errors go to the log only when a
+ * check's outcome changes, never once per probe, and never into a probe body.
+ */
+export class CheckSet {
+  readonly #checks: Check[] = []
+  readonly #logger: Logger
+
+  constructor (logger: Logger) {
+    this.#logger = logger
+  }
+
+  get size (): number {
+    return this.#checks.length
+  }
+
+  /** Validates and registers a check (defaults: timeout 1000 ms, cached 1000 ms, critical). */
+  add (name: unknown, fn: unknown, options: unknown): void {
+    if (typeof name !== 'string' || name.trim() === '') throw invalid('check(name)', 'a non-empty string', name)
+    if (typeof fn !== 'function') throw invalid(`check('${name}', fn)`, 'a function (signal) => unknown', fn)
+    if (typeof options !== 'object' || options === null) throw invalid(`check('${name}') options`, 'an object', options)
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.includes(key)) throw invalid(`check('${name}') options.${key}`, `one of ${OPTION_KEYS.join(', ')} (unknown option)`, key)
+    }
+    const { timeoutMs, cacheMs, critical } = options as Record<string, unknown>
+    if (critical !== undefined && typeof critical !== 'boolean') throw invalid(`check('${name}') options.critical`, 'a boolean', critical)
+    if (this.#checks.some((c) => c.name === name)) throw invalid('check(name)', 'unique among readiness checks', name)
+    this.#checks.push({
+      name,
+      fn: fn as CheckFn,
+      timeoutMs: timeoutMs === undefined ? 1000 : checkDuration(`check('${name}') options.timeoutMs`, timeoutMs, { positive: true }),
+      cacheMs: cacheMs === undefined ? 1000 : checkDuration(`check('${name}') options.cacheMs`, cacheMs),
+      critical: critical !== false,
+      outcome: undefined,
+      checkedAt: 0,
+      running: undefined
+    })
+  }
+
+  /** Runs the checks whose result is stale; resolves once every check has a fresh result. */
+  async refresh (shutdown: AbortSignal): Promise<void> {
+    const now = performance.now()
+    await Promise.all(this.#checks.map(async (check) => {
+      if (check.running === undefined && (check.outcome === undefined || now - check.checkedAt >= check.cacheMs)) {
+        check.running = this.#run(check, shutdown).finally(() => { check.running = undefined })
+      }
+      await check.running
+    }))
+  }
+
+  /** The last known outcomes (checks that never ran are left out); no check runs. */
+  summary (): CheckSummary {
+    const outcomes: Record<string, CheckOutcome> = {}
+    let status: CheckSummary['status'] = 'healthy'
+    for (const check of this.#checks) {
+      if (check.outcome === undefined) continue
+      outcomes[check.name] = check.outcome
+      if (check.outcome === 'ok') continue
+      if (check.critical) status = 'unavailable'
+      else if (status === 'healthy') status = 'degraded'
+    }
+    return { status, outcomes }
+  }
+
+  async #run (check: Check, shutdown: AbortSignal): Promise<void> {
+    const timeout = new AbortController()
+    const signal = AbortSignal.any([timeout.signal, shutdown])
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        timeout.abort(new Error(`readiness check ${check.name} timed out after ${check.timeoutMs} ms`))
+        resolve('timeout')
+      }, check.timeoutMs)
+    })
+    let error: unknown
+    // A synchronous throw is a failure too; resolving to false is the plain way to say "not ready".
+    const ran = new Promise((resolve) => { resolve(check.fn(signal)) }).then(
+      (value): CheckOutcome => value === false ? 'fail' : 'ok',
+      (reason: unknown): CheckOutcome => { error = reason; return 'fail' }
+    )
+    const outcome = await Promise.race([ran, timedOut])
+    clearTimeout(timer)
+    // Shutdown began meanwhile: readiness no longer depends on checks, and an aborted check is no news.
+    if (!shutdown.aborted) this.#record(check, outcome, error)
+  }
+
+  /** Keeps the outcome; logs one line when it changed (a first `ok` is not a change). */
+  #record (check: Check, outcome: CheckOutcome, error: unknown): void {
+    const previous = check.outcome ?? 'ok'
+    check.outcome = outcome
+    check.checkedAt = performance.now()
+    if (outcome === previous) return
+    const fields = { check: check.name, outcome, previous, critical: check.critical }
+    if (outcome === 'ok') {
+      this.#logger.info(fields, `readiness check ${check.name} recovered`)
+    } else if (outcome === 'timeout') {
+      this.#logger.warn({ ...fields, timeoutMs: check.timeoutMs }, `readiness check ${check.name} timed out`)
+    } else {
+      this.#logger.warn({ ...fields, ...(error === undefined ? { returned: false } : { err: error }) }, `readiness check ${check.name} failed`)
+    }
+  }
+}

@@ -6,9 +6,11 @@
  * Timings below are hang guards (bounds that catch a hang), never performance goals.
  */
 import t, { type Test } from 'tap'
+import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
+import WebSocket from 'ws'
 import { type Adapter, type Fixture, type Line, startFixture, within } from '../helpers/fixture.js'
-import { agent, client, connectionHeader, connectOutcome, errorCode, pool, rawSocket, send } from '../helpers/clients.js'
+import { agent, type Answer, client, connectionHeader, connectOutcome, errorCode, pool, rawSocket, send } from '../helpers/clients.js'
 
 export type { Adapter } from '../helpers/fixture.js'
 
@@ -20,6 +22,8 @@ const SLOW_REQUEST_MS = 8000
 const RACE_ROUNDS = 6
 /** Clients of the load scenario. */
 const LOAD_CLIENTS = 200
+/** The startup task of the startup scenario: long enough for the first probes to arrive before it resolves. */
+const STARTUP_MS = 2000
 
 const markerIndex = (lines: readonly Line[], match: (line: Line) => boolean): number => lines.findIndex(match)
 const isMarker = (name: string, fields: Record<string, unknown> = {}) => (line: Line): boolean =>
@@ -132,6 +136,41 @@ export function conformance (adapter: Adapter): void {
     t.equal(fx.report()?.phases.preStop.endedBy, 'fixed', 'the pre-stop window ran its fixed delay')
   })
 
+  t.test(`${adapter.name}: /ready answers 503 starting until the startup task resolved, then 200; a failing critical check makes it 503 unavailable; /health answers 200 throughout`, async (t) => {
+    const fx = await startFixture(t, adapter, { startupMs: STARTUP_MS, check: { critical: true } })
+    const a = agent(t)
+    const probes = async (): Promise<{ ready: Answer, health: Answer }> => {
+      const [ready, health] = await Promise.all([send(a, fx.origin, '/ready'), send(a, fx.origin, '/health')])
+      return { ready, health }
+    }
+    const starting = await probes()
+    t.equal(starting.ready.status, 503, '/ready answers 503 while starting')
+    t.same(JSON.parse(starting.ready.body), { status: 'starting', ready: false })
+    t.equal(starting.health.status, 200, '/health answers 200 while starting')
+    t.equal(markerIndex(fx.lines, isMarker('state', { state: 'running' })), -1, 'answered before the startup task resolved')
+
+    await fx.waitForMarker('state', { state: 'running' }, STARTUP_MS + EXIT_GUARD_MS)
+    const up = await probes()
+    t.equal(up.ready.status, 200, '/ready answers 200 once started')
+    t.same(JSON.parse(up.ready.body), { status: 'healthy', ready: true, checks: { dependency: 'ok' } })
+    t.equal(up.health.status, 200)
+
+    await send(a, fx.origin, '/dependency?up=0')
+    const down = await probes()
+    t.equal(down.ready.status, 503, '/ready answers 503 while a critical check fails')
+    t.equal(down.ready.body, '{"status":"unavailable","ready":false,"checks":{"dependency":"fail"}}', 'names and outcomes only')
+    t.equal(down.health.status, 200, '/health answers 200 while a check fails')
+    t.same(JSON.parse(down.health.body), { status: 'healthy', ready: true }, '/health runs no check')
+
+    await send(a, fx.origin, '/dependency?up=1')
+    t.equal((await probes()).ready.status, 200, '/ready answers 200 again once the dependency is back')
+
+    fx.kill('SIGTERM')
+    await expectCleanExit(t, fx)
+    t.match(fx.report()?.startup, { ready: true, tasks: [{ name: 'warm-up', outcome: 'ok' }] }, 'the report covers startup')
+    t.equal(fx.lines.filter((line) => line.msg === 'readiness check dependency failed').length, 1, 'the failure is logged once')
+  })
+
   t.test(`${adapter.name}: ${LOAD_CLIENTS} keep-alive clients looping through a 1 s pre-stop delay, stopping 700 ms after SIGTERM, see no failure`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 1000, gracePeriodMs: 20_000 }, markRequests: false })
     let stopAt = Number.POSITIVE_INFINITY
@@ -191,6 +230,36 @@ export function conformance (adapter: Adapter): void {
     t.ok(raw.isClosed(), 'the client sees the upgraded socket closed')
   })
 
+  t.test(`${adapter.name}: WebSocket clients get close 1001 and an event stream gets retry: once pre-stop is over; exit 0 before the deadline`, async (t) => {
+    const gracePeriodMs = 20_000
+    const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 300, gracePeriodMs }, longLived: true })
+    const sockets = await Promise.all([1, 2, 3].map(async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${fx.port}/ws`)
+      t.teardown(() => { ws.terminate() })
+      ws.on('error', () => {})
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+      await within(once(ws, 'open'), 5_000, 'the WebSocket to open')
+      ws.send('ping')
+      t.equal(String((await within(once(ws, 'message'), 5_000, 'the echo'))[0]), 'ping', 'the WebSocket echoes (precondition)')
+      return { closed }
+    }))
+    const sse = await rawSocket(t, fx.port)
+    sse.socket.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n')
+    await sse.until((text) => text.includes('data: hello\n\n'), 'the first event')
+
+    fx.kill('SIGTERM')
+    const codes = await within(Promise.all(sockets.map((s) => s.closed)), EXIT_GUARD_MS, 'the WebSockets to close')
+    t.same(codes, [1001, 1001, 1001], 'every WebSocket client sees close 1001')
+    await sse.until((text) => text.endsWith('0\r\n\r\n'), 'the end of the event stream')
+    t.match(sse.received(), /data: hello\n\n\r\n[0-9a-f]+\r\nretry: \d+\n\n\r\n0\r\n\r\n$/, 'the stream ends with a retry: line and its terminating chunk')
+    await expectCleanExit(t, fx)
+    const drainStarted = markerIndex(fx.lines, isMarker('drain-started'))
+    const firstClose = markerIndex(fx.lines, (line) => line.fixture === 'ws-closed' || line.fixture === 'sse-closed')
+    t.ok(drainStarted !== -1 && firstClose > drainStarted, 'nothing long-lived was closed before the drain began')
+    t.same(fx.report()?.longLived, { streamsEnded: 1, webSocketsClosed: 3, webSocketsTerminated: 0 }, 'the report counts them')
+    t.ok((fx.report()?.durationMs ?? gracePeriodMs) < gracePeriodMs, 'the run did not wait for the deadline')
+  })
+
   t.test(`${adapter.name}: a second SIGTERM during the drain forces a quick non-zero exit`, async (t) => {
     // Without the force the drain would wait for the stuck request until the 30 s deadline.
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 30_000 } })
@@ -241,6 +310,18 @@ export function conformance (adapter: Adapter): void {
     t.same(fx.report()?.hooks.filter((h) => ours.has(h.name)).map((h) => [h.name, h.phase, h.outcome]),
       expected.map((name) => [name, name.startsWith('cleanup') ? 'cleanup' : 'persist', 'ok']),
       'the report lists the hooks in the order they ran, all ok')
+  })
+
+  t.test(`${adapter.name}: a close started by code (the framework's own close()) runs the pipeline, resolves and leaves the process running`, async (t) => {
+    const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 20_000 }, closeOn: 'SIGHUP', hooks: [{ phase: 'persist', name: 'saved', ms: 10 }] })
+    fx.kill('SIGHUP')
+    const resolved = await fx.waitForMarker('close-resolved', {}, EXIT_GUARD_MS)
+    t.equal(resolved.exitCode, 0, 'the run was clean')
+    await fx.waitForMarker('still-running', {}, EXIT_GUARD_MS)
+    const exit = await fx.waitForExit(EXIT_GUARD_MS)
+    t.equal(exit.code, 42, 'the process ended only when the application ended it')
+    t.ok(fx.lines.some(isMarker('hook-end', { name: 'saved' })), 'the persist hook ran')
+    t.ok(fx.lines.some(isMarker('state', { state: 'stopped' })), 'the coordinator stopped')
   })
 
   t.test(`${adapter.name}: a socket left idle by a response that finished after the drain started is ended at once`, async (t) => {

@@ -31,8 +31,16 @@ export interface FixtureOptions {
   hooks?: HookSpec[]
   /** Answer 'upgrade' requests with a 101 and keep the socket. */
   upgrade?: boolean
+  /** Serve an echo WebSocket on /ws (registered with addWebSocketServer) next to the /events stream. */
+  longLived?: boolean
   /** Print a marker line per request and response (default true; off under load). */
   markRequests?: boolean
+  /** On this signal the process closes the app by code (the factory's close(), or shutdown()). */
+  closeOn?: NodeJS.Signals
+  /** A startup task 'warm-up' that resolves after this long. */
+  startupMs?: number
+  /** A readiness check 'dependency' (cacheMs 0), up until GET /dependency?up=0. */
+  check?: { critical?: boolean }
 }
 
 /** One stdout line: parsed JSON (or `{ raw }`), with the moment it arrived on the test's clock. */

@@ -61,5 +61,14 @@ export function onProcessFault (handler: (error: unknown) => void): () => void {
  */
 export function foreignSignalListeners (signal: NodeJS.Signals): number {
   const ours = listeners.get(signal)
-  return process.listeners(signal).filter((listener) => listener !== ours).length
+  return process.listeners(signal).filter((listener) => listener !== ours && !isSignalExit(listener)).length
+}
+
+/**
+ * signal-exit (loaded by tap, execa, write-file-atomic and many more) listens to every signal but
+ * steps aside whenever any other listener exists, so it never competes with graceful. Its listener is
+ * recognised by its body, which compares `process.listeners(sig)` with its own count.
+ */
+function isSignalExit (listener: object): boolean {
+  return String(listener).includes('listeners(sig)')
 }

@@ -100,7 +100,7 @@ t.test('rejects a bad exit', async (t) => {
 })
 
 t.test('rejects a bad logger', async (t) => {
-  throwsNaming(t, withQuiet({ logger: true }), 'type', /^logger must be a pino-compatible logger/, 'true')
+  throwsNaming(t, withQuiet({ logger: true }), 'type', /^logger must be a logger with info, warn and error methods/, 'true')
   throwsNaming(t, withQuiet({ logger: null }), 'type', /^logger must be/, 'null')
   throwsNaming(t, withQuiet({ logger: {} }), 'type', /^logger must be/, 'an empty object')
   throwsNaming(t, withQuiet({ logger: { info () {}, warn () {} } }), 'type', /^logger must be/, 'no error method')

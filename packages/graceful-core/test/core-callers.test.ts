@@ -134,3 +134,17 @@ t.test('rejects a logger with neither info nor log, naming both shapes', async (
   t.throws(() => createGraceful({ signals: [], logger: { warn: () => {}, error: () => {} } as never }),
     { code: 'GRACEFUL_ERR_INVALID_OPTION', message: /logger must be .*info, warn and error.*log, warn and error/ })
 })
+
+t.test('a signal-exit listener (it steps aside when others listen) is not warned about', async (t) => {
+  // The shape of signal-exit's listener: it acts only when it is the last listener left.
+  const signalExitLike = function listener (sig: string): void {
+    const listeners = process.listeners(sig as NodeJS.Signals)
+    if (listeners.length === 1) process.kill(process.pid, sig)
+  }
+  process.on(SIGNAL, signalExitLike)
+  t.teardown(() => { process.off(SIGNAL, signalExitLike) })
+  const logger = recordingLogger()
+  const graceful = createGraceful({ ...quiet(logger), signals: [SIGNAL] })
+  t.teardown(() => graceful.shutdown())
+  t.same(logger.entries.filter((e) => e.level === 'warn'), [])
+})

@@ -1,0 +1,41 @@
+// Builds the runtime package in the current directory twice from its tsconfig.json:
+//   dist/esm  ES modules (the package is "type": "module")
+//   dist/cjs  CommonJS, with a {"type":"commonjs"} package.json so Node and TypeScript read both
+//             the .js and the .d.ts files there as CommonJS
+// Both get declarations, declaration maps and source maps that point into src/, which is shipped.
+// Usage, from a package's "build" script: node ../../scripts/build-package.mjs
+import { execFileSync } from 'node:child_process'
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+// Built next to dist/ (same depth, so source-map paths are right) and swapped in at the end:
+// dist/ is never half-written or missing while something else loads the package.
+const staging = `.dist-${process.pid}`
+
+function tscTo (outDir, ...args) {
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--declaration', '--declarationMap', '--sourceMap',
+    '--outDir', `${staging}/${outDir}`, ...args], { stdio: 'inherit' })
+}
+
+function isRunning (pid) {
+  try { return process.kill(pid, 0) } catch (error) { return error.code === 'EPERM' }
+}
+// Left behind by a build that was killed (a sibling package failed and the runner stopped it).
+for (const entry of readdirSync('.')) {
+  const pid = /^\.dist-(\d+)$/.exec(entry)?.[1]
+  if (pid && !isRunning(Number(pid))) rmSync(entry, { recursive: true, force: true })
+}
+
+try {
+  tscTo('esm')
+  // verbatimModuleSyntax forbids ESM syntax in files emitted as CommonJS; this emit rewrites it.
+  tscTo('cjs', '--module', 'commonjs', '--moduleResolution', 'node10', '--verbatimModuleSyntax', 'false', '--esModuleInterop')
+  writeFileSync(`${staging}/cjs/package.json`, '{ "type": "commonjs" }\n')
+  rmSync('dist', { recursive: true, force: true })
+  renameSync(staging, 'dist')
+} catch (error) {
+  rmSync(staging, { recursive: true, force: true })
+  process.exitCode = 1
+  if (error.status === undefined) throw error // not a tsc failure (tsc printed its own errors)
+}

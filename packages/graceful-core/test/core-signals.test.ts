@@ -31,7 +31,7 @@ t.test('exits 0 on SIGTERM and logs the report line on stdout', async (t) => {
   t.equal(report.exitCode, 0)
   t.equal(report.forced, false)
   t.same(report.hooks.map((h) => [h.name, h.outcome]), [['close-db', 'ok'], ['save-state', 'ok']])
-  t.same(child.lines().filter((l) => l.fixture === 'state').map((l) => l.state), ['draining', 'cleaning', 'persisting', 'stopped'])
+  t.same(child.lines().filter((l) => l.fixture === 'state').map((l) => l.state), ['running', 'draining', 'cleaning', 'persisting', 'stopped'], 'starting → running once listening, then one run of the shutdown states')
   t.equal(started(child).length, 1, 'one run')
   t.equal(child.stderr(), '', 'nothing on stderr')
 })

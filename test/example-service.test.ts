@@ -1,12 +1,13 @@
 /**
  * End-to-end tests of the example service (examples/service) run as a child process, once per
  * entry (fastify and express): SIGTERM while the worker has a job in hand and more are queued, then
- * a restart on the same database.
+ * a restart on the same database; an event stream (GET /events) through SIGTERM.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { startService, type ServiceProcess } from '../examples/service/src/child.mjs'
@@ -27,6 +28,7 @@ interface Stats {
   }
   counters: { boots: number, requests: number, jobsEnqueued: number, jobsFinished: number }
   queue: { pending: number, inHand: string | null, closed: boolean }
+  eventStreams: { open: number, opened: number }
 }
 
 async function getStats (url: string): Promise<Stats> {
@@ -44,6 +46,43 @@ async function enqueue (url: string, payload: unknown): Promise<string> {
   if (res.statusCode !== 202) throw new Error(`POST /jobs answered ${res.statusCode}: ${await res.body.text()}`)
   const body = await res.body.json() as { id: string }
   return body.id
+}
+
+/** Rejects after `ms`: a hang guard, not a timing assertion. */
+async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms) })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Opens GET /events on a connection of its own and collects the raw stream. `ended` resolves with
+ * 'end' when the server ended the response, or with the error / 'closed early' when it was cut.
+ */
+function openEventStream (t: Test, url: string, headers: Record<string, string> = {}): {
+  text: () => string, firstEvent: Promise<void>, ended: Promise<string>
+} {
+  let text = ''
+  const req = http.get(`${url}/events`, { headers: { accept: 'text/event-stream', ...headers }, agent: false })
+  t.teardown(() => { req.destroy() })
+  const ended = new Promise<string>(resolve => {
+    req.once('error', err => { resolve((err as { code?: string }).code ?? err.message) })
+    req.once('response', res => {
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { text += chunk })
+      res.once('end', () => { resolve('end') })
+      res.once('error', err => { resolve((err as { code?: string }).code ?? err.message) })
+      res.once('close', () => { resolve('closed early') }) // after 'end' when the end was clean
+    })
+  })
+  const firstEvent = (async () => { // bounded: POLL_LIMIT polls
+    for (let i = 0; i < POLL_LIMIT && !text.includes('\n\n'); i++) await sleep(POLL_MS)
+  })()
+  return { text: () => text, firstEvent, ended }
 }
 
 /** Reads what the stopped service left in its database. */
@@ -75,7 +114,8 @@ for (const framework of ['fastify', 'express'] as const) {
       for (const child of children) child.kill()
       rmSync(dir, { recursive: true, force: true })
     })
-    const start = async () => await startService({ framework, env, onStart: s => children.push(s) })
+    const start = async (extraEnv: Record<string, string> = {}) =>
+      await startService({ framework, env: { ...env, ...extraEnv }, onStart: s => children.push(s) })
 
     const ids: string[] = []
     let inHand = ''
@@ -136,6 +176,25 @@ for (const framework of ['fastify', 'express'] as const) {
       t.equal(exit.code, 0, 'the restarted service exits 0 too')
       const after = readDatabase(dbPath)
       t.same([...after.finished, ...after.pending].sort(), [...ids].sort(), 'still every job exactly once')
+    })
+
+    await t.test('an event stream stays open through pre-stop, then ends cleanly with a retry: hint', async t => {
+      const service = await start({ PRESTOP_DELAY_MS: '1000' })
+      const stream = openEventStream(t, service.url, { 'last-event-id': '41' })
+      await stream.firstEvent
+      t.match(stream.text(), /^id: 42\ndata: /, 'event ids go on from Last-Event-ID')
+      t.equal((await getStats(service.url)).eventStreams.open, 1, '/stats counts the open stream')
+
+      const beforeSignal = stream.text().length
+      service.signal('SIGTERM')
+      t.equal(await within(stream.ended, EXIT_TIMEOUT_MS, 'the end of the stream'), 'end', 'the response ends cleanly, not by a reset')
+      const afterSignal = stream.text().slice(beforeSignal)
+      t.match(afterSignal, /^id: \d+\ndata: /m, 'events kept coming during pre-stop')
+      t.match(afterSignal, /\n\nretry: \d+\n\n$/, 'the last thing sent is a retry: hint')
+
+      const exit = await service.waitForExit(EXIT_TIMEOUT_MS)
+      t.equal(exit.code, 0, 'the service exits 0: the stream did not hold it to the deadline')
+      t.equal(service.report?.longLived.streamsEnded, 1, 'the report counts the ended stream')
     })
   })
 }

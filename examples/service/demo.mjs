@@ -6,16 +6,20 @@
  *    ephemeral port and a temporary SQLite file, and watches /ready answer 503 "starting" while its
  *    job queue warms up, then 200;
  * 2. drives keep-alive load with undici: fast requests, slow requests and job submissions, while a
- *    simulated load balancer polls /ready;
+ *    simulated load balancer polls /ready; a few server-sent-event clients (GET /events) listen;
  * 3. sends SIGTERM in the middle of the load. The service keeps serving during pre-stop while /ready
  *    answers 503; the "load balancer" notices and, after a propagation lag, the clients stop sending,
  *    as they would behind a real load balancer;
+ *    The event streams stay open through pre-stop; when the drain begins each gets a `retry:` hint
+ *    and a clean end;
  * 4. prints what the clients saw (sent, ok, failed by kind) and the service's shutdown report as a
  *    timeline;
  * 5. starts the service again on the same database and shows that the counters and the unfinished
- *    job queue came back.
+ *    job queue came back, and that the event-stream clients reconnected to it, resuming after their
+ *    last event id (Last-Event-ID).
  *
- * Exits 0 when no request failed, the service exited 0 and the state came back; 1 otherwise.
+ * Exits 0 when no request failed, the service exited 0, the state came back and every event
+ * stream ended cleanly and resumed on the new instance; 1 otherwise.
  * Children are killed on any failure.
  */
 
@@ -25,6 +29,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { reportFromLogLine, startService } from './src/child.mjs'
+import { EventStreamClient } from './src/event-source.mjs'
 
 const framework = process.argv.includes('--express') ? 'express' : 'fastify'
 
@@ -43,6 +48,7 @@ const LOAD = {
   slowMs: 800, // GET /slow?ms=…: in flight when the signal comes
   lbPollMs: 100, // how often the simulated load balancer probes /ready
   lbLagMs: 400, // after /ready failed, traffic still arrives this long (endpoint removal propagating)
+  eventClients: 3, // GET /events listeners, reconnecting through the load balancer
   maxMs: 10_000 // hang guard for the load phase
 }
 
@@ -58,6 +64,8 @@ function killChildren () {
   for (const child of children) child.kill()
 }
 process.once('exit', killChildren)
+/** Stops the event-stream clients' reconnect loops (at the end, or on a failure). */
+const eventsDone = new AbortController()
 for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   process.once(sig, () => {
     killChildren()
@@ -81,6 +89,97 @@ function echoServiceLine (line) {
   if (extra.length > 110) extra = extra.slice(0, 107) + '...'
   const prefix = typeof level === 'number' && level >= 50 ? 'ERROR ' : typeof level === 'number' && level >= 40 ? 'WARN ' : ''
   step(`    service: ${prefix}${msg ?? ''} ${extra}`)
+}
+
+/**
+ * The load balancer's view for new connections: the instance in rotation, if any. The event-stream
+ * clients reconnect through it, so they reach the new instance once it is ready, never the old one.
+ */
+class Rotation {
+  /** @type {string | null} */
+  #url = null
+  /** @type {Set<(url: string) => void>} */
+  #waiting = new Set()
+
+  /** @param {string | null} url the instance now in rotation, or null for none */
+  set (url) {
+    this.#url = url
+    if (url === null) return
+    for (const resolve of this.#waiting) resolve(url)
+    this.#waiting.clear()
+  }
+
+  /**
+   * Resolves with the instance in rotation, once there is one.
+   * @param {AbortSignal} signal
+   * @returns {Promise<string>}
+   */
+  next (signal) {
+    if (this.#url !== null) return Promise.resolve(this.#url)
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiting.delete(done)
+        reject(signal.reason)
+      }
+      const done = (/** @type {string} */ url) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(url)
+      }
+      if (signal.aborted) return onAbort()
+      this.#waiting.add(done)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+}
+
+/**
+ * Starts the event-stream clients; they log each end and each reconnection on the timeline.
+ * @param {Rotation} rotation @param {AbortSignal} signal @param {() => number | null} signalledAt when SIGTERM was sent
+ */
+function startEventClients (rotation, signal, signalledAt) {
+  return Array.from({ length: LOAD.eventClients }, (_, i) => {
+    const name = `SSE client ${i + 1}`
+    const client = new EventStreamClient({
+      target: s => rotation.next(s),
+      onConnection (c) {
+        if (c.sentLastEventId !== null) step(`${name}: reconnected to ${c.url} with Last-Event-ID ${c.sentLastEventId}`)
+      },
+      onEnd (c) {
+        if (c.end === 'closed by client') return
+        const at = signalledAt()
+        const when = at === null ? '' : ` ${((c.endedAt ?? 0) - at) / 1000} s after SIGTERM`
+        const how = c.end === 'clean' ? 'ended cleanly' : `FAILED (${c.end})`
+        const retry = c.retryMs === null ? 'no retry: hint' : `retry: ${c.retryMs} ms`
+        step(`${name}: stream ${how}${when}, after ${c.events} events (last id ${c.lastId}), ${retry}`)
+      }
+    })
+    return { name, client, running: client.run(signal) }
+  })
+}
+
+/**
+ * Checks the event-stream clients' connections: one to the first instance that stayed open through
+ * pre-stop and ended cleanly with a retry hint, then one to the new instance that resumed after the
+ * last id. Prints a line per client and returns the problems found.
+ * @param {ReturnType<typeof startEventClients>} clients @param {string} oldUrl @param {string} newUrl
+ * @param {number[]} eventsAtSignal events each client had received on its first connection at SIGTERM
+ */
+function checkEventClients (clients, oldUrl, newUrl, eventsAtSignal) {
+  console.log('')
+  console.log('Event-stream clients (GET /events):')
+  /** @type {string[]} */
+  const problems = []
+  clients.forEach(({ name, client }, i) => {
+    const [first, second, ...more] = client.connections
+    const throughPreStop = first ? first.events - eventsAtSignal[i] : 0
+    const ok = first?.url === oldUrl && first.end === 'clean' && first.retryMs !== null && throughPreStop > 0 &&
+      second?.url === newUrl && second.sentLastEventId === first.lastId &&
+      second.firstId === String(Number(first.lastId) + 1) && more.length === 0
+    console.log(`  ${name}: ${throughPreStop} events after SIGTERM on the old instance; clean end with retry: ${first?.retryMs} ms; ` +
+      `resumed on the new instance after id ${second?.sentLastEventId} with id ${second?.firstId} ${ok ? '✓' : '✗'}`)
+    if (!ok) problems.push(`${name}: ${client.connections.map(c => `${c.url} ${c.end ?? 'open'} (ids ${c.firstId}-${c.lastId})`).join(', ')}`)
+  })
+  return problems
 }
 
 /** @typedef {'fast' | 'slow' | 'enqueue'} Kind */
@@ -170,7 +269,7 @@ function printReport (report) {
   const cleanupAfter = hooks.filter((h, i) => h.phase === 'cleanup' && firstPersist !== -1 && i > firstPersist)
   const rows = [
     ['pre-stop', phases.preStop.durationMs, `/ready answered 503 while ${phases.preStop.requests} new request(s) were still served; ended by "${phases.preStop.endedBy}"`],
-    ['drain', phases.drain.durationMs, `listener closed; sockets closed: ${sockets.closedIdle} idle, ${sockets.closedAfterResponse} after their response, ${sockets.forced} forced; tasks: ${tasks.finished} finished, ${tasks.failed} failed, ${tasks.aborted} aborted`],
+    ['drain', phases.drain.durationMs, `listener closed; ${report.longLived.streamsEnded} event stream(s) ended with a retry: hint; sockets closed: ${sockets.closedIdle} idle, ${sockets.closedAfterResponse} after their response, ${sockets.forced} forced; tasks: ${tasks.finished} finished, ${tasks.failed} failed, ${tasks.aborted} aborted`],
     ['cleanup', phases.cleanup.durationMs, cleanupBefore.map(hookLine).join(', ') || '(no hooks)'],
     ['persist', phases.persist.durationMs, persist.map(hookLine).join(', ') || '(no hooks)']
   ]
@@ -223,6 +322,12 @@ async function main () {
   const service = await startService({ framework, env, onStart: s => children.add(s), onLine: echoServiceLine })
   step(`service pid ${service.pid} listening at ${service.url}`)
   await watchStartup(service.url)
+  const rotation = new Rotation()
+  rotation.set(service.url)
+  /** @type {number | null} */
+  let signalledAt = null
+  const eventClients = startEventClients(rotation, eventsDone.signal, () => signalledAt)
+  step(`${LOAD.eventClients} SSE clients listening on GET /events`)
 
   const pool = new Pool(service.url, { connections: LOAD.clients, keepAliveTimeout: 10_000 })
   const probes = new Pool(service.url, { connections: 1 })
@@ -240,10 +345,12 @@ async function main () {
         const body = await res.body.text()
         if (res.statusCode !== 200) {
           inRotation = false
+          rotation.set(null)
           step(`load balancer: /ready answered ${res.statusCode} ${body.trim()} -> out of rotation; traffic stops within ${LOAD.lbLagMs} ms`)
         }
       } catch (err) {
         inRotation = false
+        rotation.set(null)
         step(`load balancer: /ready failed (${/** @type {{ code?: string }} */ (err).code ?? err}) -> out of rotation`)
       }
       if (inRotation) await sleep(LOAD.lbPollMs)
@@ -261,10 +368,14 @@ async function main () {
     }
   })
 
+  /** @type {number[]} */
+  let eventsAtSignal = []
   const progress = setInterval(() => step(`  … sent ${tally.sent}, ok ${tally.ok}, failed ${tally.failed}`), 500)
   try {
     await sleep(LOAD.beforeSignalMs)
     signalled = true
+    signalledAt = Date.now()
+    eventsAtSignal = eventClients.map(({ client }) => client.current?.events ?? 0)
     step(`SIGTERM -> pid ${service.pid} (sent so far: ${tally.sent})`)
     service.signal('SIGTERM')
     await Promise.all([...clients, lb])
@@ -287,8 +398,11 @@ async function main () {
   step('restarting the service on the same database')
   const again = await startService({ framework, env, onStart: s => children.add(s), onLine: echoServiceLine })
   await watchStartup(again.url)
+  rotation.set(again.url)
+  // The event-stream clients come back through the load balancer; wait (bounded) until each got an event here.
+  for (let i = 0; i < 100 && !eventClients.every(({ client }) => client.current?.url === again.url && client.current.events > 0); i++) await sleep(50)
   const res = await fetch(`${again.url}/stats`)
-  const stats = /** @type {{ boot: { number: number, restoredPending: string[], restoredCounters: Record<string, number>, lastShutdown: Record<string, unknown> | null } }} */ (await res.json())
+  const stats = /** @type {{ eventStreams: { open: number }, boot: { number: number, restoredPending: string[], restoredCounters: Record<string, number>, lastShutdown: Record<string, unknown> | null } }} */ (await res.json())
   const { restoredCounters: c, restoredPending, lastShutdown } = stats.boot
   step(`restarted (pid ${again.pid}), boot #${stats.boot.number}; restored from the database:`)
   console.log(`    counters: ${c.requests} requests, ${c.jobsEnqueued} jobs enqueued, ${c.jobsFinished} finished`)
@@ -297,6 +411,11 @@ async function main () {
   const accounted = c.jobsFinished + restoredPending.length
   const jobsOk = c.jobsEnqueued === tally.jobsAccepted && accounted === tally.jobsAccepted
   console.log(`    every accepted job accounted for: ${tally.jobsAccepted} accepted = ${c.jobsFinished} finished + ${restoredPending.length} queued ${jobsOk ? '✓' : '✗'}`)
+  console.log(`    event streams open on the new instance: ${stats.eventStreams.open}`)
+  eventsDone.abort()
+  await Promise.all(eventClients.map(({ running }) => running))
+  const eventProblems = checkEventClients(eventClients, service.url, again.url, eventsAtSignal)
+  console.log('')
 
   again.signal('SIGTERM')
   const exit2 = await again.waitForExit(20_000)
@@ -307,10 +426,11 @@ async function main () {
   if (exit.code !== 0) problems.push(`service exited with ${exit.code ?? exit.signal}`)
   if (!report) problems.push('no shutdown report')
   if (!jobsOk) problems.push('persisted jobs do not match what the clients saw')
+  problems.push(...eventProblems)
   if (exit2.code !== 0) problems.push(`restarted service exited with ${exit2.code ?? exit2.signal}`)
   console.log('')
   if (problems.length === 0) {
-    console.log(`OK: ${tally.ok} requests served, none failed; clean exit; state survived the restart. (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+    console.log(`OK: ${tally.ok} requests served, none failed; event streams moved on with no error; clean exit; state survived the restart. (${((Date.now() - started) / 1000).toFixed(1)} s)`)
   } else {
     console.log(`NOT OK: ${problems.join('; ')}`)
     process.exitCode = 1
@@ -323,6 +443,7 @@ try {
   console.error(`demo failed: ${err instanceof Error ? err.stack : err}`)
   process.exitCode = 1
 } finally {
+  eventsDone.abort()
   killChildren()
   rmSync(dir, { recursive: true, force: true })
 }

@@ -45,6 +45,11 @@ app.get('/slow', async (req, res) => {
   res.json(await service.slow(ms))
 })
 
+app.get('/events', (req, res) => {
+  service.countRequest()
+  service.events(req, res)
+})
+
 const server = app.listen(config.port, config.host)
 graceful.attach(server)
 server.once('listening', () => {

@@ -5,6 +5,7 @@
  * POST /jobs               enqueue a job (JSON body: { "payload": … }) → 202 { id, pending }
  * GET /stats               counters, queue, worker, what the last start restored
  * GET /slow?ms=1000        answers after `ms` milliseconds (shows in-flight requests draining)
+ * GET /events              server-sent events, one every 200 ms, ended with a `retry:` hint by the drain
  *
  * SIGTERM / SIGINT start the shutdown; the coordinator logs its report as one JSON line and exits.
  */
@@ -48,6 +49,12 @@ app.get('/slow', async request => {
   service.countRequest()
   const query = /** @type {{ ms?: string }} */ (request.query)
   return service.slow(query.ms)
+})
+
+app.get('/events', (request, reply) => {
+  service.countRequest()
+  reply.hijack() // the stream is written on the raw response, outside fastify's reply cycle
+  service.events(request.raw, reply.raw)
 })
 
 const url = await app.listen({ port: config.port, host: config.host })

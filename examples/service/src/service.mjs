@@ -15,6 +15,10 @@
  *
  * Registration order matters: cleanups run in reverse order, persists in order, and
  * `afterPersist` cleanups after all persists.
+ *
+ * GET /events (`events(req, res)`) is a server-sent-event stream and needs no registration:
+ * when the drain begins graceful-core writes a `retry:` hint and ends it cleanly, so an EventSource
+ * reconnects, with `Last-Event-ID`, to another instance.
  * @module
  */
 
@@ -24,6 +28,9 @@ import { JobQueue, Worker } from './queue.mjs'
 
 /** Upper bound of GET /slow, so a typo cannot hold a connection for hours. */
 export const MAX_SLOW_MS = 60_000
+
+/** Time between two events of GET /events. */
+export const EVENT_INTERVAL_MS = 200
 
 /**
  * @typedef {{
@@ -91,6 +98,8 @@ export function createService ({ graceful, config, log }) {
     log.info({ event: 'state-persisted', pending: pending.length, counters }, 'state persisted')
   })
 
+  const streams = { open: 0, opened: 0 }
+
   return {
     store,
     queue,
@@ -122,13 +131,40 @@ export function createService ({ graceful, config, log }) {
       return { sleptMs: Date.now() - started }
     },
 
+    /**
+     * Streams server-sent events on the raw response, one every EVENT_INTERVAL_MS, until the client
+     * goes or the drain ends the stream. Event ids go on from the client's `Last-Event-ID`, so a
+     * client that reconnects to another instance resumes where it was.
+     * @param {import('node:http').IncomingMessage} req
+     * @param {import('node:http').ServerResponse} res
+     */
+    events (req, res) {
+      const lastId = Number(req.headers['last-event-id'])
+      let id = Number.isSafeInteger(lastId) && lastId >= 0 ? lastId : 0
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
+      streams.open++
+      streams.opened++
+      const send = () => {
+        if (res.writableEnded) return // ended by the drain; 'close' follows
+        id++
+        res.write(`id: ${id}\ndata: ${JSON.stringify({ boot: boot.number, jobsFinished: counters.jobsFinished })}\n\n`)
+      }
+      send()
+      const timer = setInterval(send, EVENT_INTERVAL_MS)
+      res.once('close', () => {
+        clearInterval(timer)
+        streams.open--
+      })
+    },
+
     stats () {
       return {
         state: graceful.state,
         boot,
         counters: { ...counters },
         queue: { pending: queue.length, inHand: worker.current?.id ?? null, closed: queue.closed },
-        worker: { running: worker.running, finishedThisRun: worker.finished }
+        worker: { running: worker.running, finishedThisRun: worker.finished },
+        eventStreams: { ...streams }
       }
     }
   }

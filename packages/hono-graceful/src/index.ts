@@ -1,0 +1,66 @@
+/**
+ * hono-graceful: the graceful coordinator as Hono middleware for @hono/node-server.
+ * `app.use(graceful.middleware)` adds the `/health` and `/ready` probe routes and the draining
+ * behaviour; `graceful.attach(serve(...))` hands over the server (otherwise it is found from the
+ * first request, through the node request @hono/node-server passes as `c.env.incoming`).
+ * @module
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { MiddlewareHandler } from 'hono'
+import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions, type ProbeKind } from 'graceful-core'
+
+export type HonoGracefulOptions = GracefulOptions
+
+/** What @hono/node-server puts in `c.env` (its `HttpBindings`). */
+export interface NodeBindings {
+  incoming: IncomingMessage
+  outgoing: ServerResponse
+}
+
+export interface HonoGraceful extends Graceful {
+  /** Mount first: `app.use(graceful.middleware)`. */
+  readonly middleware: MiddlewareHandler<{ Bindings: NodeBindings }>
+  /** Drains this server (the return value of `serve()`); returns it. Sockets are tracked from here on. */
+  attach<S extends DrainableServer> (server: S): S
+}
+
+/** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
+export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
+  const graceful = createGraceful(options)
+  const { health, ready } = graceful.probeRoutes
+  let attached = false
+
+  function attach<S extends DrainableServer> (server: S): S {
+    graceful.addServer(server)
+    attached = true
+    return server
+  }
+
+  const middleware: MiddlewareHandler<{ Bindings: NodeBindings }> = async function gracefulMiddleware (c, next) {
+    // c.env is undefined outside @hono/node-server (app.request() in tests, other runtimes).
+    const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming
+    if (!attached && incoming !== undefined) {
+      // Found from the first request; attach() sees connections opened earlier too.
+      const server = (incoming.socket as { server?: Server }).server
+      if (server) {
+        try {
+          attach(server)
+          graceful[kAdoptRequest](incoming, c.env.outgoing)
+        } catch {
+          // Too late to join (the drain has begun): the request is still served below.
+        }
+      }
+    }
+    // Hono routes HEAD as GET and drops the body itself.
+    const kind: ProbeKind | undefined = c.req.method !== 'GET' && c.req.method !== 'HEAD'
+      ? undefined
+      : c.req.path === health ? 'health' : c.req.path === ready ? 'ready' : undefined
+    if (kind === undefined) return next()
+    const answer = await graceful.probe(kind)
+    return c.json(answer.body, answer.statusCode, answer.headers)
+  }
+
+  return Object.assign(graceful, { middleware, attach }) as HonoGraceful
+}
+
+export default honoGraceful

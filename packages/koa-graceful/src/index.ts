@@ -1,0 +1,63 @@
+/**
+ * koa-graceful: the graceful coordinator as Koa middleware. `app.use(graceful.middleware)` adds the
+ * `/health` and `/ready` probe routes and the draining behaviour; `graceful.attach(server)` hands
+ * over the server (otherwise it is found from the first request).
+ * @module
+ */
+import type { Server } from 'node:http'
+import type { Context, Next } from 'koa'
+import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions, type ProbeKind } from 'graceful-core'
+
+export type KoaGracefulOptions = GracefulOptions
+
+/** Koa middleware: `(ctx, next) => Promise<void>`. */
+export type KoaGracefulMiddleware = (ctx: Context, next: Next) => Promise<void>
+
+export interface KoaGraceful extends Graceful {
+  /** Mount first: `app.use(graceful.middleware)`. */
+  readonly middleware: KoaGracefulMiddleware
+  /** Drains this server (the return value of `app.listen()`); returns it. Sockets are tracked from here on. */
+  attach<S extends DrainableServer> (server: S): S
+}
+
+/** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
+export function koaGraceful (options: KoaGracefulOptions = {}): KoaGraceful {
+  const graceful = createGraceful(options)
+  const { health, ready } = graceful.probeRoutes
+  let attached = false
+
+  function attach<S extends DrainableServer> (server: S): S {
+    graceful.addServer(server)
+    attached = true
+    return server
+  }
+
+  async function middleware (ctx: Context, next: Next): Promise<void> {
+    if (!attached) {
+      // Found from the first request; attach() sees connections opened earlier too.
+      const server = (ctx.req.socket as { server?: Server }).server
+      if (server) {
+        try {
+          attach(server)
+          graceful[kAdoptRequest](ctx.req, ctx.res)
+        } catch {
+          // Too late to join (the drain has begun): the request is still served below.
+        }
+      }
+    }
+    const kind: ProbeKind | undefined = ctx.method !== 'GET' && ctx.method !== 'HEAD'
+      ? undefined
+      : ctx.path === health ? 'health' : ctx.path === ready ? 'ready' : undefined
+    if (kind === undefined) return next()
+    // Answered through Koa's own response, so the application's outer middleware (logging,
+    // metrics) sees probes like any route; Koa leaves the body out for HEAD.
+    const answer = await graceful.probe(kind)
+    ctx.status = answer.statusCode
+    ctx.body = answer.body
+    ctx.set(answer.headers)
+  }
+
+  return Object.assign(graceful, { middleware, attach }) as KoaGraceful
+}
+
+export default koaGraceful

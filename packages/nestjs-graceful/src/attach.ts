@@ -1,0 +1,83 @@
+import { constants } from 'node:os'
+import type { INestApplicationContext } from '@nestjs/common'
+import { Graceful, kFrameworkCleanup, kLogger } from 'graceful-core'
+import { isAttached, markAttached } from './attached.js'
+
+/** What NestApplicationContext has besides its public interface (Nest 11). */
+interface NestInternals {
+  /** Nest's close accepts the signal its shutdown hooks receive. */
+  close (signal?: string): Promise<void>
+  enableShutdownHooks (...args: unknown[]): unknown
+  /** Set by enableShutdownHooks(): Nest's own listener for the shutdown signals. */
+  shutdownCleanupRef?: unknown
+  unsubscribeFromProcessSignals?: () => void
+}
+
+const IGNORED_SHUTDOWN_HOOKS = 'app.enableShutdownHooks() is ignored: graceful owns the signals and runs Nest\'s shutdown hooks ' +
+  '(onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) after the drain; remove the call'
+
+/**
+ * Hands the application to its coordinator and returns the coordinator. From then on:
+ * - a signal runs the whole pipeline (pre-stop, drain, cleanup, persist), and Nest's own close runs
+ *   last: onModuleDestroy → beforeApplicationShutdown → onApplicationShutdown, with the signal name;
+ * - `app.close()` runs the same pipeline and resolves; it never ends the process;
+ * - `app.enableShutdownHooks()` (Nest's signal handling, which would close the server before the
+ *   load balancer caught up) is switched off, with a warning.
+ */
+export function attachGraceful<App extends INestApplicationContext> (app: App): Graceful {
+  let graceful: Graceful
+  try {
+    graceful = app.get(Graceful)
+  } catch {
+    throw new Error('attachGraceful(app): no coordinator found; add GracefulModule.forRoot() to the imports of the root module')
+  }
+  if (isAttached(graceful)) return graceful
+  markAttached(graceful)
+
+  const nest = app as unknown as NestInternals
+  // Nest's own close, from the prototype: `app.close` goes through NestFactory's Proxy, which looks
+  // the method up at call time and would find the replacement below.
+  const nestClose = (Object.getPrototypeOf(app) as NestInternals).close.bind(app)
+  let closeSignal: string | undefined
+  let nestClosed: Promise<void> | undefined
+  const closeNest = (): Promise<void> => (nestClosed ??= nestClose(closeSignal ?? signalOf(graceful)))
+  // Last of all, after persistence, so persist hooks can still use what Nest's hooks close.
+  graceful[kFrameworkCleanup]('nest', closeNest)
+
+  replaceMethod(app, 'close', async function close (signal?: string): Promise<void> {
+    closeSignal ??= signal
+    await graceful.shutdown(signal ?? 'app.close()')
+    // Already settled when the pipeline's own call finished; awaited again in case it outlived its hook timeout.
+    await closeNest()
+  })
+
+  const warn = (message: string): void => graceful[kLogger].warn({}, message)
+  if (nest.shutdownCleanupRef !== undefined) {
+    nest.unsubscribeFromProcessSignals?.()
+    warn(IGNORED_SHUTDOWN_HOOKS)
+  }
+  replaceMethod(app, 'enableShutdownHooks', function enableShutdownHooks () {
+    warn(IGNORED_SHUTDOWN_HOOKS)
+    return app
+  })
+  return graceful
+}
+
+/**
+ * NestFactory returns the application behind a Proxy whose `set` trap ignores assignments;
+ * defineProperty reaches the application itself, and the Proxy's `get` then finds the own method.
+ */
+function replaceMethod<K extends keyof NestInternals> (app: object, name: K, method: NestInternals[K]): void {
+  Object.defineProperty(app, name, { value: method, writable: true, configurable: true, enumerable: false })
+}
+
+/**
+ * The signal that started the run, for Nest's hooks (undefined when code started it). The
+ * coordinator aborts `graceful.signal` with `shutdown: <reason>`, the reason being the signal name.
+ */
+function signalOf (graceful: Graceful): string | undefined {
+  const reason: unknown = graceful.signal.reason
+  const message = reason instanceof Error ? reason.message : ''
+  const name = message.startsWith('shutdown: ') ? message.slice('shutdown: '.length) : ''
+  return name in constants.signals ? name : undefined
+}

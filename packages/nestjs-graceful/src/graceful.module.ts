@@ -1,0 +1,82 @@
+import type { Server } from 'node:http'
+import { type DynamicModule, type FactoryProvider, Global, Inject, Logger, Module, type ModuleMetadata, type NestModule, type OnApplicationShutdown } from '@nestjs/common'
+import { HttpAdapterHost } from '@nestjs/core'
+import { createGraceful, Graceful, type GracefulOptions, kLogger } from 'graceful-core'
+import { isAttached } from './attached.js'
+
+export type NestGracefulOptions = GracefulOptions
+
+export interface GracefulModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** Builds the options, with the providers named in `inject` (a ConfigService). */
+  useFactory: (...args: never[]) => NestGracefulOptions | Promise<NestGracefulOptions>
+  inject?: FactoryProvider['inject']
+}
+
+/**
+ * Provides the coordinator (graceful-core's `Graceful`, also the injection token) to the whole
+ * application, answers the probe routes and drains the HTTP server. Call `attachGraceful(app)`
+ * after `NestFactory.create()` so that Nest's own close (its shutdown hooks) runs after the drain.
+ */
+export class GracefulModule implements NestModule, OnApplicationShutdown {
+  constructor (
+    private readonly graceful: Graceful,
+    private readonly adapterHost: HttpAdapterHost
+  ) {}
+
+  /** `imports: [GracefulModule.forRoot({ preStopDelayMs: 5000 })]`; options are graceful-core's. */
+  static forRoot (options: NestGracefulOptions = {}): DynamicModule {
+    return GracefulModule.forRootAsync({ useFactory: () => options })
+  }
+
+  /** Options from other providers: `forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (config) => ({ ... }) })`. */
+  static forRootAsync ({ imports = [], inject = [], useFactory }: GracefulModuleAsyncOptions): DynamicModule {
+    return {
+      module: GracefulModule,
+      global: true,
+      imports,
+      providers: [{
+        provide: Graceful,
+        inject,
+        // One coordinator per application (a test suite may create many from one AppModule).
+        useFactory: async (...args: never[]) => {
+          const options = await useFactory(...args)
+          return createGraceful({ logger: new Logger('Graceful'), ...options })
+        }
+      }],
+      exports: [Graceful]
+    }
+  }
+
+  /**
+   * Nest calls this while it sets up the HTTP adapter, before its own middleware and routes: the
+   * probes are answered first (no guard or interceptor stands in their way) and outside any
+   * global prefix, where Kubernetes looks for them.
+   */
+  configure (): void {
+    const adapter = this.adapterHost.httpAdapter
+    if (adapter === undefined || adapter === null) return
+    const server = adapter.getHttpServer() as Server
+    this.graceful.addServer(server)
+    // Both platforms hand middleware node's request and response (express's extend them; fastify's
+    // middie passes the raw ones). originalUrl: express strips a mount path from url.
+    adapter.use((req: { method?: string, url?: string, originalUrl?: string }, res: Parameters<Graceful['handleProbe']>[1], next: () => void) => {
+      if (!this.graceful.handleProbe({ method: req.method, url: req.originalUrl ?? req.url }, res)) next()
+    })
+    server.once('listening', () => {
+      if (isAttached(this.graceful)) return
+      this.graceful[kLogger].warn({}, 'nestjs-graceful: call attachGraceful(app) after NestFactory.create(); without it a signal drains the server but Nest\'s shutdown hooks (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) never run, and app.close() skips the drain')
+    })
+  }
+
+  /** Without attachGraceful(app), app.close() still ends the coordinator (its hooks, the report). */
+  async onApplicationShutdown (signal?: string): Promise<void> {
+    if (!isAttached(this.graceful)) await this.graceful.shutdown(signal ?? 'app.close()')
+  }
+}
+
+// Nest's decorators, applied as the calls they compile to: the package builds and loads the same
+// whatever decorator settings the application compiles with.
+Inject(Graceful)(GracefulModule, undefined, 0)
+Inject(HttpAdapterHost)(GracefulModule, undefined, 1)
+Module({})(GracefulModule)
+Global()(GracefulModule)

@@ -1,0 +1,133 @@
+/**
+ * nestjs-graceful inside one process (platform-express): the injectable coordinator, app.close()
+ * taking the pipeline and resolving, forRootAsync, and bad input. The decorators are applied as
+ * functions, the way TypeScript's emit calls them.
+ */
+import 'reflect-metadata'
+import t from 'tap'
+import { Controller, Get, Inject, Injectable, type LoggerService, Module, type ModuleMetadata } from '@nestjs/common'
+import { NestFactory } from '@nestjs/core'
+import { ExpressAdapter } from '@nestjs/platform-express'
+import type { ShutdownReport } from 'graceful-core'
+import { request } from 'undici'
+import { attachGraceful, Graceful, GracefulModule, InjectGraceful } from '../src/index.js'
+
+/** No process signals in the test runner. */
+const TEST_OPTIONS = { signals: [] }
+
+function moduleOf (metadata: ModuleMetadata): new () => object {
+  class AppModule {}
+  Module(metadata)(AppModule)
+  return AppModule
+}
+
+/** Nest's LoggerService that keeps the lines, as an application's logger would receive them. */
+function capturingLogger (): LoggerService & { lines: string[] } {
+  const lines: string[] = []
+  const keep = (message: unknown): void => { lines.push(String(message)) }
+  return { lines, log: keep, warn: keep, error: keep }
+}
+
+async function get (port: number, path: string): Promise<{ status: number, body: string }> {
+  const res = await request(`http://127.0.0.1:${port}${path}`, { reset: true })
+  return { status: res.statusCode, body: await res.body.text() }
+}
+
+t.test('app.close() drains, runs the persist hooks, then Nest\'s shutdown hooks, and resolves; the process is left alone', async (t) => {
+  const steps: string[] = []
+  const exits: number[] = []
+  class Store {
+    constructor (readonly graceful: Graceful) {
+      graceful.onPersist('save', () => { steps.push('persist') })
+    }
+
+    onModuleDestroy (): void { steps.push(`onModuleDestroy ${this.graceful.state}`) }
+    beforeApplicationShutdown (signal?: string): void { steps.push(`beforeApplicationShutdown ${String(signal)}`) }
+    onApplicationShutdown (signal?: string): void { steps.push(`onApplicationShutdown ${String(signal)}`) }
+  }
+  InjectGraceful()(Store, undefined, 0)
+  Injectable()(Store)
+  const logger = capturingLogger()
+  const app = await NestFactory.create(moduleOf({
+    imports: [GracefulModule.forRoot({ ...TEST_OPTIONS, exit: (code) => { exits.push(code) } })],
+    providers: [Store]
+  }), new ExpressAdapter(), { logger })
+  const graceful = attachGraceful(app)
+  await app.listen(0, '127.0.0.1')
+  const reports: ShutdownReport[] = []
+  graceful.on('report', (report) => reports.push(report))
+  app.getHttpServer().once('close', () => steps.push('server closed'))
+
+  await app.close()
+  t.same(steps, ['server closed', 'persist', 'onModuleDestroy persisting', 'beforeApplicationShutdown undefined', 'onApplicationShutdown undefined'],
+    'the drain first, then persistence, then Nest\'s hooks in Nest\'s order')
+  t.equal(reports[0]?.reason, 'app.close()', 'one run, started by app.close()')
+  t.equal(reports[0]?.exitCode, 0)
+  t.same(exits, [], 'the process was not ended')
+  t.ok(logger.lines.some((line) => line.startsWith('shutdown complete (app.close())')), 'the summary went to Nest\'s logger')
+  await app.close()
+  t.equal(reports.length, 1, 'a second app.close() resolves without a second run')
+})
+
+t.test('services get the coordinator by its class or @InjectGraceful(), one per application; checks registered there feed /ready', async (t) => {
+  class Db {
+    constructor (readonly graceful: Graceful, readonly same: Graceful) {
+      graceful.check('db', () => true)
+    }
+  }
+  Inject(Graceful)(Db, undefined, 0)
+  InjectGraceful()(Db, undefined, 1)
+  Injectable()(Db)
+  const AppModule = moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)], providers: [Db] })
+  const apps = await Promise.all([1, 2].map(async () => {
+    const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false })
+    t.teardown(() => app.close())
+    attachGraceful(app)
+    return app
+  }))
+  const [first, second] = apps.map((app) => app.get(Db))
+  t.equal(first?.graceful, first?.same, 'both ways inject the same coordinator')
+  t.equal(first?.graceful, attachGraceful(apps[0]!), 'the one attachGraceful() returns')
+  t.not(first?.graceful, second?.graceful, 'each application has its own')
+  await apps[0]!.listen(0, '127.0.0.1')
+  const ready = await get(apps[0]!.getHttpServer().address().port, '/ready')
+  t.equal(ready.status, 200)
+  t.same(JSON.parse(ready.body), { status: 'healthy', ready: true, checks: { db: 'ok' } })
+})
+
+t.test('forRootAsync builds the options from injected providers; the probes stay outside a global prefix', async (t) => {
+  const SETTINGS = Symbol('settings')
+  const SettingsModule = moduleOf({ providers: [{ provide: SETTINGS, useValue: { readyPath: '/readyz' } }], exports: [SETTINGS] })
+  class Hello { hello (): string { return 'hello' } }
+  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
+  Controller()(Hello)
+  const app = await NestFactory.create(moduleOf({
+    imports: [GracefulModule.forRootAsync({
+      imports: [SettingsModule],
+      inject: [SETTINGS],
+      useFactory: async (settings: { readyPath: string }) => ({ ...TEST_OPTIONS, readyPath: settings.readyPath })
+    })],
+    controllers: [Hello]
+  }), new ExpressAdapter(), { logger: false })
+  t.teardown(() => app.close())
+  app.setGlobalPrefix('api')
+  attachGraceful(app)
+  await app.listen(0, '127.0.0.1')
+  const port = app.getHttpServer().address().port
+  t.equal((await get(port, '/readyz')).status, 200, 'the readiness path came from the injected settings')
+  t.equal((await get(port, '/ready')).status, 404, 'the default path is not served')
+  t.equal((await get(port, '/health')).status, 200, 'the probes answer outside the global prefix')
+  t.equal((await get(port, '/api/hello')).body, 'hello', 'the application\'s routes keep the prefix')
+})
+
+t.test('a bad option fails the application\'s creation, naming the option', async (t) => {
+  await t.rejects(NestFactory.create(moduleOf({ imports: [GracefulModule.forRoot({ ...TEST_OPTIONS, gracePeriodMs: -1 })] }),
+    new ExpressAdapter(), { logger: false, abortOnError: false }), /gracePeriodMs/)
+})
+
+t.test('attachGraceful() on an application without GracefulModule says what to import', async (t) => {
+  // abortOnError: false, or Nest itself ends the process on the failed lookup, with its own message.
+  const app = await NestFactory.create(moduleOf({}), new ExpressAdapter(), { logger: false, abortOnError: false })
+  t.teardown(() => app.close())
+  t.throws(() => attachGraceful(app), /GracefulModule\.forRoot\(\)/)
+})

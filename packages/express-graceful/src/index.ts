@@ -22,7 +22,6 @@ export interface ExpressGraceful extends Graceful {
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressGraceful {
   const graceful = createGraceful(options)
-  let attached = false
   let routesChecked = false
 
   /** The application's own probe routes would never be reached (the middleware comes first): say so once. */
@@ -40,7 +39,6 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
 
   function attach<S extends DrainableServer> (server: S): S {
     graceful.addServer(server)
-    attached = true
     // The server's request listener is the express app: its routes are registered by now.
     warnOfShadowedRoutes((server as Server).listeners('request').at(-1))
     return server
@@ -48,18 +46,8 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
 
   function middleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
     warnOfShadowedRoutes((req as { app?: unknown }).app)
-    if (!attached) {
-      // Found from the first request; attach() sees connections opened earlier too.
-      const server = (req.socket as { server?: Server }).server
-      if (server) {
-        try {
-          attach(server)
-          graceful[kAdoptRequest](req, res)
-        } catch {
-          // Too late to join (the drain has begun): the request is still served below.
-        }
-      }
-    }
+    // Without attach(), the server is found from the first request.
+    graceful[kAdoptRequest](req, res)
     if (!graceful.handleProbe(req, res)) next()
   }
 

@@ -42,7 +42,7 @@ interface CleanupHook extends RegisteredHook {
   readonly budgeted: boolean
 }
 
-/** Lets an adapter hand over a request that arrived before its server was added (see ServerDrainer.adoptRequest). */
+/** Lets a door hand over a request whose server may not be added yet (see Graceful[kAdoptRequest]). */
 export const kAdoptRequest = Symbol('graceful.adoptRequest')
 /** Lets an adapter register its framework's own close (see Graceful[kFrameworkCleanup]). */
 export const kFrameworkCleanup = Symbol('graceful.frameworkCleanup')
@@ -173,22 +173,26 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return probeAnswer(kind, this.readiness())
   }
 
+  /** Which probe a request is for: GET or HEAD on `healthPath` or `readyPath` (query strings ignored), else undefined. */
+  probeKind (method: string | undefined, url: string | undefined): ProbeKind | undefined {
+    if (method !== 'GET' && method !== 'HEAD') return undefined
+    const path = pathOf(url)
+    return path === this.#options.healthPath ? 'health' : path === this.#options.readyPath ? 'ready' : undefined
+  }
+
   /**
    * Answers GET or HEAD on the probe paths (`healthPath`, `readyPath`; query strings ignored) for
    * any node:http framework, and returns true; returns false for every other request, untouched.
    */
   handleProbe (req: ProbeRequest, res: ProbeResponse): boolean {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false
-    const path = pathOf(req.url)
-    const { healthPath, readyPath, logger } = this.#options
-    const kind = path === healthPath ? 'health' : path === readyPath ? 'ready' : undefined
+    const kind = this.probeKind(req.method, req.url)
     if (kind === undefined) return false
     this.probe(kind).then((answer) => {
       const body = JSON.stringify(answer.body)
       res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': Buffer.byteLength(body) })
       res.end(req.method === 'HEAD' ? undefined : body)
     }).catch((error: unknown) => {
-      logger.error({ err: error, path }, 'probe failed to answer')
+      this.#options.logger.error({ err: error, url: req.url }, 'probe failed to answer')
       if (!res.headersSent) res.writeHead(500)
       res.end()
     })
@@ -302,10 +306,18 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return this.#options.logger
   }
 
+  /**
+   * For doors that see requests, not the server (express, Koa and Hono middleware): the server a
+   * request arrived on is added on its first request (with the connections it already has), and
+   * that request is tracked. Once the drain began it is too late to add a server: the request is
+   * still served, untracked.
+   */
   [kAdoptRequest] (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
-    for (const drainer of this.#drainers.values()) {
-      if (drainer.server === (req.socket as { server?: unknown }).server) drainer.adoptRequest(req, res)
-    }
+    const server = (req.socket as { server?: unknown }).server
+    if (!isHttpServer(server)) return
+    if (!this.#drainers.has(server) && this.#drainStarted) return
+    this.addServer(server)
+    this.#drainers.get(server)?.adoptRequest(req, res)
   }
 
   #onSignal = (signal: NodeJS.Signals): void => {

@@ -5,9 +5,9 @@
  * first request, through the node request @hono/node-server passes as `c.env.incoming`).
  * @module
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { MiddlewareHandler } from 'hono'
-import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions, type ProbeKind } from 'graceful-core'
+import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions } from 'graceful-core'
 
 export type HonoGracefulOptions = GracefulOptions
 
@@ -27,34 +27,19 @@ export interface HonoGraceful extends Graceful {
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
   const graceful = createGraceful(options)
-  const { health, ready } = graceful.probeRoutes
-  let attached = false
 
   function attach<S extends DrainableServer> (server: S): S {
     graceful.addServer(server)
-    attached = true
     return server
   }
 
   const middleware: MiddlewareHandler<{ Bindings: NodeBindings }> = async function gracefulMiddleware (c, next) {
-    // c.env is undefined outside @hono/node-server (app.request() in tests, other runtimes).
-    const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming
-    if (!attached && incoming !== undefined) {
-      // Found from the first request; attach() sees connections opened earlier too.
-      const server = (incoming.socket as { server?: Server }).server
-      if (server) {
-        try {
-          attach(server)
-          graceful[kAdoptRequest](incoming, c.env.outgoing)
-        } catch {
-          // Too late to join (the drain has begun): the request is still served below.
-        }
-      }
-    }
+    // Without attach(), the server is found from the first request. c.env is undefined outside
+    // @hono/node-server (app.request() in tests, other runtimes).
+    const env = c.env as Partial<NodeBindings> | undefined
+    if (env?.incoming !== undefined && env.outgoing !== undefined) graceful[kAdoptRequest](env.incoming, env.outgoing)
     // Hono routes HEAD as GET and drops the body itself.
-    const kind: ProbeKind | undefined = c.req.method !== 'GET' && c.req.method !== 'HEAD'
-      ? undefined
-      : c.req.path === health ? 'health' : c.req.path === ready ? 'ready' : undefined
+    const kind = graceful.probeKind(c.req.method, c.req.path)
     if (kind === undefined) return next()
     const answer = await graceful.probe(kind)
     return c.json(answer.body, answer.statusCode, answer.headers)

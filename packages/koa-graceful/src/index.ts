@@ -4,9 +4,8 @@
  * over the server (otherwise it is found from the first request).
  * @module
  */
-import type { Server } from 'node:http'
 import type { Context, Next } from 'koa'
-import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions, type ProbeKind } from 'graceful-core'
+import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions } from 'graceful-core'
 
 export type KoaGracefulOptions = GracefulOptions
 
@@ -23,31 +22,16 @@ export interface KoaGraceful extends Graceful {
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function koaGraceful (options: KoaGracefulOptions = {}): KoaGraceful {
   const graceful = createGraceful(options)
-  const { health, ready } = graceful.probeRoutes
-  let attached = false
 
   function attach<S extends DrainableServer> (server: S): S {
     graceful.addServer(server)
-    attached = true
     return server
   }
 
   async function middleware (ctx: Context, next: Next): Promise<void> {
-    if (!attached) {
-      // Found from the first request; attach() sees connections opened earlier too.
-      const server = (ctx.req.socket as { server?: Server }).server
-      if (server) {
-        try {
-          attach(server)
-          graceful[kAdoptRequest](ctx.req, ctx.res)
-        } catch {
-          // Too late to join (the drain has begun): the request is still served below.
-        }
-      }
-    }
-    const kind: ProbeKind | undefined = ctx.method !== 'GET' && ctx.method !== 'HEAD'
-      ? undefined
-      : ctx.path === health ? 'health' : ctx.path === ready ? 'ready' : undefined
+    // Without attach(), the server is found from the first request.
+    graceful[kAdoptRequest](ctx.req, ctx.res)
+    const kind = graceful.probeKind(ctx.method, ctx.url)
     if (kind === undefined) return next()
     // Answered through Koa's own response, so the application's outer middleware (logging,
     // metrics) sees probes like any route; Koa leaves the body out for HEAD.

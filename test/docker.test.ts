@@ -86,10 +86,13 @@ t.test('readinessProbe asks GET /ready and livenessProbe asks GET /health on the
   t.equal(containerPortOf(container.readinessProbe?.httpGet?.port), servicePort)
   t.equal(container.livenessProbe?.httpGet?.path, '/health', 'liveness stays 200 while draining')
   t.equal(containerPortOf(container.livenessProbe?.httpGet?.port), servicePort)
-  if (container.startupProbe) {
-    t.equal(container.startupProbe.httpGet?.path, '/health')
-    t.equal(containerPortOf(container.startupProbe.httpGet?.port), servicePort)
-  }
+})
+
+t.test('startupProbe asks GET /ready (503 until startup tasks resolved) and outlasts the 60 s startupTimeoutMs', async t => {
+  const probe = container.startupProbe as (HttpProbe & { periodSeconds?: number, failureThreshold?: number }) | undefined
+  t.equal(probe?.httpGet?.path, '/ready', '/health would answer 200 at once and gate nothing')
+  t.equal(containerPortOf(probe?.httpGet?.port), servicePort)
+  t.ok((probe?.periodSeconds ?? 10) * (probe?.failureThreshold ?? 3) > 60, 'graceful\'s own startup deadline fires first and names the task')
 })
 
 t.test('the Service selects the pods and targets the service port', async t => {

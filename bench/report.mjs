@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { markdown } from './lib/table.mjs'
 import { KINDS, KIND_LABEL } from './lib/load.mjs'
+import { OUTCOMES, OUTCOME_LABEL } from './sections/connect-storm.mjs'
 
 const DOC = new URL('../BENCHMARKS.md', import.meta.url)
 const load = (name) => {
@@ -32,7 +33,7 @@ function failureLines (runs) {
 
 const blocks = {
   machine () {
-    const runs = ['rolling', 'overhead', 'idle', 'memory'].map(load).filter(Boolean)
+    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies'].map(load).filter(Boolean)
     if (!runs.length) return '_no results yet_'
     const m = runs[0].machine
     return [
@@ -100,6 +101,55 @@ const blocks = {
     ].join('\n')
   }
 }
+
+const stormBlock = () => {
+  const r = load('connect-storm')
+  if (!r) return '_not run yet_'
+  const c = r.results.config
+  return [
+    `${c.clients} clients, each opening a new connection per request (\`GET /fast\`, \`agent: false\`), straight at one pod, through ${c.shutdowns} shutdowns per variant (variants alternate, so they share the machine's load); ours with \`preStopDelayMs: ${c.graceful.preStopDelayMs}\`. ECONNRESET: the kernel completed the handshake, then the connection was reset (the client has usually sent its request: unsafe to retry); ECONNREFUSED is safe to retry.`,
+    '',
+    markdown(['variant', 'shutdowns', 'requests', ...OUTCOMES.map((k) => OUTCOME_LABEL[k]), 'ECONNRESET per shutdown', 'report: accepted after drain began, per shutdown'],
+      r.results.variants.map((v) => [v.variant, v.shutdowns.length, v.requests, ...OUTCOMES.map((k) => k === 'reset' ? `**${v.counts[k]}**` : v.counts[k]),
+        v.shutdowns.map((s) => s.counts.reset).join(' '), v.ours ? v.shutdowns.map((s) => s.acceptedAfterDrainBegan ?? '—').join(' ') : '—']))
+  ].join('\n')
+}
+
+const proxiesBlock = () => {
+  const r = load('proxies')
+  if (!r) return '_not run yet_'
+  const c = r.results.config
+  const versions = Object.entries(r.results.versions).map(([name, v]) => `${name}: ${v ?? 'not installed (skipped)'}`).join('; ')
+  return [
+    `${versions}. ${c.loops} client loops send \`POST /fast\` (${c.rate} req/s together) over keep-alive connections to the proxy; two pods on fixed ports; ${c.restarts} rolling restart(s) of both pods per run (SIGTERM, exit, new pod on the same port, back in rotation, then the other pod). Ours: \`preStopDelayMs: ${c.graceful.preStopDelayMs}, gracePeriodMs: ${c.graceful.gracePeriodMs}\`.`,
+    '',
+    markdown(['proxy', 'variant', 'restarts', 'requests', 'ok', 'failed', '5xx (status)', 'ECONNRESET', 'other', 'old pods exit'],
+      r.results.runs.map((x) => x.error
+        ? [x.proxy, x.variant, 'error: ' + x.error.split('\n')[0].slice(0, 80)]
+        : [x.proxy, x.variant, x.restarts.length, x.requests, x.ok, `**${x.failed}**`,
+            x['5xx'] ? Object.entries(x.statuses).map(([s, n]) => `${n} × ${s}`).join(', ') : 0, x.reset, x.closed + x.refused + x.timeout + x.other,
+            [...new Set(x.restarts.map((y) => y.exitCode))].join(' ')])),
+    '',
+    'nginx\'s error log, per run (what it saw from the pods):',
+    '',
+    ...r.results.runs.filter((x) => x.proxy === 'nginx' && !x.error).map((x) => `- ${x.variant}: ${Object.entries(x.upstreamErrors).map(([e, n]) => `${n} × \`${e}\``).join(', ') || 'nothing'}`),
+    '',
+    '<details><summary>The configurations (ports and temp dir as the bench fills them in)</summary>',
+    '',
+    '```haproxy',
+    r.results.configs.haproxy.trim(),
+    '```',
+    '',
+    '```nginx',
+    r.results.configs.nginx.trim(),
+    '```',
+    '',
+    '</details>'
+  ].join('\n')
+}
+
+blocks['connect-storm'] = stormBlock
+blocks.proxies = proxiesBlock
 
 export function updateDoc () {
   let text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : ''

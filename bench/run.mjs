@@ -3,7 +3,8 @@
 // Options: --duration MS (rolling: minimum load per run), --requests N (rolling:
 // minimum requests per run, default 20000), --rate RPS (rolling fast-request rate),
 // --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
-// rolling variants), --rounds N (overhead and memory rounds), --no-doc (do not update BENCHMARKS.md).
+// rolling, connect-storm and proxies variants), --rounds N (overhead and memory rounds),
+// --shutdowns N (connect-storm shutdowns and proxies restarts per variant), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
 // run also rewrites the generated tables of BENCHMARKS.md.
 import { execFileSync } from 'node:child_process'
@@ -14,9 +15,11 @@ import { runRolling } from './sections/rolling.mjs'
 import { runOverhead } from './sections/overhead.mjs'
 import { runIdle } from './sections/idle.mjs'
 import { runMemory } from './sections/memory.mjs'
+import { runConnectStorm } from './sections/connect-storm.mjs'
+import { runProxies } from './sections/proxies.mjs'
 import { updateDoc } from './report.mjs'
 
-const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory }
+const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies }
 
 function parseArgs (argv) {
   const args = { only: Object.keys(SECTIONS), quick: false, doc: true }
@@ -41,10 +44,11 @@ function parseArgs (argv) {
     else if (a.startsWith('--rate')) args.rate = num()
     else if (a.startsWith('--requests')) args.requests = num()
     else if (a.startsWith('--lag')) args.lag = num()
+    else if (a.startsWith('--shutdowns')) args.shutdowns = Math.max(1, Math.round(num()))
     else if (a.startsWith('--rounds')) args.rounds = Math.max(1, Math.round(num()))
     else if (a.startsWith('--variant')) args.variant = value()
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--no-doc]')
+      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }

@@ -1,6 +1,7 @@
 // A "pod": one HTTP service in its own process, started as `node pod.mjs <kind> '<json options>'`.
 // It listens on an ephemeral port of 127.0.0.1 and prints `BENCH {"type":"listening","port":N}`.
-// Routes: GET /fast (small JSON), GET /slow?ms=N (answers after N ms), GET /ready, GET /health.
+// Options: graceful (adapter options), port (default 0: ephemeral), keepAliveTimeout, maxLifeMs, ...
+// Routes: GET and POST /fast (small JSON), GET /slow?ms=N (answers after N ms), GET /ready, GET /health.
 // stdin commands: `mem` → gc() and print heap/RSS; `cpu` → print process.cpuUsage(). stdin closing (the runner died) exits the pod.
 import http from 'node:http'
 
@@ -46,6 +47,7 @@ function expressRoutes (app, withReady) {
     app.get('/health', (req, res) => res.json({ status: 'ok' }))
   }
   app.get('/fast', (req, res) => res.type('application/json').send(body))
+  app.post('/fast', (req, res) => res.type('application/json').send(body))
   app.get('/slow', (req, res) => {
     setTimeout(() => res.type('application/json').send(body), slowMs(req.url))
   })
@@ -57,6 +59,7 @@ function fastifyRoutes (app, withReady) {
     app.get('/health', async () => ({ status: 'ok' }))
   }
   app.get('/fast', (req, reply) => { reply.type('application/json').send(body) })
+  app.post('/fast', (req, reply) => { reply.type('application/json').send(body) })
   app.get('/slow', (req, reply) => {
     setTimeout(() => reply.type('application/json').send(body), slowMs(req.url))
   })
@@ -79,7 +82,7 @@ const keepAlive = (server) => {
 async function listenExpress (app) {
   const server = http.createServer(app)
   keepAlive(server)
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
   return server
 }
 
@@ -88,7 +91,7 @@ async function main () {
     case 'http-bare': {
       const server = http.createServer(nodeHandler)
       keepAlive(server)
-      server.listen(0, '127.0.0.1', () => listening(server))
+      server.listen(opts.port ?? 0, '127.0.0.1', () => listening(server))
       process.on('SIGTERM', () => server.close(() => process.exit(0)))
       break
     }
@@ -107,7 +110,7 @@ async function main () {
       })
       keepAlive(server)
       graceful.addServer(server)
-      server.listen(0, '127.0.0.1', () => listening(server))
+      server.listen(opts.port ?? 0, '127.0.0.1', () => listening(server))
       break
     }
     case 'fastify-bare':
@@ -115,7 +118,7 @@ async function main () {
       const { default: Fastify } = await import('fastify')
       const app = Fastify(opts.keepAliveTimeout ? { keepAliveTimeout: opts.keepAliveTimeout } : {})
       fastifyRoutes(app, true)
-      await app.listen({ port: 0, host: '127.0.0.1' })
+      await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' })
       // fastify's own shutdown, as documented: app.close() on SIGTERM.
       process.on('SIGTERM', async () => { await app.close(); process.exit(0) })
       listening(app.server)
@@ -128,7 +131,7 @@ async function main () {
       await app.register(fastifyGraceful, { ...opts.graceful })
       reportTo(app.graceful)
       fastifyRoutes(app, false)
-      await app.listen({ port: 0, host: '127.0.0.1' })
+      await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' })
       listening(app.server)
       break
     }
@@ -181,6 +184,32 @@ async function main () {
       const server = await listenExpress(app)
       const terminator = createHttpTerminator({ server, gracefulTerminationTimeout: opts.timeoutMs ?? 10_000 })
       process.on('SIGTERM', async () => { await terminator.terminate(); process.exit(0) })
+      listening(server)
+      break
+    }
+    case 'nest-graceful': {
+      // NestJS 11 on platform-express with nestjs-graceful: a controller for the routes, probes from the module.
+      await import('reflect-metadata')
+      const { Controller, Get, Post, Module, Res } = await import('@nestjs/common')
+      const { NestFactory } = await import('@nestjs/core')
+      const { attachGraceful, GracefulModule } = await import('nestjs-graceful')
+      class Routes {
+        fast (res) { res.status(200).type('application/json').send(body) }
+        postFast (res) { res.status(200).type('application/json').send(body) }
+        slow (res) { setTimeout(() => res.type('application/json').send(body), slowMs(res.req.url)) }
+      }
+      for (const [name, verb, path] of [['fast', Get, 'fast'], ['postFast', Post, 'fast'], ['slow', Get, 'slow']]) {
+        Res()(Routes.prototype, name, 0)
+        verb(path)(Routes.prototype, name, Object.getOwnPropertyDescriptor(Routes.prototype, name))
+      }
+      Controller()(Routes)
+      class AppModule {}
+      Module({ imports: [GracefulModule.forRoot({ logger: false, ...opts.graceful })], controllers: [Routes] })(AppModule)
+      const app = await NestFactory.create(AppModule, { logger: false })
+      reportTo(attachGraceful(app))
+      const server = app.getHttpServer()
+      keepAlive(server)
+      await app.listen(opts.port ?? 0, '127.0.0.1')
       listening(server)
       break
     }

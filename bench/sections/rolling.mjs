@@ -17,6 +17,7 @@ const FIXED5 = { preStopDelayMs: 5000, preStopQuietMs: 0, gracePeriodMs: 30_000 
 export const MAIN_VARIANTS = [
   { name: 'fastify-graceful', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_2S }, note: 'preStopDelayMs 2000, gracePeriodMs 10000' },
   { name: 'express-graceful', kind: 'express-graceful', opts: { graceful: GRACEFUL_2S }, note: 'preStopDelayMs 2000, gracePeriodMs 10000' },
+  { name: 'nestjs-graceful', kind: 'nest-graceful', opts: { graceful: GRACEFUL_2S }, note: 'NestJS 11 (platform-express), preStopDelayMs 2000, gracePeriodMs 10000' },
   { name: 'fastify-graceful, delay 1 s (< lag + probe)', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_1S }, note: 'preStopDelayMs 1000: shorter than probe detection + LB lag' },
   { name: 'fastify app.close()', kind: 'fastify-close', opts: {}, note: 'default Fastify(), SIGTERM → await app.close(), exit 0' },
   { name: 'express server.close()', kind: 'express-close', opts: {}, note: 'SIGTERM → server.close(cb), exit 0 in cb' },

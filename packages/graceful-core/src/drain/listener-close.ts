@@ -3,9 +3,10 @@ import { acceptQueuesSettled } from './accept-queue.js'
 import type { DrainableServer, ServerDrainer } from './server-drainer.js'
 
 /**
- * Closes every drainer's listener (`drainer.close()`) at a moment its accept queue is empty, so no
- * client whose connect already succeeded is reset; resolves once all are closed. `until` (performance
- * clock) caps the wait, after which a listener closes whatever is queued; `cut` closes at once.
+ * Closes every drainer's listener (`drainer.close()`) at a moment its accept queue is empty, so the
+ * connections the kernel already accepted are served, not reset; resolves once all are closed.
+ * `until` (performance clock) caps the wait, after which a listener closes whatever is queued; `cut`
+ * closes at once.
  *
  * Why: a connection whose handshake completed waits in the kernel's accept queue until the event
  * loop accepts it (libuv takes one per loop iteration), and closing the listening socket resets
@@ -19,8 +20,9 @@ import type { DrainableServer, ServerDrainer } from './server-drainer.js'
  * The backlog change uses Node's internal listening handle (`server._handle.listen`), which is not
  * public API: it is feature-detected, and elsewhere (another platform, a cluster worker's shared
  * handle, a handle without listen) the listener closes once no connection was accepted for a short
- * while, as before (see accept-queue.ts). A client whose handshake is still in flight when the
- * listener closes (its final ACK on the wire) can still be reset: no socket API reaches it.
+ * while, as before (see accept-queue.ts). A client whose handshake is not finished on the server's
+ * side when the listener closes (its final ACK still on the wire, or dropped because the queue was
+ * full) believes it is connected and is reset: no socket API reaches those.
  */
 export async function closeListeners (drainers: readonly ServerDrainer[], until: number, cut: AbortSignal): Promise<void> {
   await Promise.all(drainers.map(async (drainer) => { await closeListener(drainer, until, cut) }))
@@ -42,11 +44,12 @@ export async function closeListener (drainer: ServerDrainer, until: number, cut:
   try {
     // The loop iteration we are in may have polled the listener before its backlog changed.
     await afterPollPhase()
-    for (;;) {
+    // Queued connections are accepted one per loop iteration. A poll phase that accepted nothing
+    // found the queue empty: close now, before a new handshake lands in it.
+    while (!cut.aborted && performance.now() < until) {
       const before = accepted.count
       await afterPollPhase()
-      // The poll phase accepted nothing, so the queue was empty: close before a new handshake lands.
-      if (accepted.count === before || performance.now() >= until || cut.aborted) break
+      if (accepted.count === before) break
     }
   } finally {
     accepted.stop()
@@ -73,7 +76,7 @@ function listeningHandle (server: DrainableServer): ListeningHandle | undefined 
   return handle as ListeningHandle
 }
 
-/** Counts the connections the handle accepts until stop(). */
+/** Counts the connections the handle accepts, until stop(). */
 function countAccepts (handle: ListeningHandle): { readonly count: number, stop: () => void } {
   const original = handle.onconnection
   const counter = { count: 0, stop: () => { handle.onconnection = original } }

@@ -313,9 +313,11 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    * still served, untracked.
    */
   [kAdoptRequest] (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
-    const server = (req.socket as { server?: unknown }).server
-    if (!isHttpServer(server)) return
-    if (!this.#drainers.has(server) && this.#drainStarted) return
+    const server = (req.socket as { server?: DrainableServer }).server
+    // Every request of a known server takes this first branch: one lookup, then nothing to do.
+    const known = server === undefined ? undefined : this.#drainers.get(server)
+    if (known !== undefined) return known.adoptRequest(req, res)
+    if (!isHttpServer(server) || this.#drainStarted) return
     this.addServer(server)
     this.#drainers.get(server)?.adoptRequest(req, res)
   }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { markdown } from './lib/table.mjs'
 import { KINDS, KIND_LABEL } from './lib/load.mjs'
 import { OUTCOMES, OUTCOME_LABEL } from './sections/connect-storm.mjs'
+import { MAIN_VARIANTS, slowStartHeaders, slowStartRow } from './sections/rolling.mjs'
 
 const DOC = new URL('../BENCHMARKS.md', import.meta.url)
 const load = (name) => {
@@ -12,6 +13,11 @@ const load = (name) => {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null
 }
 
+// Rows merged from `--variant` runs come last in the file; the tables keep the variants' order.
+const rank = (r) => { const i = MAIN_VARIANTS.findIndex((v) => v.name === r.variant); return i < 0 ? MAIN_VARIANTS.length : i }
+const inOrder = (rows) => [...rows].sort((a, b) => rank(a) - rank(b))
+
+const stamp = (run) => `${run.date.slice(0, 16).replace('T', ' ')} UTC (${Math.round(run.elapsedMs / 1000)} s)`
 const preStopCell = (p) => (p ? `${p.durationMs} (${p.endedBy})` : '—')
 const rollingHeaders = ['variant', 'LB lag', 'requests', ...KINDS.map((k) => KIND_LABEL[k]), 'old pod exit', 'SIGTERM→exit ms', 'pre-stop ms (ended by)']
 const rollingRow = (r) => r.error
@@ -33,13 +39,13 @@ function failureLines (runs) {
 
 const blocks = {
   machine () {
-    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies'].map(load).filter(Boolean)
+    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets'].map(load).filter(Boolean)
     if (!runs.length) return '_no results yet_'
     const m = runs[0].machine
     return [
       `- ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.platform}`,
       `- Node ${m.node}; open-file hard limit ${m.fdLimit}`,
-      `- results: ${runs.map((r) => `${r.section} ${r.date.slice(0, 16).replace('T', ' ')} UTC (${Math.round(r.elapsedMs / 1000)} s)`).join(', ')}`,
+      `- results: ${runs.map((r) => `${r.section} ${stamp(r)}${(r.updates ?? []).map((u) => ` + \`--variant ${u.variant}\` ${stamp(u)}`).join('')}`).join(', ')}`,
       `- load average (1 min) before → after each section: ${runs.map((r) => r.loadavg1m ? `${r.section} ${r.loadavg1m.before.toFixed(1)} → ${r.loadavg1m.after.toFixed(1)}` : `${r.section} ?`).join(', ')}` +
         ' (other work on the machine competes for the 2 CPUs when this is above ~1)'
     ].join('\n')
@@ -47,7 +53,8 @@ const blocks = {
   rolling () {
     const r = load('rolling')
     if (!r) return '_not run yet_'
-    const { main, preStop, idle } = r.results
+    const { preStop, idle } = r.results
+    const main = inOrder(r.results.main)
     const c = r.results.config
     const out = [
       `${c.loops.proxyFast + c.loops.directFast} fast loops (GET /fast, ${c.rate} req/s together) and ${c.loops.proxySlow + c.loops.directSlow} slow loops (GET /slow, 1–2 s), half through the LB and half direct; readiness probed every ${c.probeIntervalMs} ms; at least ${c.durationMs / 1000} s of load per run and ${c.tailMs / 1000} s after the old pod exited; SIGKILL ${c.killAfterMs / 1000} s after SIGTERM.`,
@@ -58,6 +65,12 @@ const blocks = {
       '',
       failureLines(main)
     ]
+    const slowStart = r.results.slowStart && inOrder(r.results.slowStart)
+    if (slowStart?.length) {
+      out.push('', `#### Slow start: the new pod warms up ${slowStart[0].newPod?.warmupMs / 1000} s after it listens`, '',
+        'Its `/fast` and `/slow` answer 503 until then. Times in ms after the new pod listened; failed = every non-2xx or error, as above.', '',
+        markdown(slowStartHeaders, slowStart.map(slowStartRow)), '', failureLines(slowStart))
+    }
     if (preStop?.length) {
       out.push('', '#### Pre-stop window: traffic-aware vs fixed (fastify-graceful)', '', markdown(rollingHeaders, preStop.map(rollingRow)), '', failureLines(preStop))
     }
@@ -148,7 +161,28 @@ const proxiesBlock = () => {
   ].join('\n')
 }
 
+const websocketsBlock = () => {
+  const r = load('websockets')
+  if (!r) return '_not run yet_'
+  const c = r.results.config
+  const mb = (b) => (b / 2 ** 20).toFixed(1)
+  return [
+    `${c.clients} WebSocket clients (\`ws\`) through the LB, all on the old pod; the new pod joins the rotation, the old one gets SIGTERM; a closed client reconnects through the LB after ${c.reconnectDelayMs} ms (fixed, no jitter), and so does a failed attempt. LB lag ${c.lagMs / 1000} s, readiness probed every ${c.probeIntervalMs} ms. Times in ms after SIGTERM.`,
+    '',
+    markdown(['variant', 'old pod exit', 'SIGTERM→exit ms', 'close codes seen', 'reconnect attempts', 'failed attempts', 'peak attempts per 100 ms', 'all back after ms', 'old pod RSS: before → with clients MB', 'JS heap per client B', 'report: closed / terminated'],
+      r.results.runs.map((x) => x.error
+        ? [x.variant, 'error: ' + x.error.split('\n')[0].slice(0, 80)]
+        : [x.variant, x.exitCode, x.sigtermToExitMs, Object.entries(x.closeCodes).map(([code, n]) => `${n} × ${code}`).join(', '),
+            x.reconnectAttempts, `**${x.failedAttempts}**`, x.peakPer100Ms, x.allBackMs ?? `not all (${x.openAtEnd} open)`,
+            `${mb(x.rss.before)} → ${mb(x.rss.withClients)}`, x.heap?.perClient ?? '—',
+            x.longLived ? `${x.longLived.webSocketsClosed} / ${x.longLived.webSocketsTerminated}${x.socketsForced ? ` (${x.socketsForced} sockets forced)` : ''}` : '—'])),
+    '',
+    'Failed attempts: ' + r.results.runs.filter((x) => !x.error).map((x) => `${x.variant}: ${Object.entries(x.failures).map(([k, n]) => `${n} × ${k}`).join(', ') || 'none'}`).join('; ') + '.'
+  ].join('\n')
+}
+
 blocks['connect-storm'] = stormBlock
+blocks.websockets = websocketsBlock
 blocks.proxies = proxiesBlock
 
 export function updateDoc () {

@@ -3,12 +3,13 @@
 // Options: --duration MS (rolling: minimum load per run), --requests N (rolling:
 // minimum requests per run, default 20000), --rate RPS (rolling fast-request rate),
 // --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
-// rolling, connect-storm and proxies variants), --rounds N (overhead and memory rounds),
+// rolling, connect-storm, proxies and websockets variants; `slow-start`: the rolling slow-start
+// group; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds),
 // --shutdowns N (connect-storm shutdowns and proxies restarts per variant), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
 // run also rewrites the generated tables of BENCHMARKS.md.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { killAll } from './lib/children.mjs'
 import { runRolling } from './sections/rolling.mjs'
@@ -17,9 +18,10 @@ import { runIdle } from './sections/idle.mjs'
 import { runMemory } from './sections/memory.mjs'
 import { runConnectStorm } from './sections/connect-storm.mjs'
 import { runProxies } from './sections/proxies.mjs'
+import { runWebsockets } from './sections/websockets.mjs'
 import { updateDoc } from './report.mjs'
 
-const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies }
+const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets }
 
 function parseArgs (argv) {
   const args = { only: Object.keys(SECTIONS), quick: false, doc: true }
@@ -48,7 +50,7 @@ function parseArgs (argv) {
     else if (a.startsWith('--rounds')) args.rounds = Math.max(1, Math.round(num()))
     else if (a.startsWith('--variant')) args.variant = value()
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
+      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }
@@ -62,6 +64,22 @@ function fdHardLimit () {
   } catch {
     return 1024
   }
+}
+
+/**
+ * A `--variant` run measures a few rows: they replace the same rows (same variant, proxy and LB lag)
+ * of the results file already there and the other rows are kept, so the tables stay whole.
+ */
+function mergeRows (previous, fresh) {
+  const key = (r) => JSON.stringify([r.variant, r.proxy, r.lagMs])
+  const merged = { ...previous, ...fresh }
+  for (const [name, rows] of Object.entries(fresh)) {
+    const old = previous[name]
+    if (!Array.isArray(rows) || !Array.isArray(old)) continue
+    const byKey = new Map(rows.map((r) => [key(r), r]))
+    merged[name] = [...old.map((r) => byKey.get(key(r)) ?? r), ...rows.filter((r) => !old.some((o) => key(o) === key(r)))]
+  }
+  return merged
 }
 
 export function machine () {
@@ -99,7 +117,14 @@ async function main () {
       continue
     }
     const file = new URL(`${name}${args.quick ? '.quick' : ''}.json`, dir)
-    writeFileSync(file, JSON.stringify({ section: name, ...meta, loadavg1m: { before: loadBefore, after: os.loadavg()[0] }, elapsedMs: Math.round(performance.now() - started), results }, null, 2) + '\n')
+    let record = { section: name, ...meta, loadavg1m: { before: loadBefore, after: os.loadavg()[0] }, elapsedMs: Math.round(performance.now() - started), results }
+    if (args.variant && existsSync(file)) {
+      // The file keeps the date of its full run; each --variant run is listed under `updates`.
+      const previous = JSON.parse(readFileSync(file, 'utf8'))
+      const update = { variant: args.variant, date: record.date, elapsedMs: record.elapsedMs, loadavg1m: record.loadavg1m }
+      record = { ...previous, results: mergeRows(previous.results, results), updates: [...(previous.updates ?? []), update] }
+    }
+    writeFileSync(file, JSON.stringify(record, null, 2) + '\n')
     written.push(name)
     log(`(${name}: ${Math.round((performance.now() - started) / 1000)} s, results in bench/results/${name}${args.quick ? '.quick' : ''}.json)`)
   }

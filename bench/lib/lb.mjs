@@ -4,7 +4,10 @@
 // probes in a row, ready again after one success), and applies every readiness change only after
 // `lagMs` (the propagation delay of endpoints → kube-proxy / ingress / cloud LB).
 // Direct clients (kube-proxy-like) resolve through the same rotation: `pick()`.
+// Upgrade requests (WebSockets) go to the next pod in rotation and are then piped both ways; a pod
+// that refuses the connection becomes a 502 on the client's socket.
 import http from 'node:http'
+import net from 'node:net'
 import { Pool } from 'undici'
 import { socketVerdict } from './socket-reuse.mjs'
 
@@ -14,7 +17,8 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
   let rr = 0
   let closed = false
   const events = [] // { t, pod, what }
-  const stats = { forwarded: 0, upstreamErrors: {}, noUpstream: 0 }
+  const stats = { forwarded: 0, upstreamErrors: {}, noUpstream: 0, upgrades: 0 }
+  const tunnels = new Set() // upgraded client sockets, destroyed on close()
   const t0 = performance.now()
   const log = (pod, what, detail) => events.push({ t: Math.round(performance.now() - t0), at: performance.now(), pod, what, detail })
 
@@ -77,6 +81,33 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
         } else res.destroy()
       })
   })
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => {})
+    const answer = (status, header) => socket.end(`HTTP/1.1 ${status}\r\n${header}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`)
+    const pod = pick()
+    if (!pod) { stats.noUpstream++; answer('503 Service Unavailable', 'x-bench-lb: no-upstream'); return }
+    stats.upgrades++
+    tunnels.add(socket)
+    socket.once('close', () => tunnels.delete(socket))
+    const upstream = net.connect(pod.port, '127.0.0.1')
+    let connected = false
+    upstream.on('connect', () => {
+      connected = true
+      const lines = [`${req.method} ${req.url} HTTP/1.1`]
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`)
+      upstream.write(lines.join('\r\n') + '\r\n\r\n')
+      if (head.length) upstream.write(head)
+      upstream.pipe(socket)
+      socket.pipe(upstream)
+    })
+    upstream.on('error', (err) => {
+      const code = `${err.code ?? err.name} (upgrade)`
+      stats.upstreamErrors[code] = (stats.upstreamErrors[code] ?? 0) + 1
+      if (connected) socket.destroy()
+      else answer('502 Bad Gateway', `x-bench-upstream-error: ${err.code ?? err.name}`)
+    })
+    socket.on('close', () => upstream.destroy())
+  })
   server.keepAliveTimeout = 65_000
   server.headersTimeout = 66_000
 
@@ -126,6 +157,7 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
     async close () {
       closed = true
       for (const name of [...pods.keys()]) await this.remove(name)
+      for (const socket of tunnels) socket.destroy()
       server.closeAllConnections?.()
       await new Promise((resolve) => server.close(() => resolve()))
     }

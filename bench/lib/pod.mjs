@@ -1,7 +1,11 @@
 // A "pod": one HTTP service in its own process, started as `node pod.mjs <kind> '<json options>'`.
 // It listens on an ephemeral port of 127.0.0.1 and prints `BENCH {"type":"listening","port":N}`.
 // Options: graceful (adapter options), port (default 0: ephemeral), keepAliveTimeout, maxLifeMs, ...
+// warmupMs: a slow start. The pod's "cache" is cold until warmupMs after it listens; /fast and /slow
+// answer 503 meanwhile. Graceful pods register the warm-up as `graceful.startup('warm-up', ...)`, so
+// their /ready answers 503 `starting` until it is over; the others' readiness answers 200 at once.
 // Routes: GET and POST /fast (small JSON), GET /slow?ms=N (answers after N ms), GET /ready, GET /health.
+// The ws-* kinds also accept WebSockets (`ws`) and send each client {"pod":<pid>} once it is open.
 // stdin commands: `mem` → gc() and print heap/RSS; `cpu` → print process.cpuUsage(). stdin closing (the runner died) exits the pod.
 import http from 'node:http'
 
@@ -27,12 +31,21 @@ function measure () {
   out({ type: 'mem', heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, gc: typeof globalThis.gc === 'function' })
 }
 
+let warm = !opts.warmupMs
+let warmedUp
+/** Resolves when the warm-up is over (at once without warmupMs); a startup task for graceful pods. */
+const warmUp = new Promise((resolve) => { warmedUp = resolve })
+if (warm) warmedUp()
+const coldBody = JSON.stringify({ error: 'cache not warm yet' })
+const gateOnWarmUp = (graceful) => { if (opts.warmupMs) graceful.startup('warm-up', warmUp) }
+
 const slowMs = (url) => {
   const q = url.indexOf('ms=')
   return q >= 0 ? Math.min(10_000, Number.parseInt(url.slice(q + 3), 10) || 1000) : 1000
 }
 
 function nodeHandler (req, res) {
+  if (!warm) { res.statusCode = 503; res.end(coldBody); return }
   if (req.url.startsWith('/slow')) {
     setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end(body) }, slowMs(req.url))
     return
@@ -46,6 +59,8 @@ function expressRoutes (app, withReady) {
     app.get('/ready', (req, res) => res.json({ status: 'ok' }))
     app.get('/health', (req, res) => res.json({ status: 'ok' }))
   }
+  // Only with a warm-up: the overhead section measures these routes without anything in front.
+  if (opts.warmupMs) app.use(['/fast', '/slow'], (req, res, next) => (warm ? next() : res.status(503).type('application/json').send(coldBody)))
   app.get('/fast', (req, res) => res.type('application/json').send(body))
   app.post('/fast', (req, res) => res.type('application/json').send(body))
   app.get('/slow', (req, res) => {
@@ -58,6 +73,12 @@ function fastifyRoutes (app, withReady) {
     app.get('/ready', async () => ({ status: 'ok' }))
     app.get('/health', async () => ({ status: 'ok' }))
   }
+  if (opts.warmupMs) {
+    app.addHook('onRequest', (req, reply, done) => {
+      if (warm || !/^\/(fast|slow)/.test(req.url)) return done()
+      reply.code(503).type('application/json').send(coldBody)
+    })
+  }
   app.get('/fast', (req, reply) => { reply.type('application/json').send(body) })
   app.post('/fast', (req, reply) => { reply.type('application/json').send(body) })
   app.get('/slow', (req, reply) => {
@@ -68,6 +89,7 @@ function fastifyRoutes (app, withReady) {
 const listening = (server) => {
   const { port } = server.address()
   out({ type: 'listening', port, pid: process.pid, kind })
+  if (!warm) setTimeout(() => { warm = true; warmedUp(); out({ type: 'warm' }) }, opts.warmupMs)
 }
 
 const reportTo = (coordinator) => coordinator.on('report', (report) => out({ type: 'report', report }))
@@ -86,6 +108,16 @@ async function listenExpress (app) {
   return server
 }
 
+async function webSocketServer (server) {
+  const { WebSocketServer } = await import('ws')
+  const wss = new WebSocketServer({ server })
+  wss.on('connection', (ws) => {
+    ws.on('error', () => {})
+    ws.send(JSON.stringify({ pod: process.pid }))
+  })
+  return wss
+}
+
 async function main () {
   switch (kind) {
     case 'http-bare': {
@@ -98,6 +130,7 @@ async function main () {
     case 'http-graceful': {
       const { createGraceful } = await import('graceful-core')
       const graceful = createGraceful({ logger: false, ...opts.graceful })
+      gateOnWarmUp(graceful)
       reportTo(graceful)
       const server = http.createServer((req, res) => {
         if (req.url === '/ready') {
@@ -129,6 +162,7 @@ async function main () {
       const { default: fastifyGraceful } = await import('fastify-graceful')
       const app = Fastify({ return503OnClosing: false, forceCloseConnections: false, ...(opts.keepAliveTimeout ? { keepAliveTimeout: opts.keepAliveTimeout } : {}) })
       await app.register(fastifyGraceful, { ...opts.graceful })
+      gateOnWarmUp(app.graceful)
       reportTo(app.graceful)
       fastifyRoutes(app, false)
       await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' })
@@ -150,6 +184,7 @@ async function main () {
       const { default: express } = await import('express')
       const { expressGraceful } = await import('express-graceful')
       const graceful = expressGraceful({ logger: false, ...opts.graceful })
+      gateOnWarmUp(graceful)
       reportTo(graceful)
       const app = express()
       app.use(graceful.middleware)
@@ -194,9 +229,9 @@ async function main () {
       const { NestFactory } = await import('@nestjs/core')
       const { attachGraceful, GracefulModule } = await import('nestjs-graceful')
       class Routes {
-        fast (res) { res.status(200).type('application/json').send(body) }
+        fast (res) { if (warm) res.status(200).type('application/json').send(body); else res.status(503).type('application/json').send(coldBody) }
         postFast (res) { res.status(200).type('application/json').send(body) }
-        slow (res) { setTimeout(() => res.type('application/json').send(body), slowMs(res.req.url)) }
+        slow (res) { if (!warm) return res.status(503).type('application/json').send(coldBody); setTimeout(() => res.type('application/json').send(body), slowMs(res.req.url)) }
       }
       for (const [name, verb, path] of [['fast', Get, 'fast'], ['postFast', Post, 'fast'], ['slow', Get, 'slow']]) {
         Res()(Routes.prototype, name, 0)
@@ -206,11 +241,43 @@ async function main () {
       class AppModule {}
       Module({ imports: [GracefulModule.forRoot({ logger: false, ...opts.graceful })], controllers: [Routes] })(AppModule)
       const app = await NestFactory.create(AppModule, { logger: false })
-      reportTo(attachGraceful(app))
+      const graceful = attachGraceful(app)
+      gateOnWarmUp(graceful)
+      reportTo(graceful)
       const server = app.getHttpServer()
       keepAlive(server)
       await app.listen(opts.port ?? 0, '127.0.0.1')
       listening(server)
+      break
+    }
+    case 'ws-graceful':
+    case 'ws-unregistered': {
+      // node:http + graceful-core; ws-unregistered leaves out addWebSocketServer (the WebSockets are
+      // then only upgraded sockets, ended at the drain deadline).
+      const { createGraceful } = await import('graceful-core')
+      const graceful = createGraceful({ logger: false, ...opts.graceful })
+      reportTo(graceful)
+      const server = http.createServer((req, res) => { if (!graceful.handleProbe(req, res)) nodeHandler(req, res) })
+      const wss = await webSocketServer(server)
+      if (kind === 'ws-graceful') graceful.addWebSocketServer(wss)
+      graceful.addServer(server)
+      server.listen(opts.port ?? 0, '127.0.0.1', () => listening(server))
+      break
+    }
+    case 'ws-naive': {
+      // What a service without graceful does on SIGTERM: close every WebSocket at once (1001, or
+      // terminate() with opts.terminate), stop listening, exit once the last socket is gone.
+      const server = http.createServer((req, res) => {
+        if (req.url === '/ready' || req.url === '/health') { res.setHeader('content-type', 'application/json'); res.end('{"status":"ok"}'); return }
+        nodeHandler(req, res)
+      })
+      const wss = await webSocketServer(server)
+      process.on('SIGTERM', () => {
+        for (const ws of wss.clients) opts.terminate ? ws.terminate() : ws.close(1001, 'going away')
+        server.close(() => process.exit(0))
+        setTimeout(() => process.exit(1), opts.timeoutMs ?? 10_000).unref()
+      })
+      server.listen(opts.port ?? 0, '127.0.0.1', () => listening(server))
       break
     }
     default:

@@ -25,6 +25,14 @@ export const MAIN_VARIANTS = [
   { name: 'http-terminator', kind: 'http-terminator', opts: { timeoutMs: 10_000 }, note: 'SIGTERM → terminate(), gracefulTerminationTimeout 10000' }
 ]
 
+// Slow start: the new pod (v2) warms up for 3 s after it listens and answers 503 before that.
+// Graceful pods hold /ready at 503 `starting` with graceful.startup('warm-up', ...); the others'
+// readiness answers 200 as soon as they listen, so the LB (and the rollout) moves on too early.
+const WARMUP = { warmupMs: 3000 }
+export const SLOW_START_VARIANTS = MAIN_VARIANTS
+  .filter((v) => !v.name.includes('delay 1 s'))
+  .map((v) => ({ ...v, newPod: WARMUP, note: `${v.note}; new pod warms up 3 s after listening` }))
+
 export const PRESTOP_VARIANTS = [
   { name: 'traffic-aware (defaults)', kind: 'fastify-graceful', opts: { graceful: AWARE }, lagMs: 1000, note: 'preStopDelayMs 1000, preStopQuietMs 1000, preStopMaxMs 15000' },
   { name: 'fixed 5 s', kind: 'fastify-graceful', opts: { graceful: FIXED5 }, lagMs: 1000, note: 'preStopDelayMs 5000, preStopQuietMs 0' },
@@ -63,6 +71,7 @@ export async function rollingRun (variant, cfg) {
   const lb = createLB({ lagMs, probeIntervalMs: cfg.probeIntervalMs, failureThreshold: cfg.failureThreshold })
   const proxyPort = await lb.listen()
   const opts = JSON.stringify({ ...variant.opts, maxLifeMs: 300_000 })
+  const newPodOpts = JSON.stringify({ ...variant.opts, ...variant.newPod, maxLifeMs: 300_000 })
   const v1 = startNode(POD, [variant.kind, opts])
   let v2 = null
   let load = null
@@ -73,10 +82,12 @@ export async function rollingRun (variant, cfg) {
     load = createLoad({ lb, proxyPort, loops: cfg.loops, rate: cfg.rate, maxMs: Math.max(cfg.durationMs, cfg.maxLoadMs) + 120_000 })
     const loadStart = performance.now()
     await sleep(cfg.warmupMs)
-    v2 = startNode(POD, [variant.kind, opts])
+    v2 = startNode(POD, [variant.kind, newPodOpts])
     const l2 = await v2.next('listening', 20_000)
+    const v2ListeningAt = performance.now()
     lb.add('v2', l2.port)
     await lb.waitInRotation('v2', 20_000 + lagMs)
+    const v2InRotationAt = performance.now()
     await sleep(500)
     const countBefore = load.count
     const tTerm = performance.now()
@@ -92,6 +103,7 @@ export async function rollingRun (variant, cfg) {
     load = null
     const report = v1.messages.find((m) => m.type === 'report')?.report ?? null
     const rel = (at) => (at === undefined ? null : Math.round(at - tTerm))
+    const failedAt = (pod) => KINDS.reduce((n, k) => n + (k === 'ok' ? 0 : res.byPod[pod]?.[k] ?? 0), 0)
     return {
       variant: variant.name,
       kind: variant.kind,
@@ -117,6 +129,14 @@ export async function rollingRun (variant, cfg) {
         exitMs: Math.round(exit.at - tTerm)
       },
       preStop: report?.phases?.preStop ?? null,
+      // The new pod: when it joined the rotation and when the old one got SIGTERM (ms after it listened).
+      newPod: {
+        warmupMs: variant.newPod?.warmupMs ?? 0,
+        inRotationMs: Math.round(v2InRotationAt - v2ListeningAt),
+        oldPodSigtermMs: Math.round(tTerm - v2ListeningAt),
+        failed: failedAt('v2')
+      },
+      oldPodFailed: failedAt('v1'),
       report,
       lbEvents: lb.events.map((e) => ({ ms: Math.round(e.at - tTerm), pod: e.pod, what: e.what, detail: e.detail })),
       failures: summarizeFailures(res.failures, tTerm)
@@ -173,17 +193,31 @@ const headers = ['variant', 'LB lag', 'requests', ...KINDS.map((k) => KIND_LABEL
 export const rollingRow = (r) => [r.variant, `${r.lagMs / 1000} s`, r.requests, ...KINDS.map((k) => r[k]), r.exitCode, r.sigtermToExitMs,
   r.preStop ? `${r.preStop.durationMs} (${r.preStop.endedBy})` : '']
 export const rollingHeaders = headers
+export const slowStartHeaders = ['variant', 'requests', 'ok', 'failed', 'failed at new pod', 'failed at old pod', 'new pod in rotation ms', 'old pod SIGTERM ms', 'old pod exit']
+export const slowStartRow = (r) => r.error
+  ? [r.variant, 'error: ' + r.error.split('\n')[0].slice(0, 80)]
+  : [r.variant, r.requests, r.ok, r.failed, r.newPod.failed, r.oldPodFailed, r.newPod.inRotationMs, r.newPod.oldPodSigtermMs, r.exitCode]
 
 export async function runRolling (args, { log, variants }) {
   const cfg = rollingConfig(args)
-  const results = { config: cfg, main: [], preStop: [], idle: [] }
+  const results = { config: cfg, main: [], slowStart: [], preStop: [], idle: [] }
   const pick = (list) => (args.variant ? list.filter((v) => v.name.includes(args.variant) || v.kind.includes(args.variant)) : list)
-  const groups = variants ?? { main: pick(MAIN_VARIANTS), preStop: args.variant ? [] : PRESTOP_VARIANTS, idle: args.variant ? [] : IDLE_VARIANTS }
+  // `--variant slow-start` runs the whole slow-start group; any other text picks by name or kind.
+  const groups = variants ?? (args.variant === 'slow-start'
+    ? { main: [], slowStart: SLOW_START_VARIANTS, preStop: [], idle: [] }
+    : { main: pick(MAIN_VARIANTS), slowStart: pick(SLOW_START_VARIANTS), preStop: args.variant ? [] : PRESTOP_VARIANTS, idle: args.variant ? [] : IDLE_VARIANTS })
   for (const v of groups.main) {
     log(`rolling: ${v.name} ...`)
     const r = await guarded(() => rollingRun(v, cfg), v, log)
     results.main.push(r)
     log(table(headers, [rollingRow(r)]))
+    printFailures(r, log)
+  }
+  for (const v of groups.slowStart ?? []) {
+    log(`slow start: ${v.name} ...`)
+    const r = await guarded(() => rollingRun(v, cfg), v, log)
+    results.slowStart.push(r)
+    log(table(slowStartHeaders, [slowStartRow(r)]))
     printFailures(r, log)
   }
   for (const v of groups.preStop) {
@@ -200,6 +234,10 @@ export async function runRolling (args, { log, variants }) {
   }
   log('\nRolling update (every request counted; LB lag = readiness-failure → out of rotation)')
   log(table(headers, results.main.map(rollingRow)))
+  if (results.slowStart.length) {
+    log('\nSlow start: the new pod warms up 3 s after listening')
+    log(table(slowStartHeaders, results.slowStart.map(slowStartRow)))
+  }
   if (results.preStop.length) {
     log('\nPre-stop window: traffic-aware vs fixed (fastify-graceful)')
     log(table(headers, results.preStop.map(rollingRow)))

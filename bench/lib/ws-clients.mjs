@@ -1,0 +1,79 @@
+// WebSocket clients that reconnect: `node ws-clients.mjs <port> <count> <reconnectDelayMs>` opens
+// `count` clients to ws://127.0.0.1:<port>/ (50 handshakes at a time) and prints
+// BENCH {"type":"connected"} once all are open. From then on every client that closes, or whose
+// attempt fails, tries again after reconnectDelayMs (fixed, no jitter: the worst case for a storm),
+// at most 200 attempts per client. stdin commands: `progress` → how many are open; `stats` → every
+// reconnect attempt's time and outcome; `stop` → terminate all and exit.
+// Times are absolute (performance.timeOrigin + performance.now()) so the runner can compare them.
+import WebSocket from 'ws'
+
+const [port, count, reconnectDelayMs] = process.argv.slice(2).map(Number)
+const MAX_ATTEMPTS = 200
+const now = () => performance.timeOrigin + performance.now()
+const out = (msg) => process.stdout.write('BENCH ' + JSON.stringify(msg) + '\n')
+
+let reconnecting = false // false while the first connections are made
+let stopping = false
+let open = 0
+const attempts = [] // reconnect attempts: { at, ok, reason }
+const closeCodes = {} // close code of an open connection → count
+const clients = []
+
+function connect (client) {
+  if (stopping || client.attempts >= MAX_ATTEMPTS) return Promise.resolve()
+  client.attempts++
+  const attempt = { at: now(), ok: false, reason: null }
+  if (reconnecting) attempts.push(attempt)
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { handshakeTimeout: 5000, perMessageDeflate: false })
+  client.ws = ws
+  let opened = false
+  return new Promise((resolve) => {
+    ws.on('open', () => {
+      opened = true
+      attempt.ok = true
+      open++
+      resolve()
+    })
+    ws.on('message', (data) => { client.pod = JSON.parse(data).pod })
+    ws.on('error', (err) => { if (!opened) attempt.reason = err.message.replace(/^Unexpected server response: /, 'status ') })
+    ws.on('close', (code) => {
+      if (opened) {
+        open--
+        client.closes++
+        closeCodes[code] = (closeCodes[code] ?? 0) + 1
+      } else attempt.reason ??= `closed before open (${code})`
+      if (!stopping) setTimeout(() => connect(client), reconnectDelayMs)
+      resolve()
+    })
+  })
+}
+
+async function connectAll () {
+  const started = now()
+  for (let i = 0; i < count; i++) clients.push({ attempts: 0, closes: 0, ws: null, pod: null })
+  let next = 0
+  const worker = async () => { while (next < count) await connect(clients[next++]) }
+  await Promise.all(Array.from({ length: 50 }, worker))
+  reconnecting = true
+  out({ type: 'connected', open, ms: Math.round(now() - started) })
+}
+
+process.stdin.on('data', (buf) => {
+  for (const cmd of buf.toString().split('\n')) {
+    if (cmd === 'progress') out({ type: 'progress', open, closes: clients.reduce((n, c) => n + c.closes, 0), at: now() })
+    if (cmd === 'stats') {
+      const pods = {}
+      for (const c of clients) if (c.ws?.readyState === WebSocket.OPEN) pods[c.pod] = (pods[c.pod] ?? 0) + 1
+      out({ type: 'stats', open, closeCodes, attempts, pods, closesPerClient: clients.map((c) => c.closes) })
+    }
+    if (cmd === 'stop') {
+      stopping = true
+      for (const c of clients) c.ws?.terminate()
+      setTimeout(() => process.exit(0), 200)
+    }
+  }
+})
+process.stdin.on('end', () => process.exit(0))
+setTimeout(() => process.exit(97), 300_000).unref()
+
+connectAll()

@@ -104,6 +104,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   #foreignAtFirstSignal = 0
   /** Set by a signal: only a signal-started (or signal-joined) run ends the process. */
   #exitWhenStopped = false
+  #reason: string | undefined
 
   constructor (options?: GracefulOptions) {
     super()
@@ -120,6 +121,11 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   /** The current lifecycle state. */
   get state (): State {
     return this.#state
+  }
+
+  /** Why the shutdown began: the signal's name (`'SIGTERM'`) or the caller's reason; undefined before. */
+  get shutdownReason (): string | undefined {
+    return this.#reason
   }
 
   /** Aborted when shutdown begins: pass it to long-running work so it stops taking new work. */
@@ -388,6 +394,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     })
 
     this.#setState('draining')
+    this.#reason = reason
     this.#shutdownController.abort(new Error(`shutdown: ${reason}`))
     this.#startup.abort(this.signal.reason)
     this.#tasks.startCounting()

@@ -25,8 +25,10 @@ t.test('a run started by shutdown() resolves with the report and never calls exi
   const exits: number[] = []
   const graceful = createGraceful({ ...quiet(), exit: (code) => { exits.push(code) } })
   graceful.onCleanup('broken', () => { throw new Error('broken') })
+  t.equal(graceful.shutdownReason, undefined, 'no reason before the run')
   const report = await within(graceful.shutdown('app.close()'), 5000, 'shutdown')
   t.equal(report.reason, 'app.close()')
+  t.equal(graceful.shutdownReason, 'app.close()', 'shutdownReason names the caller\'s reason')
   t.equal(report.exitCode, 1, 'the report still says how it went')
   t.same(exits, [], 'exit was not called: the caller goes on')
 })

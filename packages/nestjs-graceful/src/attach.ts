@@ -71,13 +71,8 @@ function replaceMethod<K extends keyof NestInternals> (app: object, name: K, met
   Object.defineProperty(app, name, { value: method, writable: true, configurable: true, enumerable: false })
 }
 
-/**
- * The signal that started the run, for Nest's hooks (undefined when code started it). The
- * coordinator aborts `graceful.signal` with `shutdown: <reason>`, the reason being the signal name.
- */
+/** The signal that started the run, for Nest's hooks (undefined when code started it). */
 function signalOf (graceful: Graceful): string | undefined {
-  const reason: unknown = graceful.signal.reason
-  const message = reason instanceof Error ? reason.message : ''
-  const name = message.startsWith('shutdown: ') ? message.slice('shutdown: '.length) : ''
-  return name in constants.signals ? name : undefined
+  const reason = graceful.shutdownReason
+  return reason !== undefined && reason in constants.signals ? reason : undefined
 }

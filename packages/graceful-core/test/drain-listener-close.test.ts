@@ -105,6 +105,28 @@ t.test('while the listener closes, the kernel admits at most one new connection 
   t.same(await newConnectsAfterClose(port), ['ECONNREFUSED'], 'every new connect is refused')
 })
 
+t.test('once the queue has drained, the listener closes as the next connection is accepted (Linux): that connection is served, and a connect made as the server gets it is refused', { skip: !onLinux && 'the backlog-0 close is Linux only' }, async (t) => {
+  const server = okServer()
+  const port = await listen(t, server)
+  const drainer = new ServerDrainer(server, () => {})
+  t.teardown(() => { drainer.forceClose(); drainer.detach() })
+  drainer.startDraining()
+  let connectAtAccept: Promise<string> | undefined
+  server.once('connection', () => { connectAtAccept = connectOutcome(port) })
+
+  // No quiet period within the test's time: only an accept can close the listener.
+  const closing = closeListener(drainer, performance.now() + 60_000, new AbortController().signal, 60_000)
+  await sleep(20) // a few loop iterations: the (empty) queue has drained
+  const status = new Promise<number | string>((resolve) => {
+    http.get({ host: '127.0.0.1', port, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
+      .on('error', (error: NodeJS.ErrnoException) => { resolve(error.code ?? error.message) })
+  })
+  t.equal(await within(closing, 5000, 'closeListener'), 'backlog-0', 'the accept closed the listener')
+  t.equal(await status, 200, 'the connection accepted as the listener closed was served')
+  t.equal(await connectAtAccept, 'ECONNREFUSED', 'nothing was admitted after that accept')
+  t.equal(drainer.counts.acceptedAfterDrainBegan, 1)
+})
+
 t.test('without a usable listening handle the listener closes once no connection came for a while, after serving every queued one', async (t) => {
   const server = okServer()
   const port = await listen(t, server)

@@ -1,5 +1,6 @@
 import { setImmediate as afterPollPhase } from 'node:timers/promises'
 import { acceptQueuesSettled } from './accept-queue.js'
+import { sleepUntil } from '../timing.js'
 import type { DrainableServer, ServerDrainer } from './server-drainer.js'
 
 /**
@@ -14,8 +15,9 @@ import type { DrainableServer, ServerDrainer } from './server-drainer.js'
  * stream of new connections that queue is never empty for long. So, on Linux, the live listening
  * socket first gets backlog 0 (Linux accepts a second listen() on a listening socket): from then on
  * the kernel queues at most one connection and drops other handshakes, whose clients retry about a
- * second later and are refused by then. The queue drains in a few loop iterations; the listener
- * closes right after a poll phase that found nothing to accept.
+ * second later and are refused by then. The queue drains in a few loop iterations. Then the listener
+ * closes inside the callback of the next accept, when the queue is empty up to microseconds (see
+ * closeAtNextAccept), or after QUIET_MS without one.
  *
  * The backlog change uses Node's internal listening handle (`server._handle.listen`), which is not
  * public API: it is feature-detected, and elsewhere (another platform, a cluster worker's shared
@@ -28,11 +30,22 @@ export async function closeListeners (drainers: readonly ServerDrainer[], until:
   await Promise.all(drainers.map(async (drainer) => { await closeListener(drainer, until, cut) }))
 }
 
+/**
+ * How long the backlog-0 close waits for a next accept to close in. Reached only when connections
+ * arrive less often than this, and then the close follows a poll phase that accepted nothing (a
+ * handshake finishing in the gap until the close is reset, at a chance of about gap / QUIET_MS at
+ * worst, the gap being the poll phase's other callbacks). It delays an idle server's drain by as much.
+ */
+const QUIET_MS = 10
+
 /** How a listener was closed: `'backlog-0'` (the queue emptied first) or `'quiet-wait'` (the fallback). */
 export type ListenerCloseMethod = 'backlog-0' | 'quiet-wait'
 
-/** Closes one drainer's listener as described above; tells which way was taken. */
-export async function closeListener (drainer: ServerDrainer, until: number, cut: AbortSignal): Promise<ListenerCloseMethod> {
+/**
+ * Closes one drainer's listener as described above; tells which way was taken. `quietMs` replaces
+ * QUIET_MS (a test makes it long, so that only an accept can close the listener).
+ */
+export async function closeListener (drainer: ServerDrainer, until: number, cut: AbortSignal, quietMs = QUIET_MS): Promise<ListenerCloseMethod> {
   drainer.beginDrain()
   const handle = listeningHandle(drainer.server)
   if (handle === undefined || handle.listen(0) !== 0) {
@@ -45,23 +58,55 @@ export async function closeListener (drainer: ServerDrainer, until: number, cut:
     // The loop iteration we are in may have polled the listener before its backlog changed.
     await afterPollPhase()
     // Queued connections are accepted one per loop iteration. A poll phase that accepted nothing
-    // found the queue empty: close now, before a new handshake lands in it.
+    // found the queue empty: what was queued before the backlog changed has been taken.
     while (!cut.aborted && performance.now() < until) {
       const before = accepted.count
       await afterPollPhase()
       if (accepted.count === before) break
     }
+    await closeAtNextAccept(drainer, accepted, Math.min(performance.now() + quietMs, until), cut)
   } finally {
     accepted.stop()
-    drainer.close()
+    closeHandleFirst(handle, drainer)
   }
   return 'backlog-0'
+}
+
+/**
+ * Closes the listener in the callback of the next connection the handle accepts: that accept
+ * emptied the queue, so closing the listening socket there, before the server's handlers run,
+ * leaves only the few microseconds since the kernel handed the connection over for a handshake to
+ * land in the queue and be reset. A close from any later callback (a setImmediate after the poll
+ * phase) leaves the poll phase's other I/O callbacks in between, up to a millisecond under load.
+ * Without an accept by `until` (or when `cut` aborts) the listener closes after the next poll
+ * phase, which closes it at its accept if a connection is queued by then.
+ */
+async function closeAtNextAccept (drainer: ServerDrainer, accepted: AcceptCounter, until: number, cut: AbortSignal): Promise<void> {
+  const closed = new AbortController()
+  accepted.closeAtAccept = () => {
+    drainer.close()
+    closed.abort()
+  }
+  await sleepUntil(until, AbortSignal.any([closed.signal, cut]))
+  if (!closed.signal.aborted && !cut.aborted) await afterPollPhase()
+}
+
+/**
+ * Closes the listening socket, then the drainer. server.close() alone would first end the idle
+ * keep-alive connections (Node's closeIdleConnections), which takes about a millisecond with a few
+ * dozen of them, while new handshakes land in the queue. Node's own close() of the handle, which
+ * follows, does nothing on a closed handle.
+ */
+function closeHandleFirst (handle: ListeningHandle, drainer: ServerDrainer): void {
+  handle.close()
+  drainer.close()
 }
 
 /** The part of Node's internal TCP handle this file uses. */
 interface ListeningHandle {
   listen: (backlog: number) => number
   onconnection: (...args: unknown[]) => unknown
+  close: () => void
 }
 
 /**
@@ -72,17 +117,31 @@ function listeningHandle (server: DrainableServer): ListeningHandle | undefined 
   if (process.platform !== 'linux') return undefined
   const handle = (server as unknown as { _handle?: Partial<ListeningHandle> & { fd?: unknown } | null })._handle
   if (handle == null || handle.constructor?.name !== 'TCP' || typeof handle.fd !== 'number' || handle.fd < 0) return undefined
-  if (typeof handle.listen !== 'function' || typeof handle.onconnection !== 'function') return undefined
+  if (typeof handle.listen !== 'function' || typeof handle.onconnection !== 'function' || typeof handle.close !== 'function') return undefined
   return handle as ListeningHandle
 }
 
+interface AcceptCounter {
+  count: number
+  /**
+   * When set, the next accept closes the listening handle before the server gets the connection
+   * (the kernel has handed it over already), then calls this once the server has it.
+   */
+  closeAtAccept?: () => void
+  stop: () => void
+}
+
 /** Counts the connections the handle accepts, until stop(). */
-function countAccepts (handle: ListeningHandle): { readonly count: number, stop: () => void } {
+function countAccepts (handle: ListeningHandle): AcceptCounter {
   const original = handle.onconnection
-  const counter = { count: 0, stop: () => { handle.onconnection = original } }
+  const counter: AcceptCounter = { count: 0, stop: () => { handle.onconnection = original } }
   handle.onconnection = function (this: unknown, ...args: unknown[]): unknown {
     counter.count++
-    return original.apply(this, args)
+    const closeAtAccept = counter.closeAtAccept
+    if (closeAtAccept !== undefined) handle.close()
+    const result = original.apply(this, args)
+    closeAtAccept?.()
+    return result
   }
   return counter
 }

@@ -96,7 +96,6 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   #run: Promise<ShutdownReport> | undefined
   #signalsSeen = 0
   #firstSignalAt = 0
-  #drainStarted = false
   readonly #preStop: PreStopWindow
   #budgetWarned = false
   #forcedDuring: State | undefined
@@ -148,7 +147,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    */
   addWebSocketServer (wss: WebSocketServerLike): this {
     const server = checkWebSocketServer(wss)
-    if (this.#drainStarted) throw this.#tooLate('addWebSocketServer()')
+    if (this.#drainController.signal.aborted) throw this.#tooLate('addWebSocketServer()')
     this.#webSockets.add(server)
     return this
   }
@@ -212,7 +211,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   addServer (server: DrainableServer): this {
     if (!isHttpServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server', server)
     if (this.#drainers.has(server)) return this
-    if (this.#drainStarted) throw this.#tooLate('addServer()')
+    if (this.#drainController.signal.aborted) throw this.#tooLate('addServer()')
     const drainer = new ServerDrainer(server, this.#onRequestSeen, this.#onListenerClosedByOther)
     this.#drainers.set(server, drainer)
     if (this.#state === 'starting') this.#startup.watch(server)
@@ -323,7 +322,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     // Every request of a known server takes this first branch: one lookup, then nothing to do.
     const known = server === undefined ? undefined : this.#drainers.get(server)
     if (known !== undefined) return known.adoptRequest(req, res)
-    if (!isHttpServer(server) || this.#drainStarted) return
+    if (!isHttpServer(server) || this.#drainController.signal.aborted) return
     this.addServer(server)
     this.#drainers.get(server)?.adoptRequest(req, res)
   }
@@ -362,7 +361,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   }
 
   #onListenerClosedByOther = (): void => {
-    if (this.#state === 'starting' || this.#state === 'running' || this.#drainStarted) return
+    if (this.#state === 'starting' || this.#state === 'running' || this.#drainController.signal.aborted) return
     this.#options.logger.warn({ state: this.#state },
       'the server stopped listening before the drain: something else closed it (another SIGTERM handler?), so new connections were refused before the load balancer caught up')
   }
@@ -451,7 +450,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         drain: {
           durationMs: Math.round(drain.durationMs),
           // The earliest close, ours or someone else's (a foreign SIGTERM handler may beat the signal's own run).
-          listenerClosedAtMs: Math.max(0, Math.round(Math.min(drain.listenerClosedAt, ...drainers.map((d) => d.listenerClosedAt ?? Number.POSITIVE_INFINITY)) - t0)),
+          listenerClosedAtMs: Math.max(0, Math.round(firstListenerClose(drainers, drain.startedAt) - t0)),
           listenerClosedBy: drainers.some((d) => d.listenerClosedByOther) ? 'other' : 'graceful',
           acceptedAfterDrainBegan: total('acceptedAfterDrainBegan')
         },
@@ -480,16 +479,14 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    * Closes the listeners once their accept queues are empty, waits for connections and tasks until
    * the deadline, then destroys what is left. `complete` is false when anything had to be cut.
    */
-  async #drain (drainers: readonly ServerDrainer[], t0: number, deadline: number): Promise<{ complete: boolean, durationMs: number, listenerClosedAt: number, tasksAborted: number }> {
+  async #drain (drainers: readonly ServerDrainer[], t0: number, deadline: number): Promise<{ complete: boolean, startedAt: number, durationMs: number, tasksAborted: number }> {
     const start = performance.now()
-    this.#drainStarted = true
     // Long-lived connections are ended now, not during pre-stop: clients reconnecting then would
     // come straight back to this instance.
     this.#drainController.abort(new Error('drain started'))
     for (const drainer of drainers) drainer.endLongLived()
     this.#webSockets.closeAll(deadline - start)
     await closeListeners(drainers, Math.min(deadline, start + LISTENER_SETTLE_MAX_MS), this.#force.signal)
-    const listenerClosedAt = performance.now()
     const complete = await settledBefore(Promise.all([...drainers.map((d) => d.closed), this.#tasks.settled(), this.#webSockets.closed]), deadline, this.#force.signal)
     const tasksAborted = complete ? 0 : this.#tasks.size
     if (!complete) {
@@ -497,7 +494,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       for (const drainer of drainers) drainer.forceClose()
       this.#options.logger.warn({ tasksAborted, afterMs: Math.round(performance.now() - t0) }, 'drain deadline reached; remaining connections destroyed')
     }
-    return { complete, durationMs: performance.now() - start, listenerClosedAt, tasksAborted }
+    return { complete, startedAt: start, durationMs: performance.now() - start, tasksAborted }
   }
 
   async #runHook (hook: RegisteredHook, phase: HookReport['phase'], timeoutMs: number): Promise<HookReport> {
@@ -593,6 +590,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 function isHttpServer (server: unknown): server is DrainableServer {
   return server instanceof http.Server || server instanceof https.Server ||
     (server instanceof NetServer && typeof (server as { updateSettings?: unknown }).updateSettings === 'function')
+}
+
+/** When the first listener stopped accepting (by anyone); `fallback` when no server was added. */
+function firstListenerClose (drainers: readonly ServerDrainer[], fallback: number): number {
+  const closes = drainers.flatMap((d) => (d.listenerClosedAt === undefined ? [] : [d.listenerClosedAt]))
+  return closes.length === 0 ? fallback : Math.min(...closes)
 }
 
 function sumTimeouts (hooks: readonly RegisteredHook[]): number {

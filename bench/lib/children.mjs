@@ -119,6 +119,17 @@ export async function withTimeout (promise, ms, what) {
   try { return await Promise.race([promise, timeout]) } finally { clearTimeout(t) }
 }
 
+/** SIGTERM, as a platform stopping the process does, then SIGKILL once `killAfterMs` passed (its hard deadline); resolves with the exit. */
+export async function terminate (child, killAfterMs) {
+  child.kill('SIGTERM')
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+  try {
+    return await child.exited
+  } finally {
+    clearTimeout(killTimer)
+  }
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export { once }

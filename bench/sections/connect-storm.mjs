@@ -5,7 +5,7 @@
 // handshake, then the connection was reset) is not, the request was usually sent. Our adapters
 // and the frameworks' bare close() alternate in the same run.
 import http from 'node:http'
-import { startNode, sleep } from '../lib/children.mjs'
+import { startNode, sleep, terminate } from '../lib/children.mjs'
 import { exitLabel } from './rolling.mjs'
 import { table } from '../lib/table.mjs'
 
@@ -91,10 +91,7 @@ export async function stormShutdown (variant, cfg) {
     load = storm(port, cfg.clients, 60_000)
     await sleep(cfg.warmupMs)
     const tTerm = performance.now()
-    pod.kill('SIGTERM')
-    const killTimer = setTimeout(() => pod.kill('SIGKILL'), 20_000)
-    const exit = await pod.exited
-    clearTimeout(killTimer)
+    const exit = await terminate(pod, 20_000)
     // Clients whose SYN was dropped retransmit it about 1 s later and are refused then.
     await sleep(cfg.tailMs)
     const { counts, otherCodes } = await load.stop()

@@ -1,6 +1,6 @@
 // Shutdown with many idle keep-alive connections: each connection sent one request, got its
 // response and stays open. Time from SIGTERM (no pre-stop delay) to process exit.
-import { startNode, sleep } from '../lib/children.mjs'
+import { startNode, sleep, terminate } from '../lib/children.mjs'
 import { exitLabel } from './rolling.mjs'
 import { table } from '../lib/table.mjs'
 
@@ -34,10 +34,7 @@ export async function idleSocketsRun (variant, requested, fdLimit) {
     await sleep(500)
     const tTerm = performance.now()
     const termWall = performance.timeOrigin + tTerm
-    pod.kill('SIGTERM')
-    const killTimer = setTimeout(() => pod.kill('SIGKILL'), 30_000)
-    const exit = await pod.exited
-    clearTimeout(killTimer)
+    const exit = await terminate(pod, 30_000)
     await sleep(300)
     for (const h of holders) h.send('stats')
     const stats = await Promise.all(holders.map((h) => h.next('stats', 10_000)))

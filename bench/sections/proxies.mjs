@@ -10,7 +10,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Pool } from 'undici'
-import { startNode, sleep } from '../lib/children.mjs'
+import { startNode, sleep, terminate } from '../lib/children.mjs'
 import { classify } from '../lib/load.mjs'
 import { exitLabel } from './rolling.mjs'
 import { table } from '../lib/table.mjs'
@@ -285,10 +285,7 @@ export async function proxyRun (proxyName, variant, cfg) {
       for (const slot of [0, 1]) {
         const old = pods[slot]
         const tTerm = performance.now()
-        old.kill('SIGTERM')
-        const killTimer = setTimeout(() => old.kill('SIGKILL'), 20_000)
-        const exit = await old.exited
-        clearTimeout(killTimer)
+        const exit = await terminate(old, 20_000)
         const report = old.messages.find((m) => m.type === 'report')?.report ?? null
         pods[slot] = startPod(variant, podPorts[slot])
         await pods[slot].next('listening', 20_000)

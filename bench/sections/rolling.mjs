@@ -1,6 +1,6 @@
 // Rolling update: pod v1 serves through the LB and to direct clients; pod v2 starts and becomes
 // ready; v1 gets SIGTERM while load continues through and after its exit. Every request counted.
-import { startNode, sleep } from '../lib/children.mjs'
+import { startNode, sleep, terminate } from '../lib/children.mjs'
 import { createLB } from '../lib/lb.mjs'
 import { createLoad, KINDS, KIND_LABEL } from '../lib/load.mjs'
 import { table, round } from '../lib/table.mjs'
@@ -91,10 +91,7 @@ export async function rollingRun (variant, cfg) {
     await sleep(500)
     const countBefore = load.count
     const tTerm = performance.now()
-    v1.kill('SIGTERM')
-    const killTimer = setTimeout(() => v1.kill('SIGKILL'), cfg.killAfterMs) // the platform's hard deadline
-    const exit = await v1.exited
-    clearTimeout(killTimer)
+    const exit = await terminate(v1, cfg.killAfterMs)
     const until = Math.max(loadStart + cfg.durationMs, exit.at + cfg.tailMs, tTerm + lagMs + cfg.probeIntervalMs + cfg.tailMs)
     await sleep(until - performance.now())
     // Keep going until the run has its minimum number of requests (bounded in time).
@@ -160,10 +157,7 @@ export async function idleRun (variant, cfg) {
     await lb.waitInRotation('idle', 20_000)
     await sleep(1500)
     const tTerm = performance.now()
-    pod.kill('SIGTERM')
-    const killTimer = setTimeout(() => pod.kill('SIGKILL'), cfg.killAfterMs)
-    const exit = await pod.exited
-    clearTimeout(killTimer)
+    const exit = await terminate(pod, cfg.killAfterMs)
     const report = pod.messages.find((m) => m.type === 'report')?.report ?? null
     return { variant: variant.name, exitCode: exitLabel(exit), sigtermToExitMs: Math.round(exit.at - tTerm), preStop: report?.phases?.preStop ?? null, report }
   } finally {

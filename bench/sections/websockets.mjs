@@ -4,7 +4,7 @@
 // fixed 100 ms through the LB. Measured: SIGTERM → exit and the exit code, the close codes the
 // clients saw, reconnect attempts (failed, and the peak per 100 ms: the storm), the time until every
 // client was open again, and the RSS of v1 holding the clients.
-import { startNode, sleep } from '../lib/children.mjs'
+import { startNode, sleep, terminate } from '../lib/children.mjs'
 import { createLB } from '../lib/lb.mjs'
 import { table } from '../lib/table.mjs'
 import { exitLabel } from './rolling.mjs'
@@ -59,10 +59,7 @@ export async function websocketRun (variant, cfg) {
     await lb.waitInRotation('v2', 20_000 + cfg.lagMs)
     await sleep(500)
     const tTerm = performance.now()
-    v1.kill('SIGTERM')
-    const killTimer = setTimeout(() => v1.kill('SIGKILL'), cfg.killAfterMs)
-    const exit = await v1.exited
-    clearTimeout(killTimer)
+    const exit = await terminate(v1, cfg.killAfterMs)
     // Every client was closed once and is open again (on v2), or the bound ran out.
     let backAt = null
     try {

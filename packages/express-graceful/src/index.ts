@@ -5,27 +5,22 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createGraceful, type DrainableServer, kAdoptRequest, kLogger, type Graceful, type GracefulOptions } from 'graceful-core'
+import { type Graceful, type GracefulOptions, kAdoptRequest, kLogger, middlewareDoor, type MiddlewareGraceful } from 'graceful-core'
 
 export type ExpressGracefulOptions = GracefulOptions
 
 /** A connect-style middleware: works with express 4 and 5 (and any framework using that shape). */
 export type GracefulMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
 
-export interface ExpressGraceful extends Graceful {
-  /** Mount first: `app.use(graceful.middleware)`. */
-  readonly middleware: GracefulMiddleware
-  /** Drains this server (the return value of `app.listen()`); returns it. Sockets are tracked from here on. */
-  attach<S extends DrainableServer> (server: S): S
-}
+/** The coordinator with its express middleware and `attach(server)`. */
+export type ExpressGraceful = MiddlewareGraceful<GracefulMiddleware>
 
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressGraceful {
-  const graceful = createGraceful(options)
   let routesChecked = false
 
   /** The application's own probe routes would never be reached (the middleware comes first): say so once. */
-  function warnOfShadowedRoutes (app: unknown): void {
+  function warnOfShadowedRoutes (graceful: Graceful, app: unknown): void {
     if (routesChecked || typeof app !== 'function') return
     routesChecked = true
     const { health, ready } = graceful.probeRoutes
@@ -37,21 +32,16 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
     }
   }
 
-  function attach<S extends DrainableServer> (server: S): S {
-    graceful.addServer(server)
-    // The server's request listener is the express app: its routes are registered by now.
-    warnOfShadowedRoutes((server as Server).listeners('request').at(-1))
-    return server
-  }
-
-  function middleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
-    warnOfShadowedRoutes((req as { app?: unknown }).app)
+  const graceful: ExpressGraceful = middlewareDoor(options, (graceful) => function middleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    warnOfShadowedRoutes(graceful, (req as { app?: unknown }).app)
     // Without attach(), the server is found from the first request.
     graceful[kAdoptRequest](req, res)
     if (!graceful.handleProbe(req, res)) next()
-  }
-
-  return Object.assign(graceful, { middleware, attach }) as ExpressGraceful
+  }, (server) => {
+    // The server's request listener is the express app: its routes are registered by now.
+    warnOfShadowedRoutes(graceful, (server as Server).listeners('request').at(-1))
+  })
+  return graceful
 }
 
 /** The paths of an express 4 (`app._router`) or 5 (`app.router`) application's routes. */

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { createGraceful, type Graceful, kFrameworkCleanup, type GracefulOptions, type Logger, type ProbeKind } from 'graceful-core'
+import { bridgeFrameworkClose, createGraceful, type Graceful, type GracefulOptions, type Logger, type ProbeKind } from 'graceful-core'
 
 export type FastifyGracefulOptions = GracefulOptions
 
@@ -52,22 +52,11 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async function fastif
   }
 
   // fastify's own close (its onClose hooks: pools, clients) runs after persistence, as the last
-  // cleanup, so persist hooks can still use what the application registered with onClose.
-  let closedByApp = false
-  let closingFromPipeline = false
-  graceful[kFrameworkCleanup]('fastify', async () => {
-    if (closedByApp) return
-    closingFromPipeline = true
-    await app.close()
-  })
-
-  // app.close() called by the application takes the same path: the whole pipeline runs before
-  // fastify stops listening and runs its onClose hooks. A run started by code never exits the
-  // process, so close() resolves and the caller goes on (a test runner, NestJS).
+  // cleanup; app.close() called by the application runs the whole pipeline first (preClose). A run
+  // started by code never exits the process, so close() resolves and the caller goes on.
+  const bridge = bridgeFrameworkClose(graceful, 'fastify', async () => { await app.close() })
   app.addHook('preClose', async function gracefulPreClose () {
-    if (closingFromPipeline) return
-    closedByApp = true
-    await graceful.shutdown('app.close()')
+    await bridge.insideFrameworkClose('app.close()')
   })
 }
 

@@ -1,5 +1,6 @@
-import { invalid } from './errors.js'
 import { checkDuration } from './options.js'
+import { raceTimeout } from './timing.js'
+import { booleanOption, validateRegistration } from './validate.js'
 import type { CheckFn, CheckOutcome, Logger } from './types.js'
 
 const OPTION_KEYS = ['timeoutMs', 'cacheMs', 'critical']
@@ -43,20 +44,14 @@ export class CheckSet {
 
   /** Validates and registers a check (defaults: timeout 1000 ms, cached 1000 ms, critical). */
   add (name: unknown, fn: unknown, options: unknown): void {
-    if (typeof name !== 'string' || name.trim() === '') throw invalid('check(name)', 'a non-empty string', name)
-    if (typeof fn !== 'function') throw invalid(`check('${name}', fn)`, 'a function (signal) => unknown', fn)
-    if (typeof options !== 'object' || options === null) throw invalid(`check('${name}') options`, 'an object', options)
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.includes(key)) throw invalid(`check('${name}') options.${key}`, `one of ${OPTION_KEYS.join(', ')} (unknown option)`, key)
-    }
-    const { timeoutMs, cacheMs, critical } = options as Record<string, unknown>
-    if (critical !== undefined && typeof critical !== 'boolean') throw invalid(`check('${name}') options.critical`, 'a boolean', critical)
-    if (this.#checks.some((c) => c.name === name)) throw invalid('check(name)', 'unique among readiness checks', name)
+    const rule = { method: 'check', keys: OPTION_KEYS, taken: this.#checks.map((c) => c.name), among: 'readiness checks' }
+    const { name: checked, options: given, timeoutMs } = validateRegistration(rule, name, fn, options)
+    const critical = booleanOption('check', checked, given, 'critical')
     this.#checks.push({
-      name,
+      name: checked,
       fn: fn as CheckFn,
-      timeoutMs: timeoutMs === undefined ? 1000 : checkDuration(`check('${name}') options.timeoutMs`, timeoutMs, { positive: true }),
-      cacheMs: cacheMs === undefined ? 1000 : checkDuration(`check('${name}') options.cacheMs`, cacheMs),
+      timeoutMs: timeoutMs ?? 1000,
+      cacheMs: given.cacheMs === undefined ? 1000 : checkDuration(`check('${checked}') options.cacheMs`, given.cacheMs),
       critical: critical !== false,
       outcome: undefined,
       checkedAt: 0,
@@ -90,25 +85,12 @@ export class CheckSet {
   }
 
   async #run (check: Check, shutdown: AbortSignal): Promise<void> {
-    const timeout = new AbortController()
-    const signal = AbortSignal.any([timeout.signal, shutdown])
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => {
-        timeout.abort(new Error(`readiness check ${check.name} timed out after ${check.timeoutMs} ms`))
-        resolve('timeout')
-      }, check.timeoutMs)
-    })
-    let error: unknown
-    // A synchronous throw is a failure too; resolving to false is the plain way to say "not ready".
-    const ran = new Promise((resolve) => { resolve(check.fn(signal)) }).then(
-      (value): CheckOutcome => value === false ? 'fail' : 'ok',
-      (reason: unknown): CheckOutcome => { error = reason; return 'fail' }
-    )
-    const outcome = await Promise.race([ran, timedOut])
-    clearTimeout(timer)
+    const raced = await raceTimeout(check.fn, check.timeoutMs, shutdown, `readiness check ${check.name} timed out after ${check.timeoutMs} ms`)
     // Shutdown began meanwhile: readiness no longer depends on checks, and an aborted check is no news.
-    if (!shutdown.aborted) this.#record(check, outcome, error)
+    if (raced.outcome === 'cut' || shutdown.aborted) return
+    // A throw is a failure too; resolving to false is the plain way to say "not ready".
+    const outcome: CheckOutcome = raced.outcome === 'ok' ? (raced.value === false ? 'fail' : 'ok') : raced.outcome === 'error' ? 'fail' : 'timeout'
+    this.#record(check, outcome, raced.outcome === 'error' ? raced.error : undefined)
   }
 
   /** Keeps the outcome; logs one line when it changed (a first `ok` is not a change). */

@@ -32,3 +32,20 @@ export function invalid (option: string, form: string, value: unknown, range = f
   const message = `${option} must be ${form}, got ${describe(value)}`
   return range ? new GracefulRangeError(message) : new GracefulTypeError(message)
 }
+
+/**
+ * The one error serialiser: what a reader needs of an error as plain JSON (an Error serialises to
+ * `{}` otherwise). The report keeps it as is; the logger adds the stack.
+ */
+export function errorInfo (error: unknown): { name: string, message: string, code?: string } {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) }
+  }
+  return { name: 'NonError', message: String(error) }
+}
+
+/** The error of a registration made once shutdown began. */
+export function tooLate (what: string, state: string): GracefulStateError {
+  return new GracefulStateError(`${what} was called after shutdown began (state '${state}'); register before shutdown`)
+}

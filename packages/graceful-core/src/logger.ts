@@ -1,3 +1,4 @@
+import { errorInfo } from './errors.js'
 import type { Logger } from './types.js'
 
 type Level = 30 | 40 | 50
@@ -7,11 +8,11 @@ function write (level: Level, obj: object, msg?: string): void {
   process.stdout.write(line)
 }
 
-/** An Error serialises to {} by default; keep what a reader needs, as pino's err serializer does. */
+/** An Error serialises to {} by default; keep what a reader needs, in the shape of pino's err serializer. */
 function keepErrors (_key: string, value: unknown): unknown {
   if (!(value instanceof Error)) return value
-  const code = (value as NodeJS.ErrnoException).code
-  return { type: value.name, message: value.message, stack: value.stack, ...(code === undefined ? {} : { code }) }
+  const { name, ...info } = errorInfo(value)
+  return { type: name, ...info, stack: value.stack }
 }
 
 /** JSON lines on stdout in pino's shape, so the same log tooling reads both. */
@@ -47,3 +48,18 @@ export function fromMessageLogger (target: MessageLogger): Logger {
 
 const noop = (): void => {}
 export const silentLogger: Logger = { info: noop, warn: noop, error: noop }
+
+/**
+ * The user's logger, made unable to break a shutdown: a logger that throws (a closed transport, a
+ * bad serializer) loses that line, never the pipeline.
+ */
+export function safeLogger (target: Logger): Logger {
+  const guard = (method: 'info' | 'warn' | 'error') => (obj: object, msg?: string): void => {
+    try {
+      target[method](obj, msg)
+    } catch {}
+  }
+  const safe: Logger = { info: guard('info'), warn: guard('warn'), error: guard('error') }
+  if (typeof target.flush === 'function') safe.flush = target.flush.bind(target)
+  return safe
+}

@@ -1,6 +1,7 @@
 import { constants } from 'node:os'
 import { invalid } from './errors.js'
-import { defaultLogger, fromMessageLogger, type MessageLogger, silentLogger } from './logger.js'
+import { exitProcess } from './exit.js'
+import { defaultLogger, fromMessageLogger, type MessageLogger, safeLogger, silentLogger } from './logger.js'
 import type { GracefulOptions, Logger } from './types.js'
 
 /** setTimeout cannot wait longer than this. */
@@ -57,9 +58,9 @@ function checkLogger (value: unknown): Logger {
   const has = (...methods: string[]): boolean => typeof value === 'object' && value !== null &&
     methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
   // pino, bunyan, fastify's app.log and console: (object, message).
-  if (has('info', 'warn', 'error')) return value as Logger
+  if (has('info', 'warn', 'error')) return safeLogger(value as Logger)
   // NestJS's Logger and other message-first loggers have log() instead of info().
-  if (has('log', 'warn', 'error')) return fromMessageLogger(value as MessageLogger)
+  if (has('log', 'warn', 'error')) return safeLogger(fromMessageLogger(value as MessageLogger))
   throw invalid('logger', 'a logger with info, warn and error methods (pino, console), one with log, warn and error (NestJS Logger), or false', value)
 }
 
@@ -68,11 +69,6 @@ function checkExit (value: unknown): ((code: number) => void) | undefined {
   if (value === true) return exitProcess
   if (typeof value === 'function') return value as (code: number) => void
   throw invalid('exit', 'true, false or a function (code) => void', value)
-}
-
-function exitProcess (code: number): void {
-  process.exitCode = code
-  process.exit(code)
 }
 
 function checkProbePaths (value: unknown): Set<string> {

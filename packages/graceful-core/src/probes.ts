@@ -1,4 +1,5 @@
-import type { Readiness } from './types.js'
+import type { CheckSummary } from './checks.js'
+import type { Logger, Readiness, State } from './types.js'
 
 /** The path of a request URL, without its query string. */
 export function pathOf (url: string | undefined): string {
@@ -15,6 +16,26 @@ export interface ProbeAnswer {
   body: Readiness
 }
 
+/** The parts of a node:http (or http2 compatibility) request and response a probe needs. */
+export interface ProbeRequest { readonly method?: string | undefined, readonly url?: string | undefined }
+export interface ProbeResponse {
+  readonly headersSent: boolean
+  writeHead (statusCode: number, headers?: Record<string, string | number>): unknown
+  end (body?: string): unknown
+}
+
+/**
+ * What the readiness probe says in each state; while running, the readiness checks' summary (when
+ * any is registered) decides. The body reveals nothing else: check names and outcomes, no errors.
+ */
+export function readinessOf (state: State, checks?: CheckSummary): Readiness {
+  if (state === 'starting') return { status: 'starting', ready: false }
+  if (state === 'running' && checks !== undefined) return { status: checks.status, ready: checks.status !== 'unavailable', checks: checks.outcomes }
+  if (state === 'running') return { status: 'healthy', ready: true }
+  if (state === 'stopped') return { status: 'stopped', ready: false }
+  return { status: 'draining', ready: false }
+}
+
 /**
  * What a probe route answers. Liveness stays 200 while draining (a failing liveness probe makes
  * Kubernetes kill the pod mid-drain); readiness answers 503 whenever the instance is not ready.
@@ -26,4 +47,24 @@ export function probeAnswer (kind: ProbeKind, readiness: Readiness): ProbeAnswer
     headers: { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' },
     body: readiness
   }
+}
+
+/** Which probe a request is for: GET or HEAD on one of the probe routes (query strings ignored), else undefined. */
+export function probeKindOf (method: string | undefined, url: string | undefined, routes: Readonly<Record<ProbeKind, string | false>>): ProbeKind | undefined {
+  if (method !== 'GET' && method !== 'HEAD') return undefined
+  const path = pathOf(url)
+  return path === routes.health ? 'health' : path === routes.ready ? 'ready' : undefined
+}
+
+/** Writes a probe's answer on a node:http response (no body for HEAD); an answer that failed becomes a logged 500. */
+export function respondToProbe (req: ProbeRequest, res: ProbeResponse, answer: Promise<ProbeAnswer>, logger: Logger): void {
+  answer.then((answer) => {
+    const body = JSON.stringify(answer.body)
+    res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': Buffer.byteLength(body) })
+    res.end(req.method === 'HEAD' ? undefined : body)
+  }).catch((error: unknown) => {
+    logger.error({ err: error, url: req.url }, 'probe failed to answer')
+    if (!res.headersSent) res.writeHead(500)
+    res.end()
+  })
 }

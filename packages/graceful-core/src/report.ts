@@ -1,12 +1,59 @@
-import type { ErrorInfo, ShutdownReport } from './types.js'
+import type { DrainCounts } from './drain/server-drainer.js'
+import type { PreStopResult } from './pre-stop.js'
+import type { ErrorInfo, HookReport, ShutdownReport, StartupReport, State } from './types.js'
 
-/** Keeps what a reader needs of an error as plain JSON (an Error serialises to `{}` otherwise). */
-export function errorInfo (error: unknown): ErrorInfo {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) }
+/** What the phases of one run produced, as the pipeline collected it. */
+export interface RunRecord {
+  readonly reason: string
+  readonly startedAt: Date
+  /** performance.now() at the signal: every phase's moment is counted from it. */
+  readonly t0: number
+  readonly exitCode: number
+  readonly forcedDuring: State | undefined
+  readonly inFlightAtSignal: number
+  readonly preStop: PreStopResult
+  readonly drain: { readonly durationMs: number, readonly listenerClosedAt: number, readonly listenerClosedBy: 'graceful' | 'other' }
+  readonly counts: readonly DrainCounts[]
+  readonly cleanupMs: number
+  readonly persistMs: number
+  readonly tasks: { readonly finished: number, readonly failed: number, readonly aborted: number }
+  readonly webSockets: { readonly closed: number, readonly terminated: number }
+  readonly hooks: readonly HookReport[]
+  readonly startup: StartupReport
+  readonly faults: readonly ErrorInfo[]
+}
+
+/** Builds the ShutdownReport (plain JSON, whole milliseconds) from a run's record. */
+export function buildReport (run: RunRecord): ShutdownReport {
+  const total = (key: keyof DrainCounts): number => run.counts.reduce((sum, c) => sum + c[key], 0)
+  const { preStop } = run
+  return {
+    reason: run.reason,
+    startedAt: run.startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+    durationMs: Math.round(performance.now() - run.t0),
+    exitCode: run.exitCode,
+    forced: run.forcedDuring !== undefined,
+    ...(run.forcedDuring === undefined ? {} : { forcedDuring: run.forcedDuring }),
+    phases: {
+      preStop: { ...preStop, durationMs: Math.round(preStop.durationMs) },
+      drain: {
+        durationMs: Math.round(run.drain.durationMs),
+        listenerClosedAtMs: Math.max(0, Math.round(run.drain.listenerClosedAt - run.t0)),
+        listenerClosedBy: run.drain.listenerClosedBy,
+        acceptedAfterDrainBegan: total('acceptedAfterDrainBegan')
+      },
+      cleanup: { durationMs: Math.round(run.cleanupMs) },
+      persist: { durationMs: Math.round(run.persistMs) }
+    },
+    requests: { inFlightAtSignal: run.inFlightAtSignal, completedDuringDrain: total('completed') },
+    sockets: { closedIdle: total('closedIdle'), closedAfterResponse: total('closedAfterResponse'), forced: total('forced') },
+    tasks: { ...run.tasks },
+    longLived: { streamsEnded: total('streamsEnded'), webSocketsClosed: run.webSockets.closed, webSocketsTerminated: run.webSockets.terminated },
+    hooks: [...run.hooks],
+    startup: run.startup,
+    faults: [...run.faults]
   }
-  return { name: 'NonError', message: String(error) }
 }
 
 /** The one summary line logged with the report. */
@@ -24,5 +71,6 @@ export function summaryLine (report: ShutdownReport): string {
     `pre-stop ${report.phases.preStop.durationMs} ms (${report.phases.preStop.endedBy}), ` +
     `${report.requests.completedDuringDrain} requests completed, sockets ${closedIdle} idle / ${closedAfterResponse} after response / ${forced} forced, ` +
     longLived +
-    `tasks ${report.tasks.finished} finished / ${report.tasks.aborted} aborted, ${hooks}`
+    `tasks ${report.tasks.finished} finished / ${report.tasks.aborted} aborted, ${hooks}` +
+    (report.faults.length === 0 ? '' : `, ${report.faults.length} fault(s)`)
 }

@@ -1,5 +1,5 @@
-import { invalid } from './errors.js'
-import { checkDuration } from './options.js'
+import { raceTimeout } from './timing.js'
+import { validateRegistration } from './validate.js'
 import type { Logger, StartupReport, StartupTask, StartupTaskReport } from './types.js'
 
 /** The part of a server the gate watches: whether it listens yet. */
@@ -14,7 +14,6 @@ interface Entry {
   readonly startedAt: number
   outcome: StartupTaskReport['outcome'] | undefined
   durationMs: number
-  timer: NodeJS.Timeout | undefined
 }
 
 /**
@@ -66,38 +65,25 @@ export class StartupGate {
    * exceeds it.
    */
   add (name: unknown, task: unknown, options: unknown): void {
-    if (typeof name !== 'string' || name.trim() === '') throw invalid('startup(name)', 'a non-empty string', name)
-    if (typeof task !== 'function' && !isThenable(task)) throw invalid(`startup('${name}', task)`, 'a Promise or a function (signal) => Promise', task)
-    if (typeof options !== 'object' || options === null) throw invalid(`startup('${name}') options`, 'an object', options)
-    for (const key of Object.keys(options)) {
-      if (key !== 'timeoutMs') throw invalid(`startup('${name}') options.${key}`, 'timeoutMs (unknown option)', key)
-    }
-    const raw = (options as { timeoutMs?: unknown }).timeoutMs
-    const timeoutMs = raw === undefined ? undefined : checkDuration(`startup('${name}') options.timeoutMs`, raw, { positive: true })
-    if (this.#tasks.some((e) => e.name === name)) throw invalid('startup(name)', 'unique among startup tasks', name)
-    this.#start(name, task as StartupTask, timeoutMs)
+    const rule = { method: 'startup', keys: ['timeoutMs'], taken: this.#tasks.map((e) => e.name), among: 'startup tasks', promise: true, form: 'a Promise or a function (signal) => Promise' }
+    const { name: checked, timeoutMs } = validateRegistration(rule, name, task, options)
+    this.#start(checked, task as StartupTask, timeoutMs)
   }
 
   #start (name: string, task: StartupTask, timeoutMs: number | undefined): void {
     const remaining = Math.max(0, this.#deadline - performance.now())
-    const entry: Entry = { name, startedAt: performance.now(), outcome: undefined, durationMs: 0, timer: undefined }
+    const entry: Entry = { name, startedAt: performance.now(), outcome: undefined, durationMs: 0 }
     this.#tasks.push(entry)
     this.#pending++
     const limit = Math.min(timeoutMs ?? remaining, remaining)
-    entry.timer = setTimeout(() => {
-      this.#settle(entry, 'timeout')
-      this.#logger.error({ startupTask: name, timeoutMs: Math.round(limit) }, `startup task ${name} timed out`)
-      this.#fail(`startup task ${name} timed out`)
-    }, limit)
-    const signal = this.#controller.signal
-    // A function task starts at once; a synchronous throw becomes a rejection.
-    new Promise((resolve) => { resolve(typeof task === 'function' ? task(signal) : task) }).then(() => {
-      this.#settle(entry, 'ok')
-      this.#maybeReady()
-    }, (error: unknown) => {
-      if (!this.#settle(entry, 'error')) return
-      this.#logger.error({ startupTask: name, err: error }, `startup task ${name} failed`)
-      this.#fail(`startup task ${name} failed`)
+    const run = (signal: AbortSignal): unknown => typeof task === 'function' ? task(signal) : task
+    void raceTimeout(run, limit, this.#controller.signal, `startup task ${name} timed out`).then((raced) => {
+      // 'cut': shutdown began, and abort() has settled the task as aborted.
+      if (raced.outcome === 'cut' || !this.#settle(entry, raced.outcome)) return
+      if (raced.outcome === 'ok') return this.#maybeReady()
+      if (raced.outcome === 'error') this.#logger.error({ startupTask: name, err: raced.error }, `startup task ${name} failed`)
+      else this.#logger.error({ startupTask: name, timeoutMs: Math.round(limit) }, `startup task ${name} timed out`)
+      this.#fail(`startup task ${name} ${raced.outcome === 'timeout' ? 'timed out' : 'failed'}`)
     })
   }
 
@@ -134,7 +120,6 @@ export class StartupGate {
     if (entry.outcome !== undefined) return false
     entry.outcome = outcome
     entry.durationMs = performance.now() - entry.startedAt
-    clearTimeout(entry.timer)
     this.#pending--
     return true
   }
@@ -160,10 +145,5 @@ export class StartupGate {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate)
     for (const [server, onListening] of this.#servers) server.off('listening', onListening)
     this.#servers.clear()
-    for (const entry of this.#tasks) clearTimeout(entry.timer)
   }
-}
-
-function isThenable (value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
 }

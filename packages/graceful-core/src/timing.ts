@@ -7,13 +7,39 @@ export async function sleepUntil (at: number, cut: AbortSignal): Promise<void> {
   await sleep(ms, undefined, { signal: cut }).catch(() => {})
 }
 
-/** True when `work` settled before the deadline (performance clock) and `cut` did not abort the wait. */
-export async function settledBefore (work: Promise<unknown>, deadline: number, cut: AbortSignal): Promise<boolean> {
+/** How work run under a timeout ended: `cut` when the caller's own signal stopped the wait first. */
+export type Raced<T> =
+  | { readonly outcome: 'ok', readonly value: T }
+  | { readonly outcome: 'error', readonly error: unknown }
+  | { readonly outcome: 'timeout' | 'cut' }
+
+/**
+ * The one timeout race of graceful (hooks, readiness checks, startup tasks, the drain's wait): runs
+ * `work` with a signal that aborts when the wait ends, and resolves with how it ended. A throw, sync
+ * or async, is an outcome; nothing escapes, and a late result is ignored. `cut` (a second signal,
+ * shutdown beginning) ends the wait early. No timer outlives the race.
+ */
+export async function raceTimeout<T> (work: (signal: AbortSignal) => T | PromiseLike<T>, timeoutMs: number, cut?: AbortSignal, reason = 'timed out'): Promise<Raced<Awaited<T>>> {
   const stop = new AbortController()
-  const done = work.then(() => true)
-  const timeUp = sleep(Math.max(0, deadline - performance.now()), false, { signal: AbortSignal.any([stop.signal, cut]) })
-    .catch(() => false)
-  const finished = await Promise.race([done, timeUp])
-  stop.abort()
-  return finished && !cut.aborted
+  const signal = cut === undefined ? stop.signal : AbortSignal.any([stop.signal, cut])
+  if (cut?.aborted === true) return { outcome: 'cut' }
+  let timer: NodeJS.Timeout | undefined
+  let onCut: (() => void) | undefined
+  const ended = new Promise<Raced<Awaited<T>>>((resolve) => {
+    timer = setTimeout(() => resolve({ outcome: 'timeout' }), Math.max(0, timeoutMs))
+    onCut = () => resolve({ outcome: 'cut' })
+    cut?.addEventListener('abort', onCut, { once: true })
+  })
+  // A function starts at once; a synchronous throw becomes a rejection.
+  const ran = new Promise<T>((resolve) => { resolve(work(signal)) }).then(
+    (value): Raced<Awaited<T>> => ({ outcome: 'ok', value: value as Awaited<T> }),
+    (error: unknown): Raced<Awaited<T>> => ({ outcome: 'error', error })
+  )
+  const result = await Promise.race([ran, ended])
+  clearTimeout(timer)
+  if (onCut !== undefined) cut?.removeEventListener('abort', onCut)
+  // Work that outlived the wait is told that nobody waits for it any more, so it can stop too.
+  // Work that settled keeps its signal: a startup task may hand it to what it started.
+  if (result.outcome === 'timeout' || result.outcome === 'cut') stop.abort(new Error(reason))
+  return result
 }

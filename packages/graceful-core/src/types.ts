@@ -10,8 +10,12 @@ export type State = 'starting' | 'running' | 'draining' | 'cleaning' | 'persisti
 /** How one hook ended; `skipped` when a second signal forced the exit before it could run. */
 export type HookOutcome = 'ok' | 'error' | 'timeout' | 'skipped'
 
-/** Why the pre-stop window ended. */
-export type PreStopEnd = 'fixed' | 'quiet' | 'max' | 'forced'
+/**
+ * Why the pre-stop window ended: `fixed` after preStopDelayMs; `quiet` when traffic stopped; `max`
+ * at preStopMaxMs; `budget` at the longest gracePeriodMs allows (shorter than configured); `forced`
+ * by a second signal.
+ */
+export type PreStopEnd = 'fixed' | 'quiet' | 'max' | 'budget' | 'forced'
 
 /** A pino-compatible logger: object first, then a short message. */
 export interface Logger {
@@ -36,7 +40,10 @@ export interface GracefulOptions {
    * Default 0, or 1000 under Kubernetes.
    */
   preStopQuietMs?: number
-  /** Upper bound of the pre-stop window when `preStopQuietMs` > 0. Default 15000 under Kubernetes. */
+  /**
+   * Upper bound of the pre-stop window when `preStopQuietMs` > 0. Default: the larger of
+   * `preStopDelayMs` and 15000 when `preStopQuietMs` > 0 (so under Kubernetes), else `preStopDelayMs`.
+   */
   preStopMaxMs?: number
   /** The whole budget from signal to exit. Default 30000. */
   gracePeriodMs?: number
@@ -167,7 +174,12 @@ export interface ShutdownReport {
   /** The phase that was running when a second signal forced the exit. */
   forcedDuring?: State
   phases: {
-    preStop: { durationMs: number; endedBy: PreStopEnd; requests: number }
+    /**
+     * `configuredMs`: the longest pre-stop configured (preStopDelayMs, or preStopMaxMs when
+     * traffic-aware); `effectiveMs`: the longest gracePeriodMs allowed it (see the README's "Budget").
+     * `requests`: requests that arrived during the window, probes excluded.
+     */
+    preStop: { durationMs: number; endedBy: PreStopEnd; requests: number; configuredMs: number; effectiveMs: number }
     /**
      * `listenerClosedAtMs`: when the first listener stopped accepting, counted from the signal
      * (normally after pre-stop); `listenerClosedBy: 'other'` when something else closed it first

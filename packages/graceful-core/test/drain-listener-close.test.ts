@@ -89,8 +89,8 @@ t.test('while the listener closes, the kernel admits at most one new connection 
   const server = okServer()
   const port = await listen(t, server)
   const drainer = new ServerDrainer(server, () => {})
-  t.teardown(() => { drainer.forceClose(); drainer.detach() })
-  drainer.startDraining()
+  t.teardown(() => { drainer.destroyRemaining(); drainer.detach() })
+  drainer.announceClose()
 
   const closing = closeListener(drainer, performance.now() + 5000, new AbortController().signal)
   const connects = queueConnects(t, port, 5)
@@ -109,8 +109,8 @@ t.test('once the queue has drained, the listener closes as the next connection i
   const server = okServer()
   const port = await listen(t, server)
   const drainer = new ServerDrainer(server, () => {})
-  t.teardown(() => { drainer.forceClose(); drainer.detach() })
-  drainer.startDraining()
+  t.teardown(() => { drainer.destroyRemaining(); drainer.detach() })
+  drainer.announceClose()
   let connectAtAccept: Promise<string> | undefined
   server.once('connection', () => { connectAtAccept = connectOutcome(port) })
 
@@ -133,8 +133,8 @@ t.test('without a usable listening handle the listener closes once no connection
   // What the feature detection sees on a cluster worker's stand-in handle: no listen().
   Object.defineProperty((server as unknown as { _handle: object })._handle, 'listen', { value: undefined, configurable: true })
   const drainer = new ServerDrainer(server, () => {})
-  t.teardown(() => { drainer.forceClose(); drainer.detach() })
-  drainer.startDraining()
+  t.teardown(() => { drainer.destroyRemaining(); drainer.detach() })
+  drainer.announceClose()
 
   const closing = closeListener(drainer, performance.now() + 5000, new AbortController().signal)
   const connects = queueConnects(t, port, 5)

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { MiddlewareHandler } from 'hono'
-import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions } from 'graceful-core'
+import { type GracefulOptions, kAdoptRequest, middlewareDoor, type MiddlewareGraceful } from 'graceful-core'
 
 export type HonoGracefulOptions = GracefulOptions
 
@@ -17,23 +17,12 @@ export interface NodeBindings {
   outgoing: ServerResponse
 }
 
-export interface HonoGraceful extends Graceful {
-  /** Mount first: `app.use(graceful.middleware)`. */
-  readonly middleware: MiddlewareHandler<{ Bindings: NodeBindings }>
-  /** Drains this server (the return value of `serve()`); returns it. Sockets are tracked from here on. */
-  attach<S extends DrainableServer> (server: S): S
-}
+/** The coordinator with its Hono middleware and `attach(server)`. */
+export type HonoGraceful = MiddlewareGraceful<MiddlewareHandler<{ Bindings: NodeBindings }>>
 
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
-  const graceful = createGraceful(options)
-
-  function attach<S extends DrainableServer> (server: S): S {
-    graceful.addServer(server)
-    return server
-  }
-
-  const middleware: MiddlewareHandler<{ Bindings: NodeBindings }> = async function gracefulMiddleware (c, next) {
+  return middlewareDoor(options, (graceful): MiddlewareHandler<{ Bindings: NodeBindings }> => async function gracefulMiddleware (c, next) {
     // Without attach(), the server is found from the first request. c.env is undefined outside
     // @hono/node-server (app.request() in tests, other runtimes).
     const env = c.env as Partial<NodeBindings> | undefined
@@ -43,9 +32,7 @@ export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
     if (kind === undefined) return next()
     const answer = await graceful.probe(kind)
     return c.json(answer.body, answer.statusCode, answer.headers)
-  }
-
-  return Object.assign(graceful, { middleware, attach }) as HonoGraceful
+  })
 }
 
 export default honoGraceful

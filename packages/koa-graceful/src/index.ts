@@ -5,30 +5,19 @@
  * @module
  */
 import type { Context, Next } from 'koa'
-import { createGraceful, type DrainableServer, kAdoptRequest, type Graceful, type GracefulOptions } from 'graceful-core'
+import { type GracefulOptions, kAdoptRequest, middlewareDoor, type MiddlewareGraceful } from 'graceful-core'
 
 export type KoaGracefulOptions = GracefulOptions
 
 /** Koa middleware: `(ctx, next) => Promise<void>`. */
 export type KoaGracefulMiddleware = (ctx: Context, next: Next) => Promise<void>
 
-export interface KoaGraceful extends Graceful {
-  /** Mount first: `app.use(graceful.middleware)`. */
-  readonly middleware: KoaGracefulMiddleware
-  /** Drains this server (the return value of `app.listen()`); returns it. Sockets are tracked from here on. */
-  attach<S extends DrainableServer> (server: S): S
-}
+/** The coordinator with its Koa middleware and `attach(server)`. */
+export type KoaGraceful = MiddlewareGraceful<KoaGracefulMiddleware>
 
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function koaGraceful (options: KoaGracefulOptions = {}): KoaGraceful {
-  const graceful = createGraceful(options)
-
-  function attach<S extends DrainableServer> (server: S): S {
-    graceful.addServer(server)
-    return server
-  }
-
-  async function middleware (ctx: Context, next: Next): Promise<void> {
+  return middlewareDoor(options, (graceful) => async function middleware (ctx: Context, next: Next): Promise<void> {
     // Without attach(), the server is found from the first request.
     graceful[kAdoptRequest](ctx.req, ctx.res)
     const kind = graceful.probeKind(ctx.method, ctx.url)
@@ -39,9 +28,7 @@ export function koaGraceful (options: KoaGracefulOptions = {}): KoaGraceful {
     ctx.status = answer.statusCode
     ctx.body = answer.body
     ctx.set(answer.headers)
-  }
-
-  return Object.assign(graceful, { middleware, attach }) as KoaGraceful
+  })
 }
 
 export default koaGraceful

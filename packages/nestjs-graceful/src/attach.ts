@@ -1,6 +1,6 @@
 import { constants } from 'node:os'
 import type { INestApplicationContext } from '@nestjs/common'
-import { Graceful, kFrameworkCleanup, kLogger } from 'graceful-core'
+import { bridgeFrameworkClose, Graceful, kLogger } from 'graceful-core'
 import { isAttached, markAttached } from './attached.js'
 
 /** What NestApplicationContext has besides its public interface (Nest 11). */
@@ -39,16 +39,11 @@ export function attachGraceful<App extends INestApplicationContext> (app: App): 
   // the method up at call time and would find the replacement below.
   const nestClose = (Object.getPrototypeOf(app) as NestInternals).close.bind(app)
   let closeSignal: string | undefined
-  let nestClosed: Promise<void> | undefined
-  const closeNest = (): Promise<void> => (nestClosed ??= nestClose(closeSignal ?? signalOf(graceful)))
-  // Last of all, after persistence, so persist hooks can still use what Nest's hooks close.
-  graceful[kFrameworkCleanup]('nest', closeNest)
+  const bridge = bridgeFrameworkClose(graceful, 'nest', () => nestClose(closeSignal ?? signalOf(graceful)))
 
   replaceMethod(app, 'close', async function close (signal?: string): Promise<void> {
     closeSignal ??= signal
-    await graceful.shutdown(signal ?? 'app.close()')
-    // Already settled when the pipeline's own call finished; awaited again in case it outlived its hook timeout.
-    await closeNest()
+    await bridge.close(signal ?? 'app.close()')
   })
 
   const warn = (message: string): void => graceful[kLogger].warn({}, message)

@@ -1,10 +1,12 @@
 import { setImmediate as afterPollPhase } from 'node:timers/promises'
 import { acceptQueuesSettled } from './accept-queue.js'
 import { sleepUntil } from '../timing.js'
-import type { DrainableServer, ServerDrainer } from './server-drainer.js'
+import { wrapMethod } from '../wrap.js'
+import type { DrainableServer } from './node-http.js'
+import type { ServerDrainer } from './server-drainer.js'
 
 /**
- * Closes every drainer's listener (`drainer.close()`) at a moment its accept queue is empty, so the
+ * Closes every drainer's listener (`drainer.closeAndReap()`) at a moment its accept queue is empty, so the
  * connections the kernel already accepted are served, not reset; resolves once all are closed.
  * `until` (performance clock) caps the wait, after which a listener closes whatever is queued; `cut`
  * closes at once.
@@ -46,11 +48,11 @@ export type ListenerCloseMethod = 'backlog-0' | 'quiet-wait'
  * QUIET_MS (a test makes it long, so that only an accept can close the listener).
  */
 export async function closeListener (drainer: ServerDrainer, until: number, cut: AbortSignal, quietMs = QUIET_MS): Promise<ListenerCloseMethod> {
-  drainer.beginDrain()
+  drainer.countLateAccepts()
   const handle = listeningHandle(drainer.server)
   if (handle === undefined || handle.listen(0) !== 0) {
     await acceptQueuesSettled([drainer], until, cut)
-    drainer.close()
+    drainer.closeAndReap()
     return 'quiet-wait'
   }
   const accepted = countAccepts(handle)
@@ -84,7 +86,7 @@ export async function closeListener (drainer: ServerDrainer, until: number, cut:
 async function closeAtNextAccept (drainer: ServerDrainer, accepted: AcceptCounter, until: number, cut: AbortSignal): Promise<void> {
   const closed = new AbortController()
   accepted.closeAtAccept = () => {
-    drainer.close()
+    drainer.closeAndReap()
     closed.abort()
   }
   await sleepUntil(until, AbortSignal.any([closed.signal, cut]))
@@ -99,7 +101,7 @@ async function closeAtNextAccept (drainer: ServerDrainer, accepted: AcceptCounte
  */
 function closeHandleFirst (handle: ListeningHandle, drainer: ServerDrainer): void {
   handle.close()
-  drainer.close()
+  drainer.closeAndReap()
 }
 
 /** The part of Node's internal TCP handle this file uses. */
@@ -133,15 +135,14 @@ interface AcceptCounter {
 
 /** Counts the connections the handle accepts, until stop(). */
 function countAccepts (handle: ListeningHandle): AcceptCounter {
-  const original = handle.onconnection
-  const counter: AcceptCounter = { count: 0, stop: () => { handle.onconnection = original } }
-  handle.onconnection = function (this: unknown, ...args: unknown[]): unknown {
+  const counter: AcceptCounter = { count: 0, stop: () => {} }
+  counter.stop = wrapMethod(handle, 'onconnection', (original) => function countingAccept (this: unknown, ...args: unknown[]): unknown {
     counter.count++
     const closeAtAccept = counter.closeAtAccept
     if (closeAtAccept !== undefined) handle.close()
     const result = original.apply(this, args)
     closeAtAccept?.()
     return result
-  }
+  })
   return counter
 }

@@ -1,0 +1,124 @@
+/**
+ * The one place where gracePeriodMs is split between the phases. The rule, checkable by hand:
+ *
+ * 1. The hooks reserve the sum of their timeouts, at most half of gracePeriodMs.
+ * 2. Pre-stop may take at most two thirds of what the hooks leave (rounded down to the millisecond),
+ *    so the drain always keeps at least a third. A longer pre-stop is shortened to that.
+ * 3. The drain gets the rest of what the hooks leave: it ends at gracePeriodMs − reserve.
+ * 4. Within the reserve, persistence (and the cleanups that run after it) comes first: the cleanups
+ *    before it share only what persistence does not need.
+ *
+ * Worked examples are in the core README ("Budget").
+ */
+
+/** The hooks reserve at most this share of gracePeriodMs. */
+const HOOKS_MAX_SHARE = 1 / 2
+/** Pre-stop takes at most this share of what the hooks leave; the drain keeps the rest. */
+const PRE_STOP_MAX_SHARE = 2 / 3
+/** Kubernetes needs a moment after our exit; a kill deadline this close to gracePeriodMs is a warning. */
+export const TERMINATION_HEADROOM_MS = 2000
+
+export interface BudgetOptions {
+  readonly gracePeriodMs: number
+  readonly preStopDelayMs: number
+  readonly preStopQuietMs: number
+  readonly preStopMaxMs: number
+}
+
+/** The hooks' timeouts: those that run with persistence (and after it), and the cleanups before it. */
+export interface HookTimeouts {
+  readonly persistMs: number
+  readonly cleanupMs: number
+}
+
+export interface Budget {
+  readonly gracePeriodMs: number
+  /** What the hooks asked for: the sum of their timeouts. */
+  readonly hookTimeoutsMs: number
+  /** What they get (rule 1). */
+  readonly hooksMs: number
+  readonly persistMs: number
+  /** The longest pre-stop as configured: preStopDelayMs, or preStopMaxMs when traffic-aware. */
+  readonly preStopConfiguredMs: number
+  /** The longest pre-stop as it will run (rule 2). */
+  readonly preStopMs: number
+  /** The least the drain keeps (rule 3), when pre-stop takes its longest. */
+  readonly drainMinMs: number
+}
+
+/** The longest pre-stop that fits `gracePeriodMs` with hooks of these timeouts (rules 1 and 2). */
+export function preStopLimit (gracePeriodMs: number, hookTimeoutsMs: number): number {
+  const hooksMs = Math.min(hookTimeoutsMs, gracePeriodMs * HOOKS_MAX_SHARE)
+  return Math.floor((gracePeriodMs - hooksMs) * PRE_STOP_MAX_SHARE)
+}
+
+export function planBudget (options: BudgetOptions, hooks: HookTimeouts): Budget {
+  const { gracePeriodMs } = options
+  const hookTimeoutsMs = hooks.persistMs + hooks.cleanupMs
+  const hooksMs = Math.min(hookTimeoutsMs, gracePeriodMs * HOOKS_MAX_SHARE)
+  const preStopConfiguredMs = options.preStopQuietMs > 0 ? options.preStopMaxMs : options.preStopDelayMs
+  const preStopMs = Math.min(preStopConfiguredMs, preStopLimit(gracePeriodMs, hookTimeoutsMs))
+  return {
+    gracePeriodMs,
+    hookTimeoutsMs,
+    hooksMs,
+    persistMs: Math.min(hooks.persistMs, hooksMs),
+    preStopConfiguredMs,
+    preStopMs,
+    drainMinMs: gracePeriodMs - hooksMs - preStopMs
+  }
+}
+
+/** The budget as moments on the performance clock, for a run that began at `t0`. */
+export function deadlines (budget: Budget, t0: number): { preStopEnd: number, drainDeadline: number, cleanupDeadline: number } {
+  const end = t0 + budget.gracePeriodMs
+  return { preStopEnd: t0 + budget.preStopMs, drainDeadline: end - budget.hooksMs, cleanupDeadline: end - budget.persistMs }
+}
+
+/** The smallest gracePeriodMs that lets `preStopMs` run whole with hooks of these timeouts. */
+export function gracePeriodFitting (preStopMs: number, hookTimeoutsMs: number): number {
+  // preStopLimit grows with gracePeriodMs; this upper bound fits (the hooks get at most half of it).
+  let low = 0
+  let high = Math.ceil(3 * preStopMs + 2 * hookTimeoutsMs) + 3
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2)
+    if (preStopLimit(middle, hookTimeoutsMs) >= preStopMs) high = middle
+    else low = middle
+  }
+  return high
+}
+
+export interface BudgetWarning {
+  readonly fields: Record<string, number>
+  readonly message: string
+}
+
+/** What cannot work as configured, each naming the options and the values that would. */
+export function budgetWarnings (budget: Budget, options: BudgetOptions & { readonly terminationGracePeriodMs: number | undefined }): BudgetWarning[] {
+  const warnings: BudgetWarning[] = []
+  const { gracePeriodMs, hookTimeoutsMs, hooksMs, preStopConfiguredMs, preStopMs } = budget
+  if (hookTimeoutsMs > hooksMs) {
+    warnings.push({
+      fields: { gracePeriodMs, hookTimeoutsMs },
+      message: `the hooks' timeouts add up to ${hookTimeoutsMs} ms, more than half of gracePeriodMs (${gracePeriodMs}): they get ${hooksMs} ms; ` +
+        `set gracePeriodMs to at least ${hookTimeoutsMs * 2} or lower the hook timeouts`
+    })
+  }
+  if (preStopMs < preStopConfiguredMs) {
+    const option = options.preStopQuietMs > 0 ? 'preStopMaxMs' : 'preStopDelayMs'
+    warnings.push({
+      fields: { [option]: preStopConfiguredMs, gracePeriodMs, hookTimeoutsMs, effectivePreStopMs: preStopMs },
+      message: `${option} (${preStopConfiguredMs}) does not fit gracePeriodMs (${gracePeriodMs}): the drain keeps at least a third of what the hooks leave, ` +
+        `so pre-stop is shortened to ${preStopMs} ms; set ${option} to at most ${preStopMs}, or gracePeriodMs to at least ${gracePeriodFitting(preStopConfiguredMs, hookTimeoutsMs)}`
+    })
+  }
+  const { terminationGracePeriodMs } = options
+  if (terminationGracePeriodMs !== undefined && gracePeriodMs + TERMINATION_HEADROOM_MS > terminationGracePeriodMs) {
+    warnings.push({
+      fields: { gracePeriodMs, terminationGracePeriodMs },
+      message: `gracePeriodMs (pre-stop, drain, cleanup and persistence) must end at least ${TERMINATION_HEADROOM_MS} ms before the platform kills the process; ` +
+        `raise terminationGracePeriodSeconds to at least ${Math.ceil((gracePeriodMs + TERMINATION_HEADROOM_MS) / 1000)} or lower gracePeriodMs to at most ${terminationGracePeriodMs - TERMINATION_HEADROOM_MS}`
+    })
+  }
+  return warnings
+}

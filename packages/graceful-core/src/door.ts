@@ -1,0 +1,77 @@
+/**
+ * Helpers for doors (the framework packages): the shape every middleware door shares, and the
+ * bridge between a framework's own close and the pipeline. A door is thin glue over these.
+ */
+import { createGraceful, type Graceful } from './coordinator.js'
+import type { DrainableServer } from './drain/node-http.js'
+import { kFrameworkCleanup } from './symbols.js'
+import type { GracefulOptions } from './types.js'
+
+/** A coordinator with a middleware and `attach(server)`: what express-, koa- and hono-graceful return. */
+export interface MiddlewareGraceful<Middleware> extends Graceful {
+  /** Mount first: `app.use(graceful.middleware)`. */
+  readonly middleware: Middleware
+  /** Drains this server (what `listen()` or `serve()` returned) and returns it. Sockets are tracked from here on. */
+  attach<S extends DrainableServer> (server: S): S
+}
+
+/**
+ * Creates a coordinator with the door's middleware and `attach()`. `onAttach` runs after a server
+ * was added (express checks the application's routes there).
+ */
+export function middlewareDoor<Middleware> (options: GracefulOptions, middleware: (graceful: Graceful) => Middleware, onAttach?: (server: DrainableServer) => void): MiddlewareGraceful<Middleware> {
+  const graceful = createGraceful(options)
+  function attach<S extends DrainableServer> (server: S): S {
+    graceful.addServer(server)
+    onAttach?.(server)
+    return server
+  }
+  return Object.assign(graceful, { middleware: middleware(graceful), attach })
+}
+
+/** The two ways an application's close reaches the pipeline (see bridgeFrameworkClose). */
+export interface FrameworkCloseBridge {
+  /**
+   * The framework's own close is under way and waits for this before its teardown (fastify's
+   * preClose hook): runs the pipeline, whose last cleanup then leaves the teardown to that close.
+   */
+  insideFrameworkClose (reason: string): Promise<void>
+  /**
+   * The door's close replaces the framework's (NestJS's app.close()): runs the pipeline, whose last
+   * cleanup is the teardown, and resolves once the teardown is done.
+   */
+  close (reason: string): Promise<void>
+}
+
+/**
+ * Bridges a framework's own close with the pipeline. A signal's run tears the framework down as its
+ * very last cleanup, after persistence, so persist hooks can still use what the teardown releases;
+ * a close the application calls runs the whole pipeline first. `teardown` (the framework's own
+ * close) runs at most once.
+ */
+export function bridgeFrameworkClose (graceful: Graceful, name: string, teardown: () => Promise<void>): FrameworkCloseBridge {
+  let tornDown: Promise<void> | undefined
+  /** Our teardown is running: the framework's close hook calling back is our own close. */
+  let tearingDown = false
+  /** The application's own framework close is under way, waiting for the pipeline. */
+  let frameworkClosing = false
+  const tearDownOnce = (): Promise<void> => (tornDown ??= (async () => {
+    tearingDown = true
+    await teardown()
+  })())
+  graceful[kFrameworkCleanup](name, async () => {
+    if (!frameworkClosing) await tearDownOnce()
+  })
+  return {
+    async insideFrameworkClose (reason) {
+      if (tearingDown) return
+      frameworkClosing = true
+      await graceful.shutdown(reason)
+    },
+    async close (reason) {
+      await graceful.shutdown(reason)
+      // Already done when the pipeline ran it; awaited again in case it outlived its hook timeout.
+      await tearDownOnce()
+    }
+  }
+}

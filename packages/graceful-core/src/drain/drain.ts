@@ -1,0 +1,58 @@
+import type { Logger } from '../types.js'
+import type { TaskSet } from '../tasks.js'
+import { raceTimeout } from '../timing.js'
+import { closeListeners } from './listener-close.js'
+import type { ServerDrainer } from './server-drainer.js'
+import type { WebSocketCloser } from './websockets.js'
+
+/** The longest the drain waits for the listeners' accept queues to empty before closing them. */
+const LISTENER_SETTLE_MAX_MS = 1000
+
+export interface DrainParts {
+  readonly drainers: readonly ServerDrainer[]
+  readonly webSockets: WebSocketCloser
+  readonly tasks: TaskSet
+  readonly logger: Logger
+}
+
+export interface DrainResult {
+  /** False when anything had to be destroyed at the deadline (or a second signal cut the wait). */
+  readonly complete: boolean
+  readonly startedAt: number
+  readonly durationMs: number
+  readonly tasksAborted: number
+  /** When the first listener stopped accepting, by our close or anyone else's. */
+  readonly listenerClosedAt: number
+  readonly listenerClosedBy: 'graceful' | 'other'
+}
+
+/**
+ * The drain phase: long-lived connections are ended now, not during pre-stop (clients reconnecting
+ * then would come straight back to this instance); the listeners close once their accept queues
+ * are empty; connections and tracked tasks are awaited until `deadline` (performance clock), then
+ * what is left is destroyed. `force` (a second signal) skips the waits.
+ */
+export async function drain ({ drainers, webSockets, tasks, logger }: DrainParts, deadline: number, force: AbortSignal): Promise<DrainResult> {
+  const start = performance.now()
+  for (const drainer of drainers) drainer.endLongLived()
+  webSockets.closeAll(deadline - start)
+  await closeListeners(drainers, Math.min(deadline, start + LISTENER_SETTLE_MAX_MS), force)
+  const everything = Promise.all([...drainers.map((d) => d.closed), tasks.settled(), webSockets.closed])
+  const waited = await raceTimeout(() => everything, deadline - performance.now(), force)
+  const complete = waited.outcome === 'ok' && !force.aborted
+  const tasksAborted = complete ? 0 : tasks.size
+  if (!complete) {
+    webSockets.terminateRest()
+    for (const drainer of drainers) drainer.destroyRemaining()
+    logger.warn({ tasksAborted, drainedMs: Math.round(performance.now() - start) }, 'drain deadline reached; remaining connections destroyed')
+  }
+  const closes = drainers.flatMap((d) => (d.listenerClosedAt === undefined ? [] : [d.listenerClosedAt]))
+  return {
+    complete,
+    startedAt: start,
+    durationMs: performance.now() - start,
+    tasksAborted,
+    listenerClosedAt: closes.length === 0 ? start : Math.min(...closes),
+    listenerClosedBy: drainers.some((d) => d.listenerClosedByOther) ? 'other' : 'graceful'
+  }
+}

@@ -1,0 +1,56 @@
+import http from 'node:http'
+import https from 'node:https'
+import type { Http2Server, Http2SecureServer, Http2ServerResponse } from 'node:http2'
+import { Server as NetServer, type Socket } from 'node:net'
+import { wrapMethod } from '../wrap.js'
+
+/** Any server graceful can drain: node:http, node:https or node:http2 (cleartext or TLS). */
+export type DrainableServer = http.Server | https.Server | Http2Server | Http2SecureServer
+
+/** node:http and node:https servers by class; node:http2 servers (whose classes are not exported) by their settings method. */
+export function isDrainableServer (server: unknown): server is DrainableServer {
+  return server instanceof http.Server || server instanceof https.Server ||
+    (server instanceof NetServer && typeof (server as { updateSettings?: unknown }).updateSettings === 'function')
+}
+
+/** True for node:http and node:https servers (HTTP/1, with sockets and upgrades); false for node:http2. */
+export function isHttp1Server (server: DrainableServer): server is http.Server | https.Server {
+  return server instanceof http.Server || server instanceof https.Server
+}
+
+/** Makes an HTTP/1 response close its connection after it, if its headers are not sent yet (HTTP/2 has no such header). */
+export function announceCloseOn (res: http.ServerResponse | Http2ServerResponse): void {
+  if (!res.headersSent && res.req.httpVersionMajor < 2) res.setHeader('Connection', 'close')
+}
+
+type ConnectionsList = Partial<Record<'all' | 'active', () => Array<{ socket?: Socket }>>>
+
+/**
+ * A node:http server's own connection list: `all` of them (to adopt sockets accepted before we
+ * listened), or the `active` ones (a request, or its first byte, is being received). Node keeps it
+ * under a symbol, so it is feature-detected; without it, sockets opened earlier are left to
+ * closeAllConnections() at the deadline, and half-received requests may be ended as idle.
+ */
+export function nodeConnections (server: DrainableServer, which: 'all' | 'active'): Socket[] {
+  const key = Object.getOwnPropertySymbols(server).find((symbol) => symbol.description === 'http.server.connections')
+  const list = key === undefined ? undefined : (server as unknown as Record<symbol, ConnectionsList | undefined>)[key]
+  const read = list?.[which]
+  if (typeof read !== 'function') return []
+  return read.call(list).flatMap((parser) => (parser.socket && !parser.socket.destroyed ? [parser.socket] : []))
+}
+
+/**
+ * Calls `onClose` when the listener stops accepting, the first time, whoever closes it. A server has
+ * no event for that ('close' waits for every connection), so the instance's close() is wrapped.
+ * Returns the undo.
+ */
+export function onListenerClose (server: DrainableServer, onClose: () => void): () => void {
+  let seen = false
+  return wrapMethod(server as http.Server, 'close', (close) => function watchedClose (this: http.Server, ...args: Parameters<http.Server['close']>) {
+    if (this.listening && !seen) {
+      seen = true
+      onClose()
+    }
+    return close.apply(this, args)
+  })
+}

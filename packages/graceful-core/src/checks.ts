@@ -33,6 +33,12 @@ export interface CheckSummary {
 export class CheckSet {
   readonly #checks: Check[] = []
   readonly #logger: Logger
+  /** Until then (performance clock) every check's result is cached. */
+  #freshUntil = 0
+  /** Checks running right now. */
+  #running = 0
+  /** summary(), until an outcome changes or a check is added. */
+  #summary: CheckSummary | undefined
 
   constructor (logger: Logger) {
     this.#logger = logger
@@ -57,21 +63,36 @@ export class CheckSet {
       checkedAt: 0,
       running: undefined
     })
+    this.#freshUntil = 0
   }
 
-  /** Runs the checks whose result is stale; resolves once every check has a fresh result. */
+  /**
+   * Runs the checks whose result is stale; resolves once every check has a fresh result. While every
+   * result is cached and none runs, a probe costs one comparison, however many checks there are.
+   */
   async refresh (shutdown: AbortSignal): Promise<void> {
     const now = performance.now()
+    if (now < this.#freshUntil && this.#running === 0) return
     await Promise.all(this.#checks.map(async (check) => {
       if (check.running === undefined && (check.outcome === undefined || now - check.checkedAt >= check.cacheMs)) {
-        check.running = this.#run(check, shutdown).finally(() => { check.running = undefined })
+        this.#running++
+        check.running = this.#run(check, shutdown).finally(() => {
+          check.running = undefined
+          this.#running--
+        })
       }
       await check.running
     }))
+    // Every check has a result now: the earliest to expire bounds the fast path above.
+    this.#freshUntil = Math.min(...this.#checks.map((c) => (c.outcome === undefined ? 0 : c.checkedAt + c.cacheMs)))
   }
 
-  /** The last known outcomes (checks that never ran are left out); no check runs. */
+  /** The last known outcomes (checks that never ran are left out); no check runs. Kept until an outcome changes. */
   summary (): CheckSummary {
+    return (this.#summary ??= this.#summarize())
+  }
+
+  #summarize (): CheckSummary {
     const outcomes: Record<string, CheckOutcome> = {}
     let status: CheckSummary['status'] = 'healthy'
     for (const check of this.#checks) {
@@ -96,6 +117,7 @@ export class CheckSet {
   /** Keeps the outcome; logs one line when it changed (a first `ok` is not a change). */
   #record (check: Check, outcome: CheckOutcome, error: unknown): void {
     const previous = check.outcome ?? 'ok'
+    if (check.outcome !== outcome) this.#summary = undefined
     check.outcome = outcome
     check.checkedAt = performance.now()
     if (outcome === previous) return

@@ -214,7 +214,7 @@ export function conformance (adapter: Adapter): void {
       }
       if (closed) sawClose++
     })
-    await within((async () => { while (warm < LOAD_CLIENTS && stopAt > 0) await sleep(5) })(), 30_000, 'every client to complete a request')
+    await within((async () => { while (warm < LOAD_CLIENTS && stopAt > 0) await sleep(5) })(), 90_000, 'every client to complete a request')
     stopAt = fx.kill('SIGTERM') + 700
     await within(Promise.all(loops), 30_000, 'the clients to stop')
     await expectCleanExit(t, fx)

@@ -76,7 +76,7 @@ export interface Fixture {
 
 const SERVER = fileURLToPath(new URL('../fixtures/server.mjs', import.meta.url))
 /** Hang guard for a fixture to start (node + framework import on a loaded 2-core CI machine). */
-const START_TIMEOUT_MS = 15_000
+const START_TIMEOUT_MS = 60_000
 
 /** Rejects with a clear message when `promise` does not settle in `ms` (hang guards only). */
 export async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -116,12 +116,13 @@ export class CheckSet {
 
   /** Keeps the outcome; logs one line when it changed (a first `ok` is not a change). */
   #record (check: Check, outcome: CheckOutcome, error: unknown): void {
-    const previous = check.outcome ?? 'ok'
-    if (check.outcome !== outcome) this.#summary = undefined
+    const previous = check.outcome
+    if (previous !== outcome) this.#summary = undefined
     check.outcome = outcome
     check.checkedAt = performance.now()
-    if (outcome === previous) return
-    const fields = { check: check.name, outcome, previous, critical: check.critical }
+    // A first `ok` is no news; a first failure is, and has no previous outcome to name.
+    if (outcome === (previous ?? 'ok')) return
+    const fields = { check: check.name, outcome, ...(previous === undefined ? {} : { previous }), critical: check.critical }
     if (outcome === 'ok') {
       this.#logger.info(fields, `readiness check ${check.name} recovered`)
     } else if (outcome === 'timeout') {

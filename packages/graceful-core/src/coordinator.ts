@@ -3,7 +3,6 @@ import { drain, type DrainResult } from './drain/drain.js'
 import { errorInfo, invalid } from './errors.js'
 import { exitCodeOf, flushLogger } from './exit.js'
 import { PreStopWindow, type PreStopResult } from './pre-stop.js'
-import { pathOf } from './probes.js'
 import { onProcessFault, onSignals } from './process-events.js'
 import { type GracefulEvents, Registrations } from './registrations.js'
 import { buildReport, summaryLine } from './report.js'
@@ -111,8 +110,8 @@ export class Graceful extends Registrations {
   }
 
   /** @internal */
-  protected onRequestSeen (req: { url?: string | undefined }): void {
-    if (this.currentState === 'draining' && !this.options.probePaths.has(pathOf(req.url))) this.#preStop.sawTraffic()
+  protected onTraffic (): void {
+    this.#preStop.sawTraffic()
   }
 
   async #pipeline (reason: string): Promise<ShutdownReport> {

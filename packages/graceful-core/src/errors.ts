@@ -40,9 +40,17 @@ export function invalid (option: string, form: string, value: unknown, range = f
 export function errorInfo (error: unknown): { name: string, message: string, code?: string } {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) }
+    return { name: error.name, message: maskCredentials(error.message), ...(typeof code === 'string' ? { code } : {}) }
   }
-  return { name: 'NonError', message: String(error) }
+  return { name: 'NonError', message: maskCredentials(String(error)) }
+}
+
+/** `scheme://user:password@` in a URL: the password is what must never reach a log or a report. */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s@/]*@/gi
+
+/** Replaces the password of every URL in `text` with `***` (`postgres://admin:***@db`). */
+export function maskCredentials (text: string): string {
+  return text.replace(URL_CREDENTIALS, '$1:***@')
 }
 
 /** The error of a registration made once shutdown began. */

@@ -1,4 +1,4 @@
-import { errorInfo } from './errors.js'
+import { errorInfo, maskCredentials } from './errors.js'
 import type { Logger } from './types.js'
 
 type Level = 30 | 40 | 50
@@ -36,7 +36,9 @@ export interface MessageLogger {
 /** Adapts a message-first logger: the message, then the fields as JSON, on one line. */
 export function fromMessageLogger (target: MessageLogger): Logger {
   const line = (obj: object, msg?: string): string => {
-    const fields = JSON.stringify(obj, keepErrors)
+    // The summary message is the report in words: a message logger gets that one readable line.
+    const { report, ...rest } = obj as { report?: unknown }
+    const fields = JSON.stringify(rest, keepErrors)
     return fields === '{}' ? (msg ?? '') : `${msg ?? ''} ${fields}`
   }
   return {
@@ -50,16 +52,33 @@ const noop = (): void => {}
 export const silentLogger: Logger = { info: noop, warn: noop, error: noop }
 
 /**
- * The user's logger, made unable to break a shutdown: a logger that throws (a closed transport, a
- * bad serializer) loses that line, never the pipeline.
+ * The user's logger, made safe: a logger that throws (a closed transport, a bad serializer) loses
+ * that line, never the pipeline; and no URL password reaches it, in the message or in any field.
  */
 export function safeLogger (target: Logger): Logger {
   const guard = (method: 'info' | 'warn' | 'error') => (obj: object, msg?: string): void => {
     try {
-      target[method](obj, msg)
+      target[method](masked(obj, 0) as object, msg === undefined ? undefined : maskCredentials(msg))
     } catch {}
   }
   const safe: Logger = { info: guard('info'), warn: guard('warn'), error: guard('error') }
   if (typeof target.flush === 'function') safe.flush = target.flush.bind(target)
   return safe
+}
+
+/** How deep masked() looks into log fields (the report nests errors three levels down). */
+const MASK_DEPTH = 4
+
+/** A copy of `value` whose strings and error texts carry no URL password; errors stay errors for the logger's serializer. */
+function masked (value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return maskCredentials(value)
+  if (value instanceof Error) {
+    const copy = Object.assign(new Error(maskCredentials(value.message)), { name: value.name })
+    if (value.stack !== undefined) copy.stack = maskCredentials(value.stack)
+    const code = (value as NodeJS.ErrnoException).code
+    return code === undefined ? copy : Object.assign(copy, { code })
+  }
+  if (typeof value !== 'object' || value === null || depth >= MASK_DEPTH) return value
+  if (Array.isArray(value)) return value.map((item) => masked(item, depth + 1))
+  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, masked(field, depth + 1)]))
 }

@@ -141,6 +141,6 @@ export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.Proce
     healthPath,
     readyPath,
     probePaths,
-    logger: has('logger') ? checkLogger(o.logger) : defaultLogger
+    logger: has('logger') ? checkLogger(o.logger) : safeLogger(defaultLogger)
   })
 }

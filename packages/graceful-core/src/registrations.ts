@@ -7,7 +7,7 @@ import { checkWebSocketServer, WebSocketCloser, type WebSocketServerLike } from 
 import { GracefulStateError, invalid, tooLate } from './errors.js'
 import { HookRegistry } from './hooks.js'
 import { type ResolvedOptions, resolveOptions } from './options.js'
-import { type ProbeAnswer, probeAnswer, type ProbeKind, probeKindOf, type ProbeRequest, type ProbeResponse, readinessOf, respondToProbe } from './probes.js'
+import { pathOf, type ProbeAnswer, probeAnswer, type ProbeKind, probeKindOf, type ProbeRequest, type ProbeResponse, readinessOf, respondToProbe } from './probes.js'
 import { StartupGate } from './startup.js'
 import { kAdoptRequest, kFrameworkCleanup, kLogger } from './symbols.js'
 import { TaskSet } from './tasks.js'
@@ -58,8 +58,8 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
   protected abstract onStarted (): void
   /** @internal A startup task failed. */
   protected abstract onStartupFailure (reason: string): void
-  /** @internal A request (not yet known to be a probe) arrived on an added server. */
-  protected abstract onRequestSeen (req: { url?: string | undefined }): void
+  /** @internal A request that is not a probe arrived on an added server while draining. */
+  protected abstract onTraffic (): void
   /** @internal Someone else closed an added server's listener. */
   protected abstract onListenerClosedByOther (): void
 
@@ -130,7 +130,11 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
     if (!isDrainableServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server', server)
     if (this.drainers.has(server)) return this
     if (this.drainController.signal.aborted) throw tooLate('addServer()', this.currentState)
-    const drainer = new ServerDrainer(server, (req) => { this.onRequestSeen(req) }, () => { this.onListenerClosedByOther() })
+    const drainer = new ServerDrainer(server, {
+      isProbe: (req) => this.options.probePaths.has(pathOf(req.url)),
+      onTraffic: () => { this.onTraffic() },
+      onListenerClosedByOther: () => { this.onListenerClosedByOther() }
+    })
     this.drainers.set(server, drainer)
     if (this.currentState === 'starting') this.startupGate.watch(server)
     else if (this.currentState !== 'running') drainer.announceClose()

@@ -47,6 +47,7 @@ export function buildReport (run: RunRecord): ShutdownReport {
       persist: { durationMs: Math.round(run.persistMs) }
     },
     requests: { inFlightAtSignal: run.inFlightAtSignal, completedDuringDrain: total('completed') },
+    probes: { answered: total('probesAnswered') },
     sockets: { closedIdle: total('closedIdle'), closedAfterResponse: total('closedAfterResponse'), forced: total('forced') },
     tasks: { ...run.tasks },
     longLived: { streamsEnded: total('streamsEnded'), webSocketsClosed: run.webSockets.closed, webSocketsTerminated: run.webSockets.terminated },

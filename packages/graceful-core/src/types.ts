@@ -191,7 +191,10 @@ export interface ShutdownReport {
     cleanup: { durationMs: number }
     persist: { durationMs: number }
   }
+  /** Requests in flight at the signal, and completed from then on; probes are never counted here. */
   requests: { inFlightAtSignal: number; completedDuringDrain: number }
+  /** Probe requests (`healthPath`, `readyPath`, `probePaths`) answered from the signal on. */
+  probes: { answered: number }
   sockets: { closedIdle: number; closedAfterResponse: number; forced: number }
   tasks: { finished: number; failed: number; aborted: number }
   /** Server-sent-event streams ended at the drain; WebSockets whose close completed, and those terminated at the deadline. */

@@ -123,7 +123,8 @@ t.test('accepts a message-first logger (NestJS Logger shape): every line, the su
   t.ok(lines.some(([level, m]) => level === 'warn' && /cleanup hook failed/.test(m) && /boom/.test(m)), 'warnings go to warn(), with their fields')
   const summary = lines.find(([, m]) => m.startsWith('shutdown incomplete'))
   t.equal(summary?.[0], 'error', 'the summary of a failed run goes to error()')
-  t.match(summary?.[1], `"exitCode":${report.exitCode}`, 'and carries the report as JSON')
+  t.match(summary?.[1], `exit ${report.exitCode}`, 'one readable line with the exit code')
+  t.notMatch(summary?.[1], /"report"/, 'not the report as JSON')
 })
 
 t.test('accepts console as the logger', async (t) => {

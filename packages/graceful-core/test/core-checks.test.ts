@@ -46,7 +46,7 @@ t.test('a failing critical check: 503 unavailable, the body names it and shows n
   t.equal(JSON.stringify(answer.body), '{"status":"unavailable","ready":false,"checks":{"db":"fail"}}')
   t.notMatch(JSON.stringify(answer.body), /s3cret|postgres|refused/, 'no error text in the body')
   const logged = logger.entries.find((e) => e.obj.check === 'db')
-  t.equal((logged?.obj.err as Error).message, 'connect to postgres://admin:s3cret@db:5432 refused', 'the error goes to the log')
+  t.equal((logged?.obj.err as Error).message, 'connect to postgres://admin:***@db:5432 refused', 'the error goes to the log, its URL password masked')
   t.equal((await graceful.probe('health')).statusCode, 200, 'liveness stays 200')
 })
 

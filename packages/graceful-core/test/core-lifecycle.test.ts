@@ -184,7 +184,7 @@ t.test('accepts tasks tracked while draining', async (t) => {
   t.equal(report.tasks.finished, 1)
 })
 
-const REPORT_KEYS = ['reason', 'startedAt', 'endedAt', 'durationMs', 'exitCode', 'forced', 'phases', 'requests', 'sockets', 'tasks', 'longLived', 'hooks', 'startup', 'faults']
+const REPORT_KEYS = ['reason', 'startedAt', 'endedAt', 'durationMs', 'exitCode', 'forced', 'phases', 'requests', 'probes', 'sockets', 'tasks', 'longLived', 'hooks', 'startup', 'faults']
 
 t.test('produces a plain JSON report with every field', async (t) => {
   const graceful = createGraceful(quiet())
@@ -275,7 +275,7 @@ t.test('emits the report event once, before the promise resolves, and logs one s
   t.equal(events[0], report)
   const summaries = logger.entries.filter((e) => 'report' in e.obj)
   t.equal(summaries.length, 1, 'one summary line')
-  t.equal(summaries[0]?.obj.report, report)
+  t.same(summaries[0]?.obj.report, report)
   t.equal(summaries[0]?.level, 'info')
   t.match(summaries[0]?.msg, /shutdown complete/)
 })

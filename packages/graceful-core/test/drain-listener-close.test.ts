@@ -18,6 +18,9 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { closeListener } from '../src/drain/listener-close.js'
 import { ServerDrainer } from '../src/drain/server-drainer.js'
+
+/** A drainer on its own: no probes, nobody to tell of traffic. */
+const NO_WATCHER = { isProbe: () => false, onTraffic: () => {}, onListenerClosedByOther: () => {} }
 import { coordinator, listen, type Test } from './helpers/raw-http.js'
 import { within } from './helpers/inprocess.js'
 
@@ -88,7 +91,7 @@ const onLinux = process.platform === 'linux'
 t.test('while the listener closes, the kernel admits at most one new connection (Linux); the queued one is served, the others are refused, none is reset', { skip: !onLinux && 'the backlog-0 close is Linux only' }, async (t) => {
   const server = okServer()
   const port = await listen(t, server)
-  const drainer = new ServerDrainer(server, () => {})
+  const drainer = new ServerDrainer(server, NO_WATCHER)
   t.teardown(() => { drainer.destroyRemaining(); drainer.detach() })
   drainer.announceClose()
 
@@ -108,7 +111,7 @@ t.test('while the listener closes, the kernel admits at most one new connection 
 t.test('once the queue has drained, the listener closes as the next connection is accepted (Linux): that connection is served, and a connect made as the server gets it is refused', { skip: !onLinux && 'the backlog-0 close is Linux only' }, async (t) => {
   const server = okServer()
   const port = await listen(t, server)
-  const drainer = new ServerDrainer(server, () => {})
+  const drainer = new ServerDrainer(server, NO_WATCHER)
   t.teardown(() => { drainer.destroyRemaining(); drainer.detach() })
   drainer.announceClose()
   let connectAtAccept: Promise<string> | undefined
@@ -132,7 +135,7 @@ t.test('without a usable listening handle the listener closes once no connection
   const port = await listen(t, server)
   // What the feature detection sees on a cluster worker's stand-in handle: no listen().
   Object.defineProperty((server as unknown as { _handle: object })._handle, 'listen', { value: undefined, configurable: true })
-  const drainer = new ServerDrainer(server, () => {})
+  const drainer = new ServerDrainer(server, NO_WATCHER)
   t.teardown(() => { drainer.destroyRemaining(); drainer.detach() })
   drainer.announceClose()
 

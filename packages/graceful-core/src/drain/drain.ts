@@ -43,8 +43,12 @@ export async function drain ({ drainers, webSockets, tasks, logger }: DrainParts
   const tasksAborted = complete ? 0 : tasks.size
   if (!complete) {
     webSockets.terminateRest()
-    for (const drainer of drainers) drainer.destroyRemaining()
-    logger.warn({ tasksAborted, drainedMs: Math.round(performance.now() - start) }, 'drain deadline reached; remaining connections destroyed')
+    const upgraded = drainers.reduce((sum, drainer) => sum + drainer.destroyRemaining(), 0)
+    // Upgraded sockets cut without a close frame: a registered WebSocket server would have said 1001 first.
+    const hint = upgraded > 0 && webSockets.servers === 0
+      ? `; ${upgraded} upgraded (WebSocket) socket(s) were among them: register the WebSocket server with graceful.addWebSocketServer(wss) so its clients get close 1001 "going away" when the drain begins`
+      : ''
+    logger.warn({ tasksAborted, upgradedDestroyed: upgraded, drainedMs: Math.round(performance.now() - start) }, `drain deadline reached; remaining connections destroyed${hint}`)
   }
   const closes = drainers.flatMap((d) => (d.listenerClosedAt === undefined ? [] : [d.listenerClosedAt]))
   return {

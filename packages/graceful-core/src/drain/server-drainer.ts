@@ -3,30 +3,20 @@ import https from 'node:https'
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
 import { endEventStream, isEventStream, whenEventStream } from './event-streams.js'
+import type { DrainCounts, DrainWatcher } from './contract.js'
 import { Http2Sessions } from './http2-sessions.js'
 import { IdleReaper } from './idle-reaper.js'
 import { announceCloseOn, type DrainableServer, isHttp1Server, nodeConnections, onListenerClose } from './node-http.js'
 import { refuseUpgrades, watchUpgrades } from './upgrade-refusal.js'
 
 export type { DrainableServer } from './node-http.js'
+export type { DrainCounts, DrainWatcher } from './contract.js'
 type Request = http.IncomingMessage | Http2ServerRequest
 type Response = http.ServerResponse | Http2ServerResponse
 
 /** While running, closed sockets leave the registry in sweeps, when it has grown this much since the last. */
 const SWEEP_GROWTH = 2
 const SWEEP_MIN_SIZE = 1024
-
-export interface DrainCounts {
-  closedIdle: number
-  closedAfterResponse: number
-  forced: number
-  /** Responses that ended after draining began. */
-  completed: number
-  /** Server-sent-event responses ended by the drain (see endLongLived()). */
-  streamsEnded: number
-  /** Connections (HTTP/2 sessions) accepted after countLateAccepts(), until the listener closed. */
-  acceptedAfterDrainBegan: number
-}
 
 /**
  * Tracks one server's sockets, requests, upgraded sockets and HTTP/2 sessions, and drains them. Its
@@ -44,7 +34,7 @@ export interface DrainCounts {
  */
 export class ServerDrainer {
   readonly server: DrainableServer
-  readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, forced: 0, completed: 0, streamsEnded: 0, acceptedAfterDrainBegan: 0 }
+  readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, forced: 0, completed: 0, probesAnswered: 0, streamsEnded: 0, acceptedAfterDrainBegan: 0 }
   /** performance.now() of the last accepted connection or HTTP/2 session. */
   lastAcceptAt = 0
   /** Resolves when the listener is closed and no connection is left. */
@@ -53,7 +43,7 @@ export class ServerDrainer {
   listenerClosedAt: number | undefined
   /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
   listenerClosedByOther = false
-  readonly #onRequestSeen: (req: Request) => void
+  readonly #watcher: DrainWatcher
   readonly #sockets = new Set<Socket>()
   readonly #responses = new Set<Response>()
   readonly #upgraded = new Set<Socket>()
@@ -74,9 +64,9 @@ export class ServerDrainer {
   /** Set by endLongLived(): event streams are ended, upgrades refused; the function undoes the refusal. */
   #longLivedEnded: (() => void) | undefined
 
-  constructor (server: DrainableServer, onRequestSeen: (req: Request) => void, onListenerClosedByOther: () => void = () => {}) {
+  constructor (server: DrainableServer, watcher: DrainWatcher) {
     this.server = server
-    this.#onRequestSeen = onRequestSeen
+    this.#watcher = watcher
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve })
     const emitter = server as http.Server
     if (isHttp1Server(server)) {
@@ -93,13 +83,15 @@ export class ServerDrainer {
       if (this.#phase === 'closing') return
       // Someone else closed it (NestJS enableShutdownHooks(), a library's SIGTERM handler): not taken for ours.
       this.listenerClosedByOther = true
-      onListenerClosedByOther()
+      watcher.onListenerClosedByOther()
     })
   }
 
   /** Requests in progress right now. */
   get inFlight (): number {
-    return this.#responses.size
+    let requests = 0
+    for (const res of this.#responses) if (!this.#watcher.isProbe(res.req)) requests++
+    return requests
   }
 
   /** From now on every HTTP/1 response announces `Connection: close`, in-flight ones included if their headers are not sent yet. */
@@ -141,8 +133,9 @@ export class ServerDrainer {
     this.#checkDone()
   }
 
-  /** Destroys every remaining connection, upgraded socket and HTTP/2 session. */
-  destroyRemaining (): void {
+  /** Destroys every remaining connection, upgraded socket and HTTP/2 session; returns how many upgraded sockets were among them. */
+  destroyRemaining (): number {
+    const upgraded = [...this.#upgraded].filter((socket) => !socket.destroyed).length
     for (const socket of [...this.#sockets, ...this.#upgraded]) {
       this.#forget(socket)
       if (socket.destroyed) continue
@@ -153,6 +146,7 @@ export class ServerDrainer {
     // Sockets we never saw (opened before addServer where Node's list is not readable) are still in Node's own list.
     ;(this.server as Partial<http.Server>).closeAllConnections?.()
     this.#checkDone()
+    return upgraded
   }
 
   /** Removes every listener this drainer added and stops its poll. */
@@ -242,7 +236,7 @@ export class ServerDrainer {
   }
 
   #onRequest = (req: Request, res: Response): void => {
-    this.#onRequestSeen(req)
+    if (this.#phase !== 'open' && !this.#watcher.isProbe(req)) this.#watcher.onTraffic()
     this.#responses.add(res)
     if (this.#phase !== 'open') this.#announceOn(res)
     if (this.#longLivedEnded) this.#endEventStream(res)
@@ -257,13 +251,16 @@ export class ServerDrainer {
   #responseClosed (res: Response): void {
     this.#responses.delete(res)
     if (this.#phase === 'open') return
-    if (res.writableFinished) this.counts.completed++
+    if (res.writableFinished) {
+      if (this.#watcher.isProbe(res.req)) this.counts.probesAnswered++
+      else this.counts.completed++
+    }
     const socket = res.req.socket as Socket
     if (this.#reaper.responseEnded(socket)) this.#servedDuringDrain.add(socket)
   }
 
-  #onUpgrade = (req: http.IncomingMessage, socket: Socket): void => {
-    this.#onRequestSeen(req)
+  #onUpgrade = (_req: http.IncomingMessage, socket: Socket): void => {
+    if (this.#phase !== 'open') this.#watcher.onTraffic()
     this.#keepUpgraded(socket)
   }
 

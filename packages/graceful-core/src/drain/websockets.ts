@@ -65,6 +65,11 @@ export class WebSocketCloser {
     this.#servers.add(wss)
   }
 
+  /** How many WebSocket servers are registered. */
+  get servers (): number {
+    return this.#servers.size
+  }
+
   /** Resolves once every client seen at `closeAll()` has closed. */
   get closed (): Promise<void> {
     return this.#allClosed

@@ -3,9 +3,15 @@
 //   dist/cjs  CommonJS, with a {"type":"commonjs"} package.json so Node and TypeScript read both
 //             the .js and the .d.ts files there as CommonJS
 // Both get declarations, declaration maps and source maps that point into src/, which is shipped.
-// Usage, from a package's "build" script: node ../../scripts/build-package.mjs
+// With --shared-declarations, dist/esm/index.d.ts only re-exports the CommonJS declarations instead:
+// a program that loads the package both ways (an .mts and a .cts file) then sees one declaration of
+// each class, so types that other packages build on it (fastify's app.graceful: Graceful, declared
+// by each build of fastify-graceful) are the same type whichever build declared them. Only for a
+// package without a default export (an ES module importing CommonJS declarations gets
+// module.exports as its default) and whose declarations import no ES-only package.
+// Usage, from a package's "build" script: node ../../scripts/build-package.mjs [--shared-declarations]
 import { execFileSync } from 'node:child_process'
-import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
@@ -32,10 +38,20 @@ try {
   // verbatimModuleSyntax forbids ESM syntax in files emitted as CommonJS; this emit rewrites it.
   tscTo('cjs', '--module', 'commonjs', '--moduleResolution', 'node10', '--verbatimModuleSyntax', 'false', '--esModuleInterop')
   writeFileSync(`${staging}/cjs/package.json`, '{ "type": "commonjs" }\n')
+  if (process.argv.includes('--shared-declarations')) shareDeclarations(`${staging}/esm`)
   rmSync('dist', { recursive: true, force: true })
   renameSync(staging, 'dist')
 } catch (error) {
   rmSync(staging, { recursive: true, force: true })
   process.exitCode = 1
   if (error.status === undefined) throw error // not a tsc failure (tsc printed its own errors)
+}
+
+/** Replaces the ES build's declarations by one index.d.ts that re-exports the CommonJS ones. */
+function shareDeclarations (esm) {
+  if (/^export default /m.test(readFileSync(`${esm}/index.d.ts`, 'utf8'))) throw new Error('--shared-declarations: the package has a default export')
+  for (const entry of readdirSync(esm, { recursive: true })) {
+    if (/\.d\.ts(\.map)?$/.test(entry)) rmSync(`${esm}/${entry}`)
+  }
+  writeFileSync(`${esm}/index.d.ts`, "// The CommonJS build's declarations: one declaration of each class for both builds.\nexport * from '../cjs/index.js'\n")
 }

@@ -165,3 +165,51 @@ process.exit(0)
     }))
   })
 })
+
+/** The sh block under '## Installing before publication' in a Markdown file of the repository. */
+function installingBeforePublication (file: string): string {
+  const markdown = readFileSync(join(root, file), 'utf8')
+  const section = markdown.slice(markdown.indexOf('## Installing before publication\n'))
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1]
+  if (block === undefined || !section.startsWith('##')) throw new Error(`no sh block under '## Installing before publication' in ${file}`)
+  return block
+}
+
+t.test('installing before publication: the documented commands pack graceful-core and a door, npm installs both tarballs, the door loads with import and require', async (t) => {
+  const commands = installingBeforePublication('README.md')
+  t.equal(installingBeforePublication('docs/releasing.md'), commands, 'the README and docs/releasing.md give the same commands')
+  const dir = mkdtempSync(join(tmpdir(), 'graceful-unpublished-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const project = join(dir, 'project')
+  mkdirSync(project)
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'your-project', private: true }))
+  // As written, with temporary folders for the two paths; the build they start from is pnpm test's.
+  t.ok(commands.includes('/tmp/graceful-tarballs') && commands.includes('/path/to/your-project'), 'the commands name the two paths replaced here')
+  const script = commands.replaceAll('/tmp/graceful-tarballs', join(dir, 'tarballs')).replaceAll('/path/to/your-project', project)
+  await run('sh', ['-e', '-c', script], {
+    cwd: root, timeout: 90_000, env: { ...userEnv(), npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' }
+  })
+
+  for (const name of ['graceful-core', 'fastify-graceful']) {
+    const installed = JSON.parse(readFileSync(join(project, 'node_modules', name, 'package.json'), 'utf8'))
+    const own = packages.find((pkg) => pkg.manifest.name === name)?.manifest
+    t.equal(`${installed.name}@${installed.version}`, `${own?.name}@${own?.version}`, `${name} is installed from its tarball`)
+  }
+  const check = (load: string): string => `${load}
+const app = Fastify()
+app.register(fastifyGraceful, { signals: [], exit: false, logger: false })
+app.ready().then(async () => {
+  console.log('graceful ' + app.graceful.state)
+  await app.close()
+})
+`
+  const files = {
+    'import.mjs': check("import Fastify from 'fastify'\nimport fastifyGraceful from 'fastify-graceful'"),
+    'require.cjs': check("const Fastify = require('fastify')\nconst fastifyGraceful = require('fastify-graceful')")
+  }
+  for (const [file, source] of Object.entries(files)) {
+    writeFileSync(join(project, file), source)
+    const { stdout } = await run(process.execPath, [file], { cwd: project, env: userEnv(), timeout: 15_000 })
+    t.match(stdout, /^graceful (starting|running)$/m, `${file}: the plugin registers and decorates app.graceful`)
+  }
+})

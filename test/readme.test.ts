@@ -1,19 +1,27 @@
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { request } from 'undici'
 
 const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..')
 
-/** The first ```js block after a README heading. */
-function readmeExample (heading: string): string {
-  const readme = readFileSync(join(here, '..', 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf(`## ${heading}\n`))
-  const match = /```js\n([\s\S]*?)```/.exec(section)
-  if (!match?.[1]) throw new Error(`no js example under '## ${heading}'`)
+/** The first ```lang block after a heading (`## fastify`, `### NestJS`) of a Markdown file of the repository. */
+function codeBlock (file: string, heading: string, lang: string): string {
+  const markdown = readFileSync(join(root, file), 'utf8')
+  const start = markdown.indexOf(`${heading}\n`)
+  if (start === -1) throw new Error(`no '${heading}' in ${file}`)
+  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(markdown.slice(start))
+  if (!match?.[1]) throw new Error(`no ${lang} block under '${heading}' in ${file}`)
   return match[1]
+}
+
+function readmeExample (heading: string): string {
+  return codeBlock('README.md', `## ${heading}`, 'js')
 }
 
 t.test('the README fastify example serves through pre-stop, drains and exits 0 on SIGTERM', async (t) => {
@@ -67,4 +75,30 @@ t.test('the README fastify example serves through pre-stop, drains and exits 0 o
   t.equal(report.exitCode, 0)
   t.equal(report.reason, 'SIGTERM')
   t.same(report.hooks.map((h: { name: string, outcome: string }) => [h.name, h.outcome]), [['counters', 'ok'], ['fastify', 'ok']])
+})
+
+t.test('the NestJS examples compile in a CommonJS Nest project (module commonjs, decorators with metadata), on Nest 11 and 12', async (t) => {
+  const examples = [
+    { name: 'readme-nestjs.ts', code: codeBlock('README.md', '### NestJS', 'ts') },
+    { name: 'package-readme.ts', code: codeBlock('packages/nestjs-graceful/README.md', '## Example', 'ts') }
+  ]
+  // What a `nest new` project's tsconfig.json sets for modules and decorators, plus strict.
+  const compilerOptions = {
+    module: 'commonjs', target: 'ES2021', experimentalDecorators: true, emitDecoratorMetadata: true,
+    strict: true, skipLibCheck: true, noEmit: true, types: ['node']
+  }
+  // The application's own objects, which the examples use without defining.
+  const globals = 'declare const db: { ping (): Promise<void> }\ndeclare const queue: { save (): Promise<void> }\n'
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+  // Written inside the folder whose node_modules hold that Nest major and nestjs-graceful.
+  for (const [major, folder] of [[11, here], [12, join(here, 'nest12')]] as const) {
+    const dir = mkdtempSync(join(folder, '.tmp-readme-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    writeFileSync(join(dir, 'globals.d.ts'), globals)
+    for (const { name, code } of examples) writeFileSync(join(dir, name), code)
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['globals.d.ts', ...examples.map((e) => e.name)] }))
+    const output = await promisify(execFile)(process.execPath, [tsc, '-p', dir], { timeout: 60_000 }).then(
+      () => '', (error: { stdout?: string, message: string }) => error.stdout || error.message)
+    t.equal(output, '', `tsc reports no error with Nest ${major}`)
+  }
 })

@@ -3,13 +3,15 @@ import type { INestApplicationContext } from '@nestjs/common'
 import { bridgeFrameworkClose, Graceful, kLogger } from 'graceful-core'
 import { isAttached, markAttached } from './attached.js'
 
-/** What NestApplicationContext has besides its public interface (Nest 11). */
+/** What NestApplicationContext has besides its public interface (Nest 11 and 12). */
 interface NestInternals {
   /** Nest's close accepts the signal its shutdown hooks receive. */
   close (signal?: string): Promise<void>
   enableShutdownHooks (...args: unknown[]): unknown
-  /** Set by enableShutdownHooks(): Nest's own listener for the shutdown signals. */
+  /** Set by enableShutdownHooks(): Nest's own listener for the shutdown signals (Nest 11). */
   shutdownCleanupRef?: unknown
+  /** The same in Nest 12: its listener by signal, empty until enableShutdownHooks(). */
+  shutdownCleanupRefs?: ReadonlyMap<string, unknown>
   unsubscribeFromProcessSignals?: () => void
 }
 
@@ -47,7 +49,7 @@ export function attachGraceful<App extends INestApplicationContext> (app: App): 
   })
 
   const warn = (message: string): void => graceful[kLogger].warn({}, message)
-  if (nest.shutdownCleanupRef !== undefined) {
+  if (nest.shutdownCleanupRef !== undefined || (nest.shutdownCleanupRefs?.size ?? 0) > 0) {
     nest.unsubscribeFromProcessSignals?.()
     warn(IGNORED_SHUTDOWN_HOOKS)
   }

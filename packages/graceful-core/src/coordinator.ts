@@ -10,7 +10,7 @@ import { SignalPolicy } from './signals.js'
 import type { ErrorInfo, GracefulOptions, HookReport, ShutdownReport, State } from './types.js'
 
 export type { GracefulEvents } from './registrations.js'
-export { kAdoptRequest, kFrameworkCleanup, kLogger } from './symbols.js'
+export { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
 export type { ProbeRequest, ProbeResponse } from './probes.js'
 
 /**

@@ -3,7 +3,7 @@
  * service. See the Graceful class for the pipeline and its guarantees.
  * @module
  */
-export { createGraceful, Graceful, type GracefulEvents, kAdoptRequest, kFrameworkCleanup, kLogger, type ProbeRequest, type ProbeResponse } from './coordinator.js'
+export { createGraceful, Graceful, type GracefulEvents, kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger, type ProbeRequest, type ProbeResponse } from './coordinator.js'
 export type { DrainableServer } from './drain/server-drainer.js'
 export type { WebSocketLike, WebSocketServerLike } from './drain/websockets.js'
 export { GracefulRangeError, GracefulStateError, GracefulTypeError, INVALID_OPTION, REGISTERED_TOO_LATE } from './errors.js'

@@ -9,7 +9,7 @@ import { HookRegistry } from './hooks.js'
 import { type ResolvedOptions, resolveOptions } from './options.js'
 import { pathOf, type ProbeAnswer, probeAnswer, type ProbeKind, probeKindOf, type ProbeRequest, type ProbeResponse, readinessOf, respondToProbe } from './probes.js'
 import { StartupGate } from './startup.js'
-import { kAdoptRequest, kFrameworkCleanup, kLogger } from './symbols.js'
+import { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
 import { TaskSet } from './tasks.js'
 import { isThenable } from './validate.js'
 import type {
@@ -227,6 +227,11 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
     if (!isDrainableServer(server) || this.drainController.signal.aborted) return
     this.addServer(server)
     this.drainers.get(server)?.adoptRequest(req, res)
+  }
+
+  /** For doors: holds the instance in `starting` until the framework finished its setup; returns the release. */
+  [kHoldStartup] (): () => void {
+    return this.startupGate.hold()
   }
 
   get [kLogger] (): Logger {

@@ -87,6 +87,23 @@ export class StartupGate {
     })
   }
 
+  /**
+   * Holds the gate until the returned release is called (once), without a timeout: for a door
+   * whose framework adds its server later than the setup tick (NestJS 12 awaits imports between
+   * creating its providers and configuring the HTTP server).
+   */
+  hold (): () => void {
+    if (!this.open) return () => {}
+    this.#pending++
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      this.#pending--
+      this.#maybeReady()
+    }
+  }
+
   /** Waits for this server to listen before the instance is ready. */
   watch (server: ListeningServer): void {
     if (!this.open || server.listening || this.#servers.has(server)) return

@@ -9,3 +9,5 @@ export const kAdoptRequest = Symbol('graceful.adoptRequest')
 export const kFrameworkCleanup = Symbol('graceful.frameworkCleanup')
 /** The coordinator's resolved logger (never undefined), for a door's own warnings. */
 export const kLogger = Symbol('graceful.logger')
+/** Holds the instance in `starting` until the returned release is called (see StartupGate.hold()). */
+export const kHoldStartup = Symbol('graceful.holdStartup')

@@ -6,7 +6,7 @@
 import { once } from 'node:events'
 import http from 'node:http'
 import t from 'tap'
-import { createGraceful, type Graceful, type State } from '../src/index.js'
+import { createGraceful, type Graceful, kHoldStartup, type State } from '../src/index.js'
 import { exitWithin, reportLines, spawnFixture } from './helpers/child.js'
 import { deferred, quiet, recordingLogger, untilAborted, within } from './helpers/inprocess.js'
 
@@ -202,4 +202,17 @@ t.test('SIGTERM during startup aborts the startup task and shuts down as usual (
   const [summary] = reportLines(fx)
   t.match(summary?.report, { reason: 'SIGTERM', exitCode: 0, startup: { ready: false, tasks: [{ name: 'warm-cache', outcome: 'aborted' }] } })
   t.same(lines.filter((l) => l.fixture === 'state').map((l) => l.state), ['draining', 'cleaning', 'persisting', 'stopped'])
+})
+
+t.test('a door\'s hold keeps the instance starting past the setup tick until released, with no timeout of its own', async (t) => {
+  const graceful = createGraceful({ ...quiet(), startupTimeoutMs: 50 })
+  t.teardown(async () => { await graceful.shutdown() })
+  const release = graceful[kHoldStartup]()
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  t.equal(graceful.state, 'starting', 'still starting after the setup tick and past startupTimeoutMs')
+  graceful.startup('late', Promise.resolve())
+  release()
+  release()
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(graceful.state, 'running', 'running once released (a second release changes nothing)')
 })

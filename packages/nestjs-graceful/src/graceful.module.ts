@@ -1,10 +1,13 @@
 import type { Server } from 'node:http'
-import { type DynamicModule, type FactoryProvider, Global, Inject, Logger, Module, type ModuleMetadata, type NestModule, type OnApplicationShutdown } from '@nestjs/common'
+import { type DynamicModule, type FactoryProvider, Global, Inject, Logger, Module, type ModuleMetadata, type NestModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core'
-import { createGraceful, Graceful, type GracefulOptions, kLogger } from 'graceful-core'
+import { createGraceful, Graceful, type GracefulOptions, kHoldStartup, kLogger } from 'graceful-core'
 import { isAttached } from './attached.js'
 
 export type NestGracefulOptions = GracefulOptions
+
+/** Each coordinator's hold on startup, released when Nest's init is over. */
+const setupHolds = new WeakMap<Graceful, () => void>()
 
 export interface GracefulModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   /** Builds the options, with the providers named in `inject` (a ConfigService). */
@@ -17,7 +20,7 @@ export interface GracefulModuleAsyncOptions extends Pick<ModuleMetadata, 'import
  * application, answers the probe routes and drains the HTTP server. Call `attachGraceful(app)`
  * after `NestFactory.create()` so that Nest's own close (its shutdown hooks) runs after the drain.
  */
-export class GracefulModule implements NestModule, OnApplicationShutdown {
+export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApplicationShutdown {
   constructor (
     private readonly graceful: Graceful,
     private readonly adapterHost: HttpAdapterHost
@@ -40,7 +43,11 @@ export class GracefulModule implements NestModule, OnApplicationShutdown {
         // One coordinator per application (a test suite may create many from one AppModule).
         useFactory: async (...args: never[]) => {
           const options = await useFactory(...args)
-          return createGraceful({ logger: new Logger('Graceful'), ...options })
+          const graceful = createGraceful({ logger: new Logger('Graceful'), ...options })
+          // Nest 12 awaits imports between creating the providers and configuring the HTTP server:
+          // the instance stays starting until Nest's init is over, not just one tick.
+          setupHolds.set(graceful, graceful[kHoldStartup]())
+          return graceful
         }
       }],
       exports: [Graceful]
@@ -66,6 +73,11 @@ export class GracefulModule implements NestModule, OnApplicationShutdown {
       if (isAttached(this.graceful)) return
       this.graceful[kLogger].warn({}, 'nestjs-graceful: call attachGraceful(app) after NestFactory.create(); without it a signal drains the server but Nest\'s shutdown hooks (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) never run, and app.close() skips the drain')
     })
+  }
+
+  /** Nest's init is over (the HTTP server is configured, not yet listening): startup waits for the rest. */
+  onApplicationBootstrap (): void {
+    setupHolds.get(this.graceful)?.()
   }
 
   /** Without attachGraceful(app), app.close() still ends the coordinator (its hooks, the report). */

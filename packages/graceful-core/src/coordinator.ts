@@ -14,6 +14,7 @@ import { checkDuration, type ResolvedOptions, resolveOptions } from './options.j
 import { errorInfo, summaryLine } from './report.js'
 import { foreignSignalListeners, onProcessFault, onSignals } from './process-events.js'
 import { PreStopWindow } from './pre-stop.js'
+import { attachProcessManager } from './platform/process-manager.js'
 import { pathOf, type ProbeAnswer, probeAnswer, type ProbeKind } from './probes.js'
 import { StartupGate } from './startup.js'
 import { readinessOf } from './states.js'
@@ -115,6 +116,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.#unsubscribeSignals = onSignals(this.#options.signals, this.#onSignal)
     for (const signal of this.#options.signals) this.#warnOfForeignListeners(signal, 'at start-up')
     this.#checkTerminationBudget()
+    attachProcessManager(this, this.#options, (reason) => { this.#onSignal(reason as NodeJS.Signals) })
   }
 
   /** The current lifecycle state. */

@@ -1,6 +1,7 @@
 import { setImmediate as afterPollPhase } from 'node:timers/promises'
 import { acceptQueuesSettled } from './accept-queue.js'
 import { sleepUntil } from '../timing.js'
+import { isInheritedListener } from './inherited-listener.js'
 import type { DrainableServer, ServerDrainer } from './server-drainer.js'
 
 /**
@@ -115,6 +116,7 @@ interface ListeningHandle {
  */
 function listeningHandle (server: DrainableServer): ListeningHandle | undefined {
   if (process.platform !== 'linux') return undefined
+  if (isInheritedListener(server)) return undefined // shared socket: its backlog is the next instance's queue
   const handle = (server as unknown as { _handle?: Partial<ListeningHandle> & { fd?: unknown } | null })._handle
   if (handle == null || handle.constructor?.name !== 'TCP' || typeof handle.fd !== 'number' || handle.fd < 0) return undefined
   if (typeof handle.listen !== 'function' || typeof handle.onconnection !== 'function' || typeof handle.close !== 'function') return undefined

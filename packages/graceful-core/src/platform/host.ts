@@ -4,11 +4,12 @@
  * environment once, at creation.
  * @module
  */
+import cluster from 'node:cluster'
 
 export interface Host {
   /** `pm2` when PM2 started the process (it sets `pm_id` in every app's environment). */
   readonly manager: 'pm2' | undefined
-  /** A node:cluster worker (node:cluster sets NODE_UNIQUE_ID; so does PM2's cluster mode). */
+  /** A node:cluster worker, PM2's cluster mode included (Node removes NODE_UNIQUE_ID from the environment once it set the worker up). */
   readonly clusterWorker: boolean
   /** systemd socket activation passed listening sockets (fd 3 on), `LISTEN_FDS` of them. */
   readonly socketActivated: boolean
@@ -29,7 +30,7 @@ export function detectHost (env: NodeJS.ProcessEnv = process.env): Host {
   const listenPid = env.LISTEN_PID
   return {
     manager: env.pm_id !== undefined && env.pm_id !== '' ? 'pm2' : undefined,
-    clusterWorker: env.NODE_UNIQUE_ID !== undefined && env.NODE_UNIQUE_ID !== '',
+    clusterWorker: cluster.isWorker || (env.NODE_UNIQUE_ID !== undefined && env.NODE_UNIQUE_ID !== ''),
     // systemd sets LISTEN_PID to the pid it passes the sockets to; a child of ours does not own them.
     socketActivated: Number(env.LISTEN_FDS) > 0 && (listenPid === undefined || listenPid === '' || Number(listenPid) === process.pid)
   }

@@ -32,14 +32,19 @@ t.test('the README cluster example reloads on SIGHUP without a failed request an
 
   const load = startLoad(`http://127.0.0.1:${port}`, { loops: 4, paths: ['/'], pauseMs: 5 })
   t.teardown(() => load.stop())
-  const seen = new Set<number>()
-  await load.until((body) => { seen.add(pidOf(body)); return seen.size >= 2 }, 'answers from both workers', 30_000)
+  // Keep-alive connections made before the second worker listened all stay on the first: any answer will do.
+  await load.until((body) => pidOf(body) > 0, 'an answer from a worker', 30_000)
   // Connects refused before the first worker listened are not part of the reload.
   const before = load.outcomes.length
   child.kill('SIGHUP')
-  await load.until((body) => pidOf(body) > 0 && !seen.has(pidOf(body)), 'an answer from a new worker', 30_000)
-  for (let i = 0; i < 300 && !out.includes('reload complete'); i++) await new Promise((resolve) => setTimeout(resolve, 100))
-  t.match(out, /reload complete/, 'the primary replaced both workers')
+  let fresh: number[] = []
+  for (let i = 0; i < 300 && fresh.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const line = out.split('\n').find((l) => l.includes('"reload complete"'))
+    if (line) fresh = JSON.parse(line).workers as number[]
+  }
+  t.equal(fresh.length, 2, 'the primary replaced both workers')
+  await load.until((body) => fresh.includes(pidOf(body)), 'an answer from a new worker', 30_000)
   await load.stop()
   t.same(load.outcomes.slice(before).filter((o) => o.error !== undefined || o.status !== 200), [], 'no failed request during the reload')
   child.kill('SIGTERM')

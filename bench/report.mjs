@@ -39,7 +39,7 @@ function failureLines (runs) {
 
 const blocks = {
   machine () {
-    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets'].map(load).filter(Boolean)
+    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'single-host'].map(load).filter(Boolean)
     if (!runs.length) return '_no results yet_'
     const m = runs[0].machine
     return [
@@ -181,6 +181,32 @@ const websocketsBlock = () => {
   ].join('\n')
 }
 
+const singleHostBlock = () => {
+  const r = load('single-host')
+  if (!r) return '_not run yet_'
+  const c = r.results.config
+  const runs = r.results.runs
+  const pm2 = runs.filter((x) => x.scenario === 'pm2 reload' && !x.error)
+  const bare = pm2.find((x) => x.variant.startsWith('bare'))
+  const ours = pm2.find((x) => x.variant === 'express-graceful')
+  const perInstance = (x) => x.seconds.reduce((a, b) => a + b, 0) / x.seconds.length / c.instances
+  const lines = [
+    `pm2 ${r.results.versions.pm2 ?? 'not installed (pm2 rows skipped)'}; ${c.loops.proxyFast} keep-alive loops of \`GET /fast\` (${c.rate} req/s together) and ${c.loops.proxySlow} of an ${c.slowMs} ms \`GET /slow\` over one undici pool; ${c.reloads} reload(s) per row (socket activation: ${c.reloads + 1} restarts), 1 s apart. pm2: cluster mode, ${c.instances} instances, \`wait_ready: true\`, \`kill_timeout: 12000\`; each row on its own PM2 daemon, all rows in one run. "seconds each": \`pm2 reload\` command, SIGHUP → the primary's \`reload\` event, stop → the new instance's ready line.`,
+    '',
+    markdown(['scenario', 'variant', 'restarts', 'requests', 'failed', 'ECONNRESET', 'other side closed', 'refused', 'seconds each'],
+      runs.map((x) => x.error
+        ? [x.scenario, x.variant, 'error: ' + x.error.split('\n')[0].slice(0, 80)]
+        : [x.scenario, x.variant, x.restarts, x.requests, `**${x.failed}**`, x.reset, x.closed, x.refused, x.seconds.join(' ')]))
+  ]
+  if (bare && ours) {
+    lines.push('', `Reload time per instance: bare ${perInstance(bare).toFixed(1)} s, express-graceful ${perInstance(ours).toFixed(1)} s (difference ${(perInstance(ours) - perInstance(bare)).toFixed(1)} s).`)
+  }
+  const failed = runs.filter((x) => !x.error && x.failed > 0)
+  if (failed.length) lines.push('', 'Failures: ' + failed.map((x) => `${x.variant}: ${Object.entries(x.failureGroups).map(([k, n]) => `${n} × ${k}`).join(', ')}`).join('; ') + '.')
+  return lines.join('\n')
+}
+
+blocks['single-host'] = singleHostBlock
 blocks['connect-storm'] = stormBlock
 blocks.websockets = websocketsBlock
 blocks.proxies = proxiesBlock

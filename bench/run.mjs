@@ -5,7 +5,7 @@
 // --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
 // rolling, connect-storm, proxies and websockets variants; `slow-start`: the rolling slow-start
 // group; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds),
-// --shutdowns N (connect-storm shutdowns and proxies restarts per variant), --no-doc (do not update BENCHMARKS.md).
+// --shutdowns N (connect-storm shutdowns, proxies restarts, single-host reloads per variant), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
 // run also rewrites the generated tables of BENCHMARKS.md.
 import { execFileSync } from 'node:child_process'
@@ -19,9 +19,10 @@ import { runMemory } from './sections/memory.mjs'
 import { runConnectStorm } from './sections/connect-storm.mjs'
 import { runProxies } from './sections/proxies.mjs'
 import { runWebsockets } from './sections/websockets.mjs'
+import { runSingleHost } from './sections/single-host.mjs'
 import { updateDoc } from './report.mjs'
 
-const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets }
+const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets, 'single-host': runSingleHost }
 
 function parseArgs (argv) {
   const args = { only: Object.keys(SECTIONS), quick: false, doc: true }
@@ -50,7 +51,7 @@ function parseArgs (argv) {
     else if (a.startsWith('--rounds')) args.rounds = Math.max(1, Math.round(num()))
     else if (a.startsWith('--variant')) args.variant = value()
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
+      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,single-host] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }

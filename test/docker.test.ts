@@ -233,3 +233,78 @@ t.test('.dockerignore keeps host node_modules and build output out of the contex
     t.notOk(patterns.includes(needed), `${needed} stays in the context`)
   }
 })
+
+// ---------------------------------------------------------------------------------------------
+// Docker Compose (outside Kubernetes): docker stop SIGKILLs 10 s after SIGTERM unless
+// stop_grace_period says otherwise, far less than graceful's 30 s budget.
+
+interface ComposeService {
+  build?: { context?: string, dockerfile?: string }
+  command?: unknown
+  entrypoint?: unknown
+  stop_signal?: string
+  stop_grace_period?: string
+  environment?: Record<string, string>
+  healthcheck?: { test?: string[] }
+  depends_on?: Record<string, { condition?: string }>
+  volumes?: string[]
+}
+
+/** Compose durations: '55s', '1m30s', '500ms'. */
+function composeDurationMs (value: string | undefined): number {
+  if (value === undefined) return 10_000 // Docker's default
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  let total = 0
+  for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * (units[unit ?? 's'] ?? 0)
+  return total
+}
+
+const composeDoc = parseAllDocuments(read('docker/compose.yaml'), { merge: true })[0]
+const compose = composeDoc?.toJS({ maxAliasCount: 100 }) as { services: Record<string, ComposeService> }
+const apps = Object.entries(compose.services).filter(([name]) => name.startsWith('app'))
+
+t.test('docker/compose.yaml parses, with two app replicas built from docker/Dockerfile behind nginx', async t => {
+  t.equal(composeDoc?.errors.length, 0)
+  t.equal(apps.length, 2)
+  for (const [name, service] of apps) {
+    t.equal(service.build?.dockerfile, 'docker/Dockerfile', `${name} builds the image`)
+    t.ok(existsSync(join(root, 'docker', service.build?.context ?? '', 'docker/Dockerfile')), `${name}'s build context is the repository root`)
+    t.notOk(service.command ?? service.entrypoint, `${name} keeps the image's exec-form CMD (node is PID 1)`)
+  }
+  const nginx = compose.services.nginx
+  t.same(Object.keys(nginx?.depends_on ?? {}).sort(), apps.map(([name]) => name).sort(), 'nginx waits for both replicas')
+  t.ok(Object.values(nginx?.depends_on ?? {}).every(d => d.condition === 'service_healthy'), 'until they are ready')
+})
+
+t.test('stop_grace_period of each replica outlasts pre-stop + grace period + hook timeouts, and graceful knows it', async t => {
+  for (const [name, service] of apps) {
+    const g = loadConfig(service.environment ?? {}).graceful
+    const stopMs = composeDurationMs(service.stop_grace_period)
+    t.not(service.stop_grace_period, undefined, `${name}: stop_grace_period is set (docker's default is 10 s)`)
+    const worstCaseMs = Math.max(g.preStopDelayMs ?? 0, g.preStopMaxMs ?? 0) + (g.gracePeriodMs ?? 30_000) + hookCount() * (g.hookTimeoutMs ?? 5000)
+    t.ok(stopMs > worstCaseMs, `${name}: stop_grace_period ${stopMs} ms > ${worstCaseMs} ms`)
+    t.equal(g.terminationGracePeriodMs, stopMs, `${name}: TERMINATION_GRACE_PERIOD_SECONDS matches stop_grace_period`)
+    t.ok(service.stop_signal === undefined || service.stop_signal === 'SIGTERM', `${name}: stops with SIGTERM`)
+    const probe = (service.healthcheck?.test ?? []).join(' ')
+    t.match(probe, new RegExp(`127\\.0\\.0\\.1:${service.environment?.PORT}/ready`), `${name}: the healthcheck asks /ready on PORT`)
+  }
+})
+
+t.test('docker/nginx.conf sends to both replicas on their port and retries only what was never sent', async t => {
+  const conf = read('docker/nginx.conf')
+  for (const [name, service] of apps) t.match(conf, new RegExp(`server ${name}:${service.environment?.PORT}\\b`), `upstream has ${name}`)
+  t.match(conf, /proxy_next_upstream error timeout;/)
+  t.notMatch(conf, /non_idempotent/, 'a POST that reached a replica is never replayed')
+  t.match(conf, /proxy_set_header Connection "";/, 'upstream keep-alive')
+})
+
+t.test('the service accepts the compose settings: no start-up warning', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'graceful-compose-env-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const [, app] = apps[0] ?? []
+  const service = await startService({
+    env: { ...app?.environment, HOST: '127.0.0.1', PORT: '0', DB_PATH: join(dir, 'service.db') },
+    onStart: s => t.teardown(() => s.kill())
+  })
+  t.same(service.lines.filter(l => typeof l.level === 'number' && l.level >= 40), [])
+})

@@ -2,6 +2,7 @@ import { deadlines } from './budget.js'
 import { drain, type DrainResult } from './drain/drain.js'
 import { errorInfo, invalid } from './errors.js'
 import { exitCodeOf, flushLogger } from './exit.js'
+import { attachProcessManager } from './platform/process-manager.js'
 import { PreStopWindow, type PreStopResult } from './pre-stop.js'
 import { onProcessFault, onSignals } from './process-events.js'
 import { type GracefulEvents, Registrations } from './registrations.js'
@@ -47,6 +48,8 @@ export class Graceful extends Registrations {
     this.#preStop = new PreStopWindow(this.options, this.force.signal)
     this.#signals = new SignalPolicy(this.options.logger, this.options.signals)
     this.#unsubscribeSignals = onSignals(this.options.signals, this.#onSignal)
+    // PM2 and node:cluster: 'ready' once running, the 'shutdown' message starts a run like a signal.
+    attachProcessManager(this, this.options, (reason) => { this.#onSignal(reason as NodeJS.Signals) })
     this.checkBudget()
   }
 

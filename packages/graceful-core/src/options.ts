@@ -2,6 +2,7 @@ import { constants } from 'node:os'
 import { invalid } from './errors.js'
 import { exitProcess } from './exit.js'
 import { defaultLogger, fromMessageLogger, type MessageLogger, safeLogger, silentLogger } from './logger.js'
+import { hostPreStopDelayMs } from './platform/host.js'
 import type { GracefulOptions, Logger } from './types.js'
 
 /** setTimeout cannot wait longer than this. */
@@ -106,7 +107,7 @@ export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.Proce
   // Under Kubernetes the endpoint removal lags SIGTERM by seconds, so pre-stop waits for traffic to stop.
   const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST)
 
-  const preStopDelayMs = has('preStopDelayMs') ? checkDuration('preStopDelayMs', o.preStopDelayMs) : (inKubernetes ? 1000 : 0)
+  const preStopDelayMs = has('preStopDelayMs') ? checkDuration('preStopDelayMs', o.preStopDelayMs) : (inKubernetes ? 1000 : hostPreStopDelayMs(env))
   // A delay given alone means a fixed window: traffic awareness is opted into by a quiet period.
   const quietDefault = inKubernetes && !has('preStopDelayMs') ? 1000 : 0
   const preStopQuietMs = has('preStopQuietMs') ? checkDuration('preStopQuietMs', o.preStopQuietMs) : quietDefault

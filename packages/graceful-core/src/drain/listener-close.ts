@@ -4,6 +4,7 @@ import { sleepUntil } from '../timing.js'
 import { wrapMethod } from '../wrap.js'
 import type { DrainableServer } from './node-http.js'
 import type { ServerDrainer } from './server-drainer.js'
+import { isInheritedListener } from './inherited-listener.js'
 
 /**
  * Closes every drainer's listener (`drainer.closeAndReap()`) at a moment its accept queue is empty, so the
@@ -117,6 +118,7 @@ interface ListeningHandle {
  */
 function listeningHandle (server: DrainableServer): ListeningHandle | undefined {
   if (process.platform !== 'linux') return undefined
+  if (isInheritedListener(server)) return undefined // shared socket: its backlog is the next instance's queue
   const handle = (server as unknown as { _handle?: Partial<ListeningHandle> & { fd?: unknown } | null })._handle
   if (handle == null || handle.constructor?.name !== 'TCP' || typeof handle.fd !== 'number' || handle.fd < 0) return undefined
   if (typeof handle.listen !== 'function' || typeof handle.onconnection !== 'function' || typeof handle.close !== 'function') return undefined

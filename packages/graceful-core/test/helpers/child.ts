@@ -30,11 +30,13 @@ export interface Fixture {
   kill: (signal: NodeJS.Signals) => void
 }
 
-export function spawnFixture (t: Teardownable, name: string, args: string[] = [], env: Record<string, string> = {}): Fixture {
-  const child = spawn(process.execPath, [fixturesDir + name, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KUBERNETES_SERVICE_HOST: '', TERMINATION_GRACE_PERIOD_SECONDS: '', ...env }
-  })
+/** How a fixture is started: by default with stdin ignored and stdout, stderr piped (see ipc-child.ts for another). */
+export type Spawner = (name: string, env: NodeJS.ProcessEnv, args: string[]) => ChildProcess
+
+const plainSpawn: Spawner = (name, env, args) => spawn(process.execPath, [fixturesDir + name, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+
+export function spawnFixture (t: Teardownable, name: string, args: string[] = [], env: Record<string, string> = {}, start: Spawner = plainSpawn): Fixture {
+  const child = start(name, { ...process.env, KUBERNETES_SERVICE_HOST: '', TERMINATION_GRACE_PERIOD_SECONDS: '', ...env }, args)
   let out = ''
   let err = ''
   const parsed: Line[] = []

@@ -18,6 +18,7 @@
  * @module
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type * as OTel from '@opentelemetry/api'
 import type { ShutdownReport } from '../types.js'
 import { CHECK_CHANNEL, type CheckRun, REPORT_CHANNEL } from './channels.js'
@@ -38,6 +39,8 @@ const thisCopy = {}
 
 let api: Api | undefined
 let loading: Promise<Api | undefined> | undefined
+/** Recordings that waited for the API to load; a flush waits for them first. */
+let queued: Promise<unknown> = Promise.resolve()
 
 /**
  * Turns the bridge on for the process (idempotent; cheap to call at every coordinator creation).
@@ -76,6 +79,26 @@ export function disableTelemetry (): void {
   if (shared.owner === thisCopy) stop()
 }
 
+/**
+ * Exports what the SDK still buffers (a BatchSpanProcessor's spans, a push reader's metrics), at most
+ * `timeoutMs`: the coordinator awaits it before it exits, right after the report was recorded.
+ * An SDK shut down in a cleanup hook would lose the shutdown's own spans, which are made after the
+ * hooks; this flush is why no hook needs to.
+ */
+export async function flushTelemetry (timeoutMs: number): Promise<void> {
+  await queued
+  const a = api
+  if (a === undefined) return
+  // The global tracer provider is the API's proxy; the SDK's provider is its delegate.
+  const proxy = a.trace.getTracerProvider() as { getDelegate?: () => unknown }
+  const providers = [typeof proxy.getDelegate === 'function' ? proxy.getDelegate() : proxy, a.metrics.getMeterProvider()]
+  const flushes = providers.map(async (provider) => {
+    const flush = (provider as { forceFlush?: () => Promise<void> } | undefined)?.forceFlush
+    if (typeof flush === 'function') await flush.call(provider)
+  })
+  await Promise.race([Promise.allSettled(flushes), sleep(timeoutMs, undefined, { ref: false })])
+}
+
 function stop (): void {
   diagnosticsChannel.unsubscribe(REPORT_CHANNEL, onReport)
   diagnosticsChannel.unsubscribe(CHECK_CHANNEL, onCheck)
@@ -110,7 +133,8 @@ function onCheck (message: unknown): void {
 
 function withApi (record: (api: Api) => void): void {
   if (api !== undefined) return guarded(api, record)
-  void loading?.then((a) => { if (a !== undefined) guarded(a, record) })
+  if (loading === undefined) return
+  queued = Promise.all([queued, loading.then((a) => { if (a !== undefined) guarded(a, record) })])
 }
 
 /**

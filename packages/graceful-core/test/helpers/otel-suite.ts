@@ -4,12 +4,12 @@
  * way the coordinator publishes them.
  */
 import type { Test } from 'tap'
-import { metrics, SpanStatusCode } from '@opentelemetry/api'
+import { metrics, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { captureDiagErrors, type HistogramPoint, installMetrics, msOf, type ObserveBuild, pointOf, sampleReport, type Sdk, STARTED_AT } from './otel.js'
+import { captureDiagErrors, type HistogramPoint, installMetrics, installTracing, msOf, type ObserveBuild, pointOf, sampleReport, type Sdk, STARTED_AT } from './otel.js'
 
 export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promise<void> {
-  const { enableTelemetry, telemetryReady, disableTelemetry } = build.telemetry
+  const { enableTelemetry, telemetryReady, disableTelemetry, flushTelemetry } = build.telemetry
   const { publishReport, publishCheck } = build.channels
   enableTelemetry()
   t.equal(await telemetryReady(), true, 'the bridge loads @opentelemetry/api')
@@ -108,5 +108,14 @@ export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promis
     publishReport(sampleReport())
     const found = await late.collect()
     t.equal(pointOf<HistogramPoint['value']>(found.get('graceful.shutdown.duration'), { 'graceful.shutdown.outcome': 'complete' })?.value.count, 1)
+  })
+
+  await t.test('flushTelemetry() exports the spans an SDK still buffers (what the coordinator awaits before it exits)', async (t) => {
+    const batched = installTracing({ batched: true })
+    t.teardown(async () => { await batched.provider.shutdown(); trace.disable() })
+    publishReport(sampleReport())
+    t.equal(batched.exporter.getFinishedSpans().length, 0, 'buffered by the batch processor')
+    await flushTelemetry(5000)
+    t.equal(batched.exporter.getFinishedSpans().filter((s) => s.name === 'graceful.shutdown').length, 1, 'exported by the flush')
   })
 }

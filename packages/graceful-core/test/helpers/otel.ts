@@ -5,7 +5,7 @@
  */
 import { type Attributes, diag, DiagLogLevel, metrics, trace } from '@opentelemetry/api'
 import { AggregationTemporality, type DataPoint, type Histogram, InMemoryMetricExporter, MeterProvider, type MetricData, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics'
-import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import type { CheckOutcome, ShutdownReport } from '../../src/types.js'
 
 export interface Sdk {
@@ -16,9 +16,11 @@ export interface Sdk {
   shutdown: () => Promise<void>
 }
 
-export function installTracing (): { exporter: InMemorySpanExporter, provider: BasicTracerProvider } {
+/** `batched`: spans wait in a BatchSpanProcessor (for a day) until a flush, as in production setups. */
+export function installTracing ({ batched = false } = {}): { exporter: InMemorySpanExporter, provider: BasicTracerProvider } {
   const exporter = new InMemorySpanExporter()
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+  const processor = batched ? new BatchSpanProcessor(exporter, { scheduledDelayMillis: 86_400_000 }) : new SimpleSpanProcessor(exporter)
+  const provider = new BasicTracerProvider({ spanProcessors: [processor] })
   if (!trace.setGlobalTracerProvider(provider)) throw new Error('a global tracer provider was already registered')
   return { exporter, provider }
 }
@@ -117,7 +119,7 @@ export function sampleReport (overrides: Partial<ShutdownReport> = {}): Shutdown
 
 /** One build's observe modules (ESM or CJS). */
 export interface ObserveBuild {
-  telemetry: { enableTelemetry: () => void, telemetryReady: () => Promise<boolean>, disableTelemetry: () => void }
+  telemetry: { enableTelemetry: () => void, telemetryReady: () => Promise<boolean>, disableTelemetry: () => void, flushTelemetry: (timeoutMs: number) => Promise<void> }
   channels: {
     publishReport: (report: ShutdownReport) => void
     publishCheck: (name: string, outcome: CheckOutcome, durationMs: number) => void

@@ -39,6 +39,8 @@ const thisCopy = {}
 
 let api: Api | undefined
 let loading: Promise<Api | undefined> | undefined
+/** The API could not be loaded from here: not tried again at each coordinator's creation. */
+let unavailable = false
 /** Recordings that waited for the API to load; a flush waits for them first. */
 let queued: Promise<unknown> = Promise.resolve()
 
@@ -52,14 +54,15 @@ export function enableTelemetry (): void {
     guarded(api, (a) => { instruments(a) })
     return
   }
-  if (loading !== undefined || (shared.owner !== undefined && shared.owner !== thisCopy)) return
+  if (unavailable || loading !== undefined || (shared.owner !== undefined && shared.owner !== thisCopy)) return
   shared.owner = thisCopy
   diagnosticsChannel.subscribe(REPORT_CHANNEL, onReport)
   diagnosticsChannel.subscribe(CHECK_CHANNEL, onCheck)
   const load = loadApi().then((found) => {
     if (loading !== load) return undefined // disabled meanwhile
     if (found === undefined) {
-      stop()
+      unavailable = true
+      stop() // and another copy (which may resolve it from elsewhere) may try
       return undefined
     }
     api = found

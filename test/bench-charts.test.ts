@@ -77,4 +77,5 @@ t.test('a rolling run without failures still draws its panels and marks', async 
   const svg = await renderSvg(rollingTimelineSpec([run]))
   checkSvg(t, svg)
   t.match(texts(svg), /no failures: 0 of 300 failed, exit 0 after 900 ms/)
+  t.match(texts(svg), /no failed request/, 'says so where failures would be')
 })

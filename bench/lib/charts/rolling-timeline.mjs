@@ -32,7 +32,7 @@ export function rollingTimelineSpec (runs) {
   return {
     title: {
       text: 'Rolling update: requests per 100 ms around the old pod\'s SIGTERM',
-      subtitle: 'Green: ok. Below: failed, by kind (own scale). Dashed: SIGTERM, first readiness 503 the LB saw, listener closed, exit.'
+      subtitle: 'Requests counted in the 100 ms they were sent in. Green: ok. Below: failed, by kind (own scale). Dashed: SIGTERM, first readiness 503 the LB saw, listener closed, exit.'
     },
     spacing: 16,
     vconcat: runs.map((r) => variantPanel(r, x, color, domain)),
@@ -65,10 +65,10 @@ function variantPanel (run, x, color, [from, to]) {
         width: WIDTH,
         height: 45,
         layer: [
-          // An invisible zero row keeps the panel (and its axis) when a run had no failure.
-          bars(failed.length ? failed : [{ ms: 0, end: 0, count: 0, label: KIND_LABEL.other }],
-            { field: 'count', type: 'quantitative', title: 'failed', stack: 'zero', scale: { domainMin: 0 } },
-            { encoding: { color: { field: 'label', type: 'nominal', title: 'failed', scale: color } } }),
+          failed.length > 0
+            ? bars(failed, { field: 'count', type: 'quantitative', title: 'failed', stack: 'zero', scale: { domainMin: 0 } },
+              { encoding: { color: { field: 'label', type: 'nominal', title: 'failed', scale: color } } })
+            : { data: { values: [{ ms: 0 }] }, mark: { type: 'text', text: 'no failed request', fontSize: 11, color: '#555' }, encoding: { x: { value: WIDTH / 2 }, y: { value: 22 } } },
           rules
         ]
       }

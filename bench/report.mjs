@@ -1,5 +1,6 @@
 // Renders the generated parts of BENCHMARKS.md from bench/results/<section>.json. Text outside
-// the `<!-- bench:NAME:start/end -->` markers is kept as written. `node bench/report.mjs` re-renders.
+// the `<!-- bench:NAME:start/end -->` markers is kept as written. `node bench/report.mjs` re-renders
+// them and the charts (bench/charts/*.svg, see bench/lib/charts/).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { markdown } from './lib/table.mjs'
@@ -45,7 +46,7 @@ const blocks = {
     return [
       `- ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.platform}`,
       `- Node ${m.node}; open-file hard limit ${m.fdLimit}`,
-      `- results: ${runs.map((r) => `${r.section} ${stamp(r)}${(r.updates ?? []).map((u) => ` + \`--variant ${u.variant}\` ${stamp(u)}`).join('')}`).join(', ')}`,
+      `- results: ${runs.map((r) => `${r.section} ${stamp(r)}${(r.updates ?? []).map((u) => ` + \`--variant ${u.variant}\` ${stamp(u)}${u.loadavg1m ? ` (load ${u.loadavg1m.before.toFixed(1)} → ${u.loadavg1m.after.toFixed(1)})` : ''}`).join('')}`).join(', ')}`,
       `- load average (1 min) before → after each section: ${runs.map((r) => r.loadavg1m ? `${r.section} ${r.loadavg1m.before.toFixed(1)} → ${r.loadavg1m.after.toFixed(1)}` : `${r.section} ?`).join(', ')}` +
         ' (other work on the machine competes for the 2 CPUs when this is above ~1)'
     ].join('\n')
@@ -65,6 +66,10 @@ const blocks = {
       '',
       failureLines(main)
     ]
+    const withSeries = main.filter((x) => x.series).map((x) => x.variant)
+    if (withSeries.length < main.length) {
+      out.push('', `Timeline chart: ${withSeries.length ? withSeries.map((v) => `**${v}**`).join(', ') : 'no variant'} so far; the other variants were measured before the bench recorded a time series and get one at their next run.`)
+    }
     const slowStart = r.results.slowStart && inOrder(r.results.slowStart)
     if (slowStart?.length) {
       out.push('', `#### Slow start: the new pod warms up ${slowStart[0].newPod?.warmupMs / 1000} s after it listens`, '',
@@ -227,4 +232,14 @@ export function updateDoc () {
   return fileURLToPath(DOC)
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(updateDoc())
+/** Renders bench/charts/*.svg (or into `dir`) from the results; returns the files written. */
+export async function renderCharts ({ dir } = {}) {
+  // Loaded only here: Vega is large, and the benchmark runs do not need it until the end.
+  const { renderCharts: render } = await import('./lib/charts/index.mjs')
+  return await render(load, { variantOrder: MAIN_VARIANTS.map((v) => v.name), ...(dir ? { dir } : {}) })
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(updateDoc())
+  for (const file of await renderCharts()) console.log(file)
+}

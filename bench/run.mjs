@@ -7,7 +7,7 @@
 // group; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds),
 // --shutdowns N (connect-storm shutdowns, proxies restarts, single-host reloads per variant), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
-// run also rewrites the generated tables of BENCHMARKS.md.
+// run also rewrites the generated tables of BENCHMARKS.md and the charts in bench/charts/.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -20,7 +20,8 @@ import { runConnectStorm } from './sections/connect-storm.mjs'
 import { runProxies } from './sections/proxies.mjs'
 import { runWebsockets } from './sections/websockets.mjs'
 import { runSingleHost } from './sections/single-host.mjs'
-import { updateDoc } from './report.mjs'
+import { renderCharts, updateDoc } from './report.mjs'
+import { stringifyResults } from './lib/results-json.mjs'
 
 const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets, 'single-host': runSingleHost }
 
@@ -125,13 +126,14 @@ async function main () {
       const update = { variant: args.variant, date: record.date, elapsedMs: record.elapsedMs, loadavg1m: record.loadavg1m }
       record = { ...previous, results: mergeRows(previous.results, results), updates: [...(previous.updates ?? []), update] }
     }
-    writeFileSync(file, JSON.stringify(record, null, 2) + '\n')
+    writeFileSync(file, stringifyResults(record))
     written.push(name)
     log(`(${name}: ${Math.round((performance.now() - started) / 1000)} s, results in bench/results/${name}${args.quick ? '.quick' : ''}.json)`)
   }
   if (!args.quick && args.doc && written.length) {
     const doc = updateDoc()
     log(`\nBENCHMARKS.md updated (${doc})`)
+    log(`charts: ${(await renderCharts()).join(', ')}`)
   }
   killAll()
   process.exitCode = failed ? 1 : 0

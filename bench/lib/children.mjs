@@ -38,6 +38,7 @@ function hookExit () {
  * - `send(line)`: a command line on the child's stdin
  * - `exited`: promise of { code, signal, at } (at = performance.now() at exit)
  * - `lines`: the last non-BENCH output lines, for error messages
+ * - `messages`: BENCH messages nobody waited for, each with `receivedAt` (performance.now() when read)
  */
 export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit = 0 } = {}) {
   hookExit()
@@ -66,6 +67,8 @@ export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit 
     if (line.startsWith('BENCH ')) {
       let msg
       try { msg = JSON.parse(line.slice(6)) } catch { return }
+      // When the runner read it (performance clock): a pipe is fast enough to time events in 100 ms buckets.
+      msg.receivedAt = performance.now()
       const i = waiters.findIndex((w) => w.type === msg.type)
       if (i >= 0) waiters.splice(i, 1)[0].resolve(msg)
       else messages.push(msg)

@@ -45,6 +45,8 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
   const upstream = {} // proxied 5xx: cause → count
   const otherCodes = {}
   const failures = [] // { at, kind, via, pod, slow, detail }
+  // Every request's start and outcome, for the timeline (bench/lib/series.mjs buckets them).
+  const samples = { at: [], kind: [] }
   let count = 0
   let stopped = false
   const startedAt = performance.now()
@@ -59,6 +61,8 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
     const p = (byPod[podName ?? '?'] ??= blank())
     p[kind]++
     if (kind !== 'ok' && failures.length < 20_000) failures.push({ at, kind, via, pod: podName ?? '?', slow, detail })
+    samples.at.push(at)
+    samples.kind.push(kind)
   }
 
   async function one (via, slow) {
@@ -117,7 +121,7 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
       stopped = true
       await Promise.race([Promise.all(running), sleep(timeoutMs + 2000)])
       await Promise.all([proxyPool.destroy(), ...[...direct.values()].map((p) => p.destroy())].map((p) => p.catch(() => {})))
-      return { durationMs: performance.now() - startedAt, count, totals, byVia, byPod, bySize, upstream, otherCodes, failures }
+      return { durationMs: performance.now() - startedAt, count, totals, byVia, byPod, bySize, upstream, otherCodes, failures, samples }
     }
   }
 }

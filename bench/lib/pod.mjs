@@ -86,7 +86,26 @@ function fastifyRoutes (app, withReady) {
   })
 }
 
+/**
+ * Reports the moment the listener closes (`listener-closed`), whoever closes it (the framework, the
+ * library under test, graceful): the rolling-update timeline marks it. A server has no event for it
+ * ('close' waits for the last connection), so the instance's close() is wrapped, on top of any
+ * wrapper the library installed.
+ */
+function watchListenerClose (server) {
+  const close = server.close
+  let reported = false
+  server.close = function (...args) {
+    if (!reported && server.listening) {
+      reported = true
+      out({ type: 'listener-closed' })
+    }
+    return Reflect.apply(close, this, args)
+  }
+}
+
 const listening = (server) => {
+  watchListenerClose(server)
   const { port } = server.address()
   out({ type: 'listening', port, pid: process.pid, kind })
   if (!warm) setTimeout(() => { warm = true; warmedUp(); out({ type: 'warm' }) }, opts.warmupMs)

@@ -4,6 +4,7 @@ import { startNode, sleep, terminate } from '../lib/children.mjs'
 import { createLB } from '../lib/lb.mjs'
 import { createLoad, KINDS, KIND_LABEL } from '../lib/load.mjs'
 import { table, round } from '../lib/table.mjs'
+import { bucketSeries } from '../lib/series.mjs'
 
 const POD = new URL('../lib/pod.mjs', import.meta.url)
 
@@ -123,8 +124,14 @@ export async function rollingRun (variant, cfg) {
         firstProbeFailedMs: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && (e.what === 'probe-miss' || e.what === 'probe-fail'))?.at),
         readinessFailedMs: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.what === 'probe-fail')?.at),
         outOfRotationMs: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.what === 'out-of-rotation')?.at),
+        // The LB's first probe that read a 503 (a refused or reset probe is not one).
+        readiness503Ms: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.detail === 'status 503')?.at),
+        // Seen by the pod's wrapped server.close() (every variant); graceful's report says the same for its own.
+        listenerClosedMs: rel(v1.messages.find((m) => m.type === 'listener-closed')?.receivedAt) ?? report?.phases?.drain?.listenerClosedAtMs ?? null,
         exitMs: Math.round(exit.at - tTerm)
       },
+      // Requests per 100 ms by outcome, from 2 s before SIGTERM: the timeline chart (bench/charts).
+      series: bucketSeries(res.samples, { origin: tTerm }),
       preStop: report?.phases?.preStop ?? null,
       // The new pod: when it joined the rotation and when the old one got SIGTERM (ms after it listened).
       newPod: {

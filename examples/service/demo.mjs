@@ -12,11 +12,13 @@
  *    as they would behind a real load balancer;
  *    The event streams stay open through pre-stop; when the drain begins each gets a `retry:` hint
  *    and a clean end;
- * 4. prints what the clients saw (sent, ok, failed by kind) and the service's shutdown report as a
- *    timeline;
+ * 4. prints what the clients saw (sent, ok, failed by kind), and graceful's metrics as a Prometheus
+ *    scrape of GET /metrics during pre-stop saw them;
  * 5. starts the service again on the same database and shows that the counters and the unfinished
  *    job queue came back, and that the event-stream clients reconnected to it, resuming after their
- *    last event id (Last-Event-ID).
+ *    last event id (Last-Event-ID);
+ * 6. ends with the timeline of the shutdown it ran (src/timeline.mjs), drawn from the report, and
+ *    where to look for the metrics.
  *
  * Exits 0 when no request failed, the service exited 0, the state came back and every event
  * stream ended cleanly and resumed on the new instance; 1 otherwise.
@@ -30,6 +32,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { reportFromLogLine, startService } from './src/child.mjs'
 import { EventStreamClient } from './src/event-source.mjs'
+import { renderTimeline } from './src/timeline.mjs'
 
 const framework = process.argv.includes('--express') ? 'express' : 'fastify'
 
@@ -49,6 +52,7 @@ const LOAD = {
   lbPollMs: 100, // how often the simulated load balancer probes /ready
   lbLagMs: 400, // after /ready failed, traffic still arrives this long (endpoint removal propagating)
   eventClients: 3, // GET /events listeners, reconnecting through the load balancer
+  scrapeAfterSignalMs: 200, // when the demo's "Prometheus" scrapes GET /metrics (inside pre-stop)
   maxMs: 10_000 // hang guard for the load phase
 }
 
@@ -253,36 +257,35 @@ function pickKind () {
 }
 
 /**
- * Prints the shutdown report as a timeline.
- * @param {import('./src/child.mjs').ShutdownReport} report
+ * Fetches GET /metrics once, `afterMs` after the call (during pre-stop, when called at the signal);
+ * resolves with the Prometheus text, or null when it failed.
+ * @param {string} url @param {number} afterMs
+ * @returns {Promise<string | null>}
  */
-function printReport (report) {
-  const { phases, requests, sockets, tasks, hooks } = report
-  console.log('')
-  console.log(`Shutdown report: reason ${report.reason}, exit code ${report.exitCode}, ${report.durationMs} ms from signal to exit${report.forced ? `, FORCED during ${report.forcedDuring}` : ''}`)
-  console.log(`  requests: ${requests.inFlightAtSignal} in flight at the signal; ${requests.completedDuringDrain} completed after it (in pre-stop and drain)`)
-  const hookLine = (/** @type {import('graceful-core').HookReport} */ h) =>
-    `${h.name} ${h.outcome} (${h.durationMs} ms)${h.error ? `: ${h.error.message}` : ''}`
-  const firstPersist = hooks.findIndex(h => h.phase === 'persist')
-  const cleanupBefore = hooks.filter((h, i) => h.phase === 'cleanup' && (firstPersist === -1 || i < firstPersist))
-  const persist = hooks.filter(h => h.phase === 'persist')
-  const cleanupAfter = hooks.filter((h, i) => h.phase === 'cleanup' && firstPersist !== -1 && i > firstPersist)
-  const rows = [
-    ['pre-stop', phases.preStop.durationMs, `/ready answered 503 while ${phases.preStop.requests} new request(s) were still served; ended by "${phases.preStop.endedBy}"`],
-    ['drain', phases.drain.durationMs, `listener closed; ${report.longLived.streamsEnded} event stream(s) ended with a retry: hint; sockets closed: ${sockets.closedIdle} idle, ${sockets.closedAfterResponse} after their response, ${sockets.forced} forced; tasks: ${tasks.finished} finished, ${tasks.failed} failed, ${tasks.aborted} aborted`],
-    ['cleanup', phases.cleanup.durationMs, cleanupBefore.map(hookLine).join(', ') || '(no hooks)'],
-    ['persist', phases.persist.durationMs, persist.map(hookLine).join(', ') || '(no hooks)']
-  ]
-  let at = 0
-  console.log(`  ${pad('at', 10)}${pad('phase', 10)}${lpad('took', 9)}   what happened`)
-  for (const [name, ms, what] of rows) {
-    console.log(`  ${pad(`+${at} ms`, 10)}${pad(name, 10)}${lpad(`${ms} ms`, 9)}   ${what}`)
-    at += Number(ms)
+async function scrapeMetrics (url, afterMs) {
+  await sleep(afterMs)
+  try {
+    const res = await fetch(`${url}/metrics`)
+    return res.ok ? await res.text() : null
+  } catch {
+    return null
   }
-  if (cleanupAfter.length > 0) console.log(`  ${pad('', 10)}${pad('cleanup', 10)}${lpad('', 9)}   after persist: ${cleanupAfter.map(hookLine).join(', ')}`)
-  console.log(`  ${pad(`+${report.durationMs} ms`, 10)}exit ${report.exitCode}`)
-  if (report.faults.length > 0) console.log(`  faults: ${report.faults.map(f => `${f.name}: ${f.message}`).join('; ')}`)
+}
+
+/**
+ * Prints graceful's own series from a scrape (comments and the histograms' buckets left out).
+ * @param {string | null} text
+ */
+function printMetrics (text) {
   console.log('')
+  console.log(`Metrics: GET /metrics (Prometheus text format) ${LOAD.scrapeAfterSignalMs} ms after SIGTERM, during pre-stop:`)
+  if (text === null) {
+    console.log('  (the scrape failed)')
+    return
+  }
+  const series = text.split('\n').filter(line => line.startsWith('graceful_') && !line.includes('_bucket{'))
+  if (series.length === 0) console.log('  (no graceful_* series: graceful records them when @opentelemetry/api is installed and a MeterProvider was registered before the coordinator)')
+  for (const line of series) console.log(`  ${line.replace(/,?otel_scope_name="[^"]*"/, '').replace('{}', '')}`)
 }
 
 /** @param {Tally} tally */
@@ -370,6 +373,8 @@ async function main () {
 
   /** @type {number[]} */
   let eventsAtSignal = []
+  /** @type {Promise<string | null>} */
+  let scrape = Promise.resolve(null)
   const progress = setInterval(() => step(`  … sent ${tally.sent}, ok ${tally.ok}, failed ${tally.failed}`), 500)
   try {
     await sleep(LOAD.beforeSignalMs)
@@ -378,6 +383,7 @@ async function main () {
     eventsAtSignal = eventClients.map(({ client }) => client.current?.events ?? 0)
     step(`SIGTERM -> pid ${service.pid} (sent so far: ${tally.sent})`)
     service.signal('SIGTERM')
+    scrape = scrapeMetrics(service.url, LOAD.scrapeAfterSignalMs)
     await Promise.all([...clients, lb])
     step('load finished: every request sent has its answer')
   } finally {
@@ -389,10 +395,10 @@ async function main () {
   await Promise.all([pool.close(), probes.close()])
 
   printTally(tally)
+  printMetrics(await scrape)
   const report = await service.waitFor(() => service.report, { timeoutMs: 1000, what: 'the shutdown report', allowExit: true })
     .catch(() => undefined)
-  if (report) printReport(report)
-  else console.log('\n(no shutdown report found on the service\'s stdout)\n')
+  console.log('')
 
   // Restart on the same database.
   step('restarting the service on the same database')
@@ -428,6 +434,10 @@ async function main () {
   if (!jobsOk) problems.push('persisted jobs do not match what the clients saw')
   problems.push(...eventProblems)
   if (exit2.code !== 0) problems.push(`restarted service exited with ${exit2.code ?? exit2.signal}`)
+  console.log('')
+  console.log(report ? renderTimeline(report) : '(no shutdown report found on the service\'s stdout)')
+  console.log('')
+  console.log(`Metrics: the service serves them on GET /metrics (src/metrics.mjs). To look yourself: PORT=3000 node examples/service/${framework}.mjs, then curl http://127.0.0.1:3000/metrics`)
   console.log('')
   if (problems.length === 0) {
     console.log(`OK: ${tally.ok} requests served, none failed; event streams moved on with no error; clean exit; state survived the restart. (${((Date.now() - started) / 1000).toFixed(1)} s)`)

@@ -8,12 +8,15 @@ import { expressGraceful } from 'express-graceful'
 import { loadConfig } from './src/config.mjs'
 import { createLogger } from './src/log.mjs'
 import { createService } from './src/service.mjs'
+import { METRICS_PATH, setupMetrics } from './src/metrics.mjs'
 import { QueueClosedError } from './src/queue.mjs'
 
 const config = loadConfig()
 const log = createLogger({ level: config.logLevel })
+const serveMetrics = setupMetrics() // before the coordinator exists (see src/metrics.mjs)
 
-const graceful = expressGraceful({ ...config.graceful, logger: log })
+// Scrapes are not traffic: they do not keep a traffic-aware pre-stop window open.
+const graceful = expressGraceful({ ...config.graceful, probePaths: [METRICS_PATH], logger: log })
 const service = createService({ graceful, config, log })
 
 const app = express()
@@ -49,6 +52,8 @@ app.get('/events', (req, res) => {
   service.countRequest()
   service.events(req, res)
 })
+
+app.get(METRICS_PATH, (req, res) => { serveMetrics(req, res) })
 
 const server = app.listen(config.port, config.host)
 graceful.attach(server)

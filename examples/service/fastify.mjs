@@ -6,6 +6,7 @@
  * GET /stats               counters, queue, worker, what the last start restored
  * GET /slow?ms=1000        answers after `ms` milliseconds (shows in-flight requests draining)
  * GET /events              server-sent events, one every 200 ms, ended with a `retry:` hint by the drain
+ * GET /metrics             Prometheus metrics (graceful's, through OpenTelemetry; see src/metrics.mjs)
  *
  * SIGTERM / SIGINT start the shutdown; the coordinator logs its report as one JSON line and exits.
  */
@@ -14,9 +15,11 @@ import Fastify, { LogController } from 'fastify'
 import fastifyGraceful from 'fastify-graceful'
 import { loadConfig } from './src/config.mjs'
 import { createService } from './src/service.mjs'
+import { METRICS_PATH, setupMetrics } from './src/metrics.mjs'
 import { QueueClosedError } from './src/queue.mjs'
 
 const config = loadConfig()
+const serveMetrics = setupMetrics() // before the coordinator exists (see src/metrics.mjs)
 
 const app = Fastify({
   logger: { level: config.logLevel },
@@ -25,7 +28,8 @@ const app = Fastify({
   return503OnClosing: false,
   forceCloseConnections: false
 })
-await app.register(fastifyGraceful, config.graceful)
+// Scrapes are not traffic: they do not keep a traffic-aware pre-stop window open.
+await app.register(fastifyGraceful, { ...config.graceful, probePaths: [METRICS_PATH] })
 
 const service = createService({ graceful: app.graceful, config, log: app.log })
 
@@ -55,6 +59,11 @@ app.get('/events', (request, reply) => {
   service.countRequest()
   reply.hijack() // the stream is written on the raw response, outside fastify's reply cycle
   service.events(request.raw, reply.raw)
+})
+
+app.get(METRICS_PATH, (request, reply) => {
+  reply.hijack() // the exporter writes the raw response
+  serveMetrics(request.raw, reply.raw)
 })
 
 const url = await app.listen({ port: config.port, host: config.host })

@@ -3,8 +3,8 @@
  * the shutdown coordinator (`app.graceful` or `expressGraceful()`, both the same interface):
  *
  * 1. The SQLite connection — `startup('sqlite', …)`: its integrity check must pass before /ready
- *    answers 200; `onCleanup('sqlite', …, { afterPersist: true })`: closed LAST, after the persist
- *    hook wrote to it.
+ *    answers 200; `check('sqlite', …)`: while running, /ready answers 503 when it stops answering;
+ *    `onCleanup('sqlite', …, { afterPersist: true })`: closed LAST, after the persist hook wrote to it.
  * 2. The job worker — `startup('job-queue', …)`: the queue warms up (STARTUP_MS, standing in for a
  *    broker connection) while /ready answers 503 "starting", then the worker starts with
  *    `track(signal => worker.run(signal))`: on shutdown it stops taking jobs, finishes the one in
@@ -38,6 +38,7 @@ export const EVENT_INTERVAL_MS = 200
  *   onPersist(name: string, fn: (signal: AbortSignal) => unknown, opts?: { timeoutMs?: number }): unknown,
  *   track(task: (signal: AbortSignal) => PromiseLike<unknown>): unknown,
  *   startup(name: string, task: (signal: AbortSignal) => PromiseLike<unknown>): unknown,
+ *   check(name: string, fn: (signal: AbortSignal) => unknown): unknown,
  *   readonly state: string
  * }} Coordinator the part of the graceful-core coordinator this module uses
  * @typedef {{ info(obj: object, msg?: string): void, warn(obj: object, msg?: string): void, error(obj: object, msg?: string): void }} Log
@@ -53,6 +54,9 @@ export function createService ({ graceful, config, log }) {
   graceful.onCleanup('sqlite', () => store.close(), { afterPersist: true })
   // A damaged database file fails the start (logged by name, exit 1), not the first request.
   graceful.startup('sqlite', async () => store.verify())
+  // Readiness while running: /ready answers 503 when the database stops answering (and
+  // graceful_check_duration on /metrics shows how long it takes to).
+  graceful.check('sqlite', () => store.ping())
 
   const restored = store.loadState()
   const counters = { ...restored.counters, boots: restored.counters.boots + 1 }

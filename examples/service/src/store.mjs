@@ -93,6 +93,11 @@ export class Store {
       })
   }
 
+  /** A cheap round trip to the database (the readiness check): throws when it is closed or broken. */
+  ping () {
+    this.db.prepare('SELECT 1').get()
+  }
+
   /** Throws unless SQLite's quick integrity check passes. */
   verify () {
     const result = this.db.pragma('quick_check', { simple: true })

@@ -1,3 +1,4 @@
+import { publishCheck } from './observe/channels.js'
 import { checkDuration } from './options.js'
 import { raceTimeout } from './timing.js'
 import { booleanOption, validateRegistration } from './validate.js'
@@ -106,11 +107,13 @@ export class CheckSet {
   }
 
   async #run (check: Check, shutdown: AbortSignal): Promise<void> {
+    const started = performance.now()
     const raced = await raceTimeout(check.fn, check.timeoutMs, shutdown, `readiness check ${check.name} timed out after ${check.timeoutMs} ms`)
     // Shutdown began meanwhile: readiness no longer depends on checks, and an aborted check is no news.
     if (raced.outcome === 'cut' || shutdown.aborted) return
     // A throw is a failure too; resolving to false is the plain way to say "not ready".
     const outcome: CheckOutcome = raced.outcome === 'ok' ? (raced.value === false ? 'fail' : 'ok') : raced.outcome === 'error' ? 'fail' : 'timeout'
+    publishCheck(check.name, outcome, performance.now() - started)
     this.#record(check, outcome, raced.outcome === 'error' ? raced.error : undefined)
   }
 

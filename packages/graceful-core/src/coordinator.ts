@@ -2,6 +2,9 @@ import { deadlines } from './budget.js'
 import { drain, type DrainResult } from './drain/drain.js'
 import { errorInfo, invalid } from './errors.js'
 import { exitCodeOf, flushLogger } from './exit.js'
+import { publishReport, publishState } from './observe/channels.js'
+import { kInFlight, registerInFlightSource } from './observe/in-flight.js'
+import { enableTelemetry, flushTelemetry } from './observe/telemetry.js'
 import { attachProcessManager } from './platform/process-manager.js'
 import { PreStopWindow, type PreStopResult } from './pre-stop.js'
 import { onProcessFault, onSignals } from './process-events.js'
@@ -11,6 +14,9 @@ import { SignalPolicy } from './signals.js'
 import type { ErrorInfo, GracefulOptions, HookReport, ShutdownReport, State } from './types.js'
 
 export type { GracefulEvents } from './registrations.js'
+
+/** The longest the exit waits for OpenTelemetry's exporters. */
+const TELEMETRY_FLUSH_TIMEOUT_MS = 1000
 export { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
 export type { ProbeRequest, ProbeResponse } from './probes.js'
 
@@ -50,6 +56,9 @@ export class Graceful extends Registrations {
     this.#unsubscribeSignals = onSignals(this.options.signals, this.#onSignal)
     // PM2 and node:cluster: 'ready' once running, the 'shutdown' message starts a run like a signal.
     attachProcessManager(this, this.options, (reason) => { this.#onSignal(reason as NodeJS.Signals) })
+    // OpenTelemetry, when @opentelemetry/api is installed: spans and metrics from the channels.
+    enableTelemetry()
+    registerInFlightSource(this)
     this.checkBudget()
   }
 
@@ -112,6 +121,13 @@ export class Graceful extends Registrations {
     void this.shutdown(reason)
   }
 
+  /** Requests this coordinator's servers are serving right now (probes excluded), for the in-flight gauge. */
+  get [kInFlight] (): number {
+    let requests = 0
+    for (const drainer of this.drainers.values()) requests += drainer.inFlight
+    return requests
+  }
+
   /** @internal */
   protected onTraffic (): void {
     this.#preStop.sawTraffic()
@@ -149,10 +165,11 @@ export class Graceful extends Registrations {
     const budget = this.budget()
     try {
       // Whoever sees the state change (or the signal abort) can already read the reason and the state.
+      const from = this.currentState
       this.currentState = 'draining'
       this.#reason = reason
       this.shutdownController.abort(new Error(`shutdown: ${reason}`))
-      this.#setState('draining')
+      this.#setState('draining', from)
       this.startupGate.abort(this.signal.reason)
       this.tasks.startCounting()
       for (const drainer of this.drainers.values()) {
@@ -197,10 +214,12 @@ export class Graceful extends Registrations {
     }
     const report = this.#report(reason, startedAt, t0, { inFlightAtSignal, preStop, drained, hooks, faults, started })
     this.#emitSafely('report', report)
+    publishReport(report)
     if (report.exitCode === 0) logger.info({ report }, summaryLine(report))
     else logger.error({ report }, summaryLine(report))
     if (this.options.exit && this.#exitWhenStopped) {
-      await flushLogger(logger)
+      // The shutdown's own spans and metrics are made from the report: export them before exiting.
+      await Promise.all([flushLogger(logger), flushTelemetry(TELEMETRY_FLUSH_TIMEOUT_MS)])
       try {
         this.options.exit(report.exitCode)
       } catch (error) {
@@ -243,8 +262,9 @@ export class Graceful extends Registrations {
   }
 
 
-  #setState (state: State): void {
+  #setState (state: State, from = this.currentState): void {
     this.currentState = state
+    publishState(from, state, this.#reason ?? 'started')
     this.#emitSafely('state', state)
   }
 

@@ -1,0 +1,81 @@
+/**
+ * The benchmark charts (bench/charts/*.svg): bench/report.mjs renders each from the committed
+ * results as well-formed SVG that shows what it claims, the committed files are what the committed
+ * results give, and the charts take the shapes future results may have.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import t, { type Test } from 'tap'
+import { renderCharts } from '../bench/report.mjs'
+import { idleExitSpec } from '../bench/lib/charts/idle-exit.mjs'
+import { renderSvg } from '../bench/lib/charts/render.mjs'
+import { rollingTimelineSpec } from '../bench/lib/charts/rolling-timeline.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const results = (name: string): any => JSON.parse(readFileSync(join(root, 'bench', 'results', `${name}.json`), 'utf8'))
+
+/** The SVG's text content, all of it (labels, titles, legends). */
+function texts (svg: string): string {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).join('\n').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&#39;', '\'').replaceAll('&quot;', '"').replaceAll('&amp;', '&')
+}
+
+function checkSvg (t: Test, svg: string): void {
+  t.equal(XMLValidator.validate(svg), true, 'well-formed XML')
+  const doc = new XMLParser({ ignoreAttributes: false }).parse(svg)
+  t.ok(doc.svg, 'an <svg> root')
+  t.ok(Number(doc.svg?.['@_width']) > 0 && Number(doc.svg?.['@_height']) > 0, 'with a size')
+  t.equal(doc.svg?.['@_xmlns'], 'http://www.w3.org/2000/svg', 'in the SVG namespace (shown by browsers and GitHub)')
+}
+
+t.test('report.mjs renders the three charts from the committed results as valid SVG, the same as the committed files', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'graceful-charts-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const written: string[] = await renderCharts({ dir: pathToFileURL(dir + '/') })
+  t.same(written.map((f) => f.slice(dir.length + 1)).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg'])
+  const committed = join(root, 'bench', 'charts')
+  t.same(readdirSync(committed).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg'], 'the committed charts')
+  for (const name of readdirSync(dir)) {
+    const svg = readFileSync(join(dir, name), 'utf8')
+    await t.test(name, async (t) => { checkSvg(t, svg) })
+    t.equal(svg, readFileSync(join(committed, name), 'utf8'), `bench/charts/${name} is what the committed results give (else: node bench/report.mjs)`)
+  }
+
+  const timeline = texts(readFileSync(join(dir, 'rolling-timeline.svg'), 'utf8'))
+  const withSeries = results('rolling').results.main.filter((r: { series?: unknown }) => r.series)
+  t.ok(withSeries.length > 0, 'at least one rolling variant has a time series')
+  for (const run of withSeries) t.match(timeline, run.variant, `the timeline has ${run.variant}`)
+  for (const mark of ['SIGTERM', 'readiness 503', 'listener closed', 'exit']) t.match(timeline, mark, `it marks ${mark}`)
+
+  const overhead = texts(readFileSync(join(dir, 'overhead.svg'), 'utf8'))
+  for (const pair of results('overhead').results.pairs) {
+    t.match(overhead, pair.framework, `the overhead chart has ${pair.framework}`)
+    t.match(overhead, `${(pair.medianPairRatio * 100).toFixed(1)}%`, 'and its median paired ratio')
+  }
+
+  const idle = texts(readFileSync(join(dir, 'idle-exit.svg'), 'utf8'))
+  for (const variant of new Set(results('idle').results.runs.map((r: { variant: string }) => r.variant))) t.match(idle, variant as string, `the idle chart has ${variant}`)
+})
+
+t.test('the idle chart takes any number of socket counts (50k included)', async (t) => {
+  const idle = results('idle')
+  const runs = [...idle.results.runs, { variant: 'fastify-graceful', requested: 50_000, sockets: 50_000, sigtermToExitMs: 2700 }]
+  const svg = await renderSvg(idleExitSpec({ ...idle, results: { ...idle.results, runs } }))
+  checkSvg(t, svg)
+  t.match(texts(svg), /50k/, 'a tick at 50k')
+  t.match(texts(svg), /50,000 sockets/, 'named in the subtitle')
+})
+
+t.test('a rolling run without failures still draws its panels and marks', async (t) => {
+  const run = {
+    variant: 'no failures', requests: 300, failed: 0, exitCode: '0', sigtermToExitMs: 900,
+    timeline: { readiness503Ms: 100, listenerClosedMs: 500, exitMs: 900 },
+    series: { bucketMs: 100, fromMs: -2000, counts: { ok: Array(30).fill(10) } }
+  }
+  const svg = await renderSvg(rollingTimelineSpec([run]))
+  checkSvg(t, svg)
+  t.match(texts(svg), /no failures: 0 of 300 failed, exit 0 after 900 ms/)
+  t.match(texts(svg), /no failed request/, 'says so where failures would be')
+})

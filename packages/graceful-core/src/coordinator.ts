@@ -213,8 +213,9 @@ export class Graceful extends Registrations {
       this.#setState('stopped')
     }
     const report = this.#report(reason, startedAt, t0, { inFlightAtSignal, preStop, drained, hooks, faults, started })
-    this.#emitSafely('report', report)
+    // Published first: a 'report' listener that shuts its telemetry SDK down must not lose the shutdown's spans.
     publishReport(report)
+    this.#emitSafely('report', report)
     if (report.exitCode === 0) logger.info({ report }, summaryLine(report))
     else logger.error({ report }, summaryLine(report))
     if (this.options.exit && this.#exitWhenStopped) {

@@ -100,7 +100,10 @@ export interface CleanupOptions extends HookOptions {
 /** A hook gets an AbortSignal that aborts when its timeout (or a forcing signal) cuts it. */
 export type Hook = (signal: AbortSignal) => unknown
 
-/** A tracked task: a promise, or a function started at once with the shutdown signal. */
+/**
+ * A tracked task: a promise, or a function started at once with the shutdown signal (`graceful.signal`,
+ * aborted when shutdown begins, so the work stops taking more); awaited during the drain.
+ */
 export type Task = PromiseLike<unknown> | ((signal: AbortSignal) => PromiseLike<unknown>)
 
 /** Work the instance needs before it can serve: a promise, or a function started at once with a signal that aborts when shutdown begins. */

@@ -11,7 +11,7 @@ import { Agent, request } from 'undici'
 import { budgetWarnings, gracePeriodFitting, planBudget } from '../src/budget.js'
 import { createGraceful } from '../src/index.js'
 import { resolveOptions } from '../src/options.js'
-import { quiet, recordingLogger, within } from './helpers/inprocess.js'
+import { quiet, recordingLogger, within, exitCalled } from './helpers/inprocess.js'
 
 const SIGNAL = 'SIGUSR2'
 const hooks = (persistMs: number, cleanupMs = 0) => ({ persistMs, cleanupMs })
@@ -94,5 +94,6 @@ t.test('with preStopDelayMs 9000, gracePeriodMs 10000 and a persist hook, every 
   t.match(report.phases.preStop, { endedBy: 'budget', configuredMs: 9000, effectiveMs: 3333 }, 'pre-stop was shortened to what fits')
   t.equal(report.sockets.forced, 0, 'no connection was cut')
   t.equal(report.exitCode, 0)
+  await exitCalled(exits)
   t.same(exits, [0], 'the process exits 0')
 })

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import http from 'node:http'
 import { createGraceful, type ShutdownReport } from '../src/index.js'
-import { delay, quiet, recordingLogger, within } from './helpers/inprocess.js'
+import { delay, quiet, recordingLogger, within, exitCalled } from './helpers/inprocess.js'
 
 /** SIGUSR2 stands for SIGTERM in-process: only sent while a coordinator's handler is installed. */
 const SIGNAL = 'SIGUSR2'
@@ -41,6 +41,7 @@ t.test('a signal arriving during a run started by code makes that run end the pr
   process.kill(process.pid, SIGNAL)
   const report = await within(run, 5000, 'shutdown')
   t.equal(report.forced, false, 'the signal joined the run; it did not force it')
+  await exitCalled(exits)
   t.same(exits, [0], 'exit called once the run ended')
 })
 
@@ -76,6 +77,7 @@ t.test('a foreign handler that closes the server at once and re-sends the signal
   const report = await reported
   t.equal(report.forced, false, 'the re-sent signal did not force the exit')
   t.equal(report.exitCode, 0, 'exit code 0')
+  await exitCalled(exits)
   t.same(exits, [0])
   t.equal(report.phases.drain.listenerClosedBy, 'other', 'the report says someone else closed the listener')
   t.ok(report.phases.drain.listenerClosedAtMs < report.phases.preStop.durationMs,

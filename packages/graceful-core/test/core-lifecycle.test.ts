@@ -5,7 +5,7 @@
 import { once } from 'node:events'
 import t from 'tap'
 import { createGraceful, type Readiness, type ShutdownReport, type State } from '../src/index.js'
-import { deferred, delay, quiet, recordingLogger, untilAborted, within } from './helpers/inprocess.js'
+import { deferred, delay, quiet, recordingLogger, untilAborted, within, exitCalled } from './helpers/inprocess.js'
 
 t.test('returns the same promise and report to three concurrent callers and runs once', async (t) => {
   const graceful = createGraceful(quiet())
@@ -322,6 +322,7 @@ t.test('sets forced, forcedDuring and exit 1 when a second signal forces', async
   t.equal(report.forcedDuring, 'cleaning')
   t.equal(report.exitCode, 1)
   t.same(report.hooks.map((h) => [h.name, h.outcome]), [['hangs', 'timeout'], ['after', 'skipped'], ['skipped', 'skipped']])
+  await exitCalled(codes)
   t.same(codes, [1])
   t.ok(logger.entries.some((e) => e.level === 'error' && /cleaning/.test(e.msg ?? '')), 'the log names the phase that was cut')
   t.equal(process.listenerCount('SIGUSR2'), baseline, 'the signal handler is gone once stopped')

@@ -8,7 +8,7 @@ import http from 'node:http'
 import t from 'tap'
 import { createGraceful, type Graceful, kHoldStartup, type State } from '../src/index.js'
 import { exitWithin, reportLines, spawnFixture } from './helpers/child.js'
-import { deferred, quiet, recordingLogger, untilAborted, within } from './helpers/inprocess.js'
+import { deferred, quiet, recordingLogger, untilAborted, within, exitCalled } from './helpers/inprocess.js'
 
 /** Resolves once the coordinator reached `running` (at once when it already has). */
 async function untilRunning (graceful: Graceful): Promise<void> {
@@ -116,6 +116,7 @@ t.test('a rejecting startup task is logged by name and runs the pipeline: cleanu
   const report = await within(new Promise<Awaited<ReturnType<Graceful['shutdown']>>>((resolve) => graceful.once('report', resolve)), 5000, 'report')
   t.equal(report.reason, 'startup task db failed')
   t.equal(report.exitCode, 1)
+  await exitCalled(exits)
   t.same(exits, [1], 'the process exits 1')
   t.same(ran, ['cleanup', 'persist'])
   t.equal(otherSignal?.aborted, true, "the other task's signal aborted")
@@ -135,6 +136,7 @@ t.test('a startup task that outlives its timeout aborts its signal and fails sta
   const report = await within(new Promise<Awaited<ReturnType<Graceful['shutdown']>>>((resolve) => graceful.once('report', resolve)), 5000, 'report')
   t.equal(report.reason, 'startup task warm timed out')
   t.equal(report.exitCode, 1)
+  await exitCalled(exits)
   t.same(exits, [1])
   t.equal(taskSignal?.aborted, true)
   t.equal(report.startup.tasks[0]?.outcome, 'timeout')

@@ -57,3 +57,8 @@ export async function untilAborted (signal: AbortSignal): Promise<void> {
   if (signal.aborted) return
   await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
 }
+
+/** Resolves once `exit` was called (recorded in `exits`): the exit follows the report after the logger and telemetry flushed. */
+export async function exitCalled (exits: readonly number[], ms = 5000): Promise<void> {
+  await within((async () => { while (exits.length === 0) await delay(5) })(), ms, 'the exit')
+}

@@ -2,6 +2,7 @@
 // stdout is read line by line ("BENCH {json}" lines are messages), and all of them are killed
 // when the run ends, fails or is interrupted.
 import { spawn } from 'node:child_process'
+import net from 'node:net'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -131,6 +132,15 @@ export async function terminate (child, killAfterMs) {
   } finally {
     clearTimeout(killTimer)
   }
+}
+
+/** An ephemeral port on 127.0.0.1 that was free a moment ago (for a child or a proxy that must be told its port). */
+export async function freePort () {
+  const probe = net.createServer()
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address()
+  await new Promise((resolve) => probe.close(resolve))
+  return port
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))

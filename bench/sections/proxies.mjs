@@ -10,7 +10,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Pool } from 'undici'
-import { startNode, sleep, terminate } from '../lib/children.mjs'
+import { startNode, sleep, terminate, freePort } from '../lib/children.mjs'
 import { classify } from '../lib/load.mjs'
 import { exitLabel } from './rolling.mjs'
 import { table } from '../lib/table.mjs'
@@ -122,14 +122,6 @@ function versionOf (binary) {
   } catch {
     return 'unknown'
   }
-}
-
-async function freePort () {
-  const server = net.createServer()
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function waitForPort (port, ms) {

@@ -6,11 +6,10 @@
 // - systemd-style socket activation: stop-then-start restarts on a held socket (socket-supervisor).
 // Counts every request by outcome and times each reload. Skips the pm2 rows when pm2 is missing.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sleep, startNode, terminate } from '../lib/children.mjs'
+import { sleep, startNode, terminate, freePort } from '../lib/children.mjs'
 import { createLoad } from '../lib/load.mjs'
 import { pm2Bin, pm2Version, privatePm2 } from '../lib/pm2.mjs'
 import { startSocketSupervisor } from '../lib/socket-supervisor.mjs'
@@ -28,14 +27,6 @@ export const PM2_VARIANTS = [
   { name: 'express-graceful, preStopDelayMs 250', script: 'express-graceful.mjs', env: { PRESTOP_MS: '250' } },
   { name: 'express-graceful, 3 s startup task', script: 'express-graceful.mjs', env: { STARTUP_MS: '3000' } }
 ]
-
-async function freePort () {
-  const probe = net.createServer()
-  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address()
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 async function waitServing (port, ms = 30_000) {
   const end = performance.now() + ms

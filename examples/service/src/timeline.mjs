@@ -5,8 +5,9 @@
  * @module
  */
 
+import { timelineOf } from 'graceful-core'
+
 /** @typedef {import('graceful-core').ShutdownReport} ShutdownReport */
-/** @typedef {import('graceful-core').HookReport} HookReport */
 
 const BAR = '#'
 const TRACK = '.'
@@ -21,40 +22,29 @@ const TICK = '|'
 export function renderTimeline (report, { width = 48 } = {}) {
   const total = Math.max(1, report.durationMs)
   const { phases, sockets, tasks, requests } = report
-  const inCleanup = cleanupPhaseHooks(report)
-  const hookRow = (/** @type {HookReport} */ hook) => ({
-    label: `  ${hook.name}`,
-    ms: hook.durationMs,
-    note: hook.outcome + (hook.error ? `: ${hook.error.message}` : '')
-  })
+  // Where each phase and hook sat on the clock: graceful-core lays the report out.
+  const timeline = timelineOf(report)
+  const offset = (/** @type {{ start: number, end: number }} */ interval) => ({ start: interval.start - timeline.start, end: interval.end - timeline.start })
+  const hooksIn = (/** @type {'cleanup' | 'persist'} */ phase) => timeline.hooks.filter((slot) => slot.phase === phase).map((slot) => ({
+    label: `  ${slot.hook.name}`,
+    ms: slot.hook.durationMs,
+    note: slot.hook.outcome + (slot.hook.error ? `: ${slot.hook.error.message}` : ''),
+    ...offset(slot)
+  }))
+  const phaseRow = (/** @type {string} */ label, /** @type {import('graceful-core').TimelinePhase} */ name, /** @type {string} */ note) =>
+    ({ label, ms: phases[name].durationMs, note, ...offset(timeline.phases[name]) })
+  const cleanupHooks = hooksIn('cleanup')
+  const persistHooks = hooksIn('persist')
 
-  /** @type {{ label: string, ms: number, note: string }[]} */
   const rows = [
-    { label: 'pre-stop', ms: phases.preStop.durationMs, note: `/ready 503, ${phases.preStop.requests} new request(s) served; ended by ${phases.preStop.endedBy}` },
-    {
-      label: 'drain',
-      ms: phases.drain.durationMs,
-      note: `listener closed at +${phases.drain.listenerClosedAtMs} ms; sockets ${sockets.closedIdle} idle / ${sockets.closedAfterResponse} after response / ${sockets.forced} forced; tasks ${tasks.finished} finished / ${tasks.aborted} aborted`
-    },
-    { label: 'cleanup', ms: phases.cleanup.durationMs, note: inCleanup === 0 ? 'no hooks' : '' },
-    ...report.hooks.slice(0, inCleanup).map(hookRow),
-    { label: 'persist', ms: phases.persist.durationMs, note: inCleanup === report.hooks.length ? 'no hooks' : '' },
-    ...report.hooks.slice(inCleanup).map(hookRow)
+    phaseRow('pre-stop', 'preStop', `/ready 503, ${phases.preStop.requests} new request(s) served; ended by ${phases.preStop.endedBy}`),
+    phaseRow('drain', 'drain', `listener closed at +${phases.drain.listenerClosedAtMs} ms; sockets ${sockets.closedIdle} idle / ${sockets.closedAfterResponse} after response / ${sockets.forced} forced; tasks ${tasks.finished} finished / ${tasks.aborted} aborted`),
+    phaseRow('cleanup', 'cleanup', cleanupHooks.length === 0 ? 'no hooks' : ''),
+    ...cleanupHooks,
+    phaseRow('persist', 'persist', persistHooks.length === 0 ? 'no hooks' : ''),
+    ...persistHooks
   ]
-
-  // Phases follow each other from the signal; hooks follow each other from their phase's start.
-  let phaseAt = 0
-  let hookAt = 0
-  const placed = rows.map((row) => {
-    const isHook = row.label.startsWith('  ')
-    const start = isHook ? hookAt : phaseAt
-    if (isHook) hookAt += row.ms
-    else {
-      phaseAt += row.ms
-      hookAt = start
-    }
-    return { ...row, bar: bar(Math.min(start, total), Math.min(start + row.ms, total), total, width) }
-  })
+  const placed = rows.map((row) => ({ ...row, bar: bar(row.start, row.end, total, width) }))
 
   const labelWidth = Math.max(...placed.map((r) => r.label.length)) + 2
   const msWidth = Math.max(...placed.map((r) => `${r.ms} ms`.length))
@@ -79,23 +69,4 @@ function bar (start, end, total, width) {
   const to = Math.min(width, Math.max(from + 1, Math.round((end / total) * width)))
   const mark = end > start ? BAR.repeat(to - from) : TICK
   return (TRACK.repeat(from) + mark).padEnd(width, TRACK)
-}
-
-/**
- * How many of the report's first hooks ran in the cleanup phase: the report lists cleanup hooks,
- * persist hooks, then the cleanups registered with `afterPersist` (run in the persist phase).
- * Without a persist hook, as many cleanups as fit in the cleanup phase's duration.
- * @param {ShutdownReport} report
- */
-export function cleanupPhaseHooks (report) {
-  const firstPersist = report.hooks.findIndex((h) => h.phase === 'persist')
-  if (firstPersist >= 0) return firstPersist
-  let sum = 0
-  let count = 0
-  for (const hook of report.hooks) {
-    sum += hook.durationMs
-    if (sum > report.phases.cleanup.durationMs + 0.5 * (count + 2)) break
-    count++
-  }
-  return count
 }

@@ -11,12 +11,18 @@
  * Worked examples are in the core README ("Budget").
  */
 
+import type { Pm2KillTimeout } from './platform/pm2.js'
+
 /** The hooks reserve at most this share of gracePeriodMs. */
 const HOOKS_MAX_SHARE = 1 / 2
 /** Pre-stop takes at most this share of what the hooks leave; the drain keeps the rest. */
 const PRE_STOP_MAX_SHARE = 2 / 3
-/** Kubernetes needs a moment after our exit; a kill deadline this close to gracePeriodMs is a warning. */
-export const TERMINATION_HEADROOM_MS = 2000
+/**
+ * The report, the logger flush and the exit need a moment after gracePeriodMs: a platform that kills
+ * the process sooner than this after the end of the budget is warned of (Kubernetes'
+ * terminationGracePeriodSeconds, PM2's kill_timeout), and clusterPrimary() kills this much later.
+ */
+export const EXIT_HEADROOM_MS = 2000
 
 export interface BudgetOptions {
   readonly gracePeriodMs: number
@@ -93,8 +99,14 @@ export interface BudgetWarning {
   readonly message: string
 }
 
+/** When the platform kills the process after the signal: Kubernetes' grace period, PM2's kill_timeout. */
+export interface KillDeadlines {
+  readonly terminationGracePeriodMs: number | undefined
+  readonly pm2KillTimeout: Pm2KillTimeout | undefined
+}
+
 /** What cannot work as configured, each naming the options and the values that would. */
-export function budgetWarnings (budget: Budget, options: BudgetOptions & { readonly terminationGracePeriodMs: number | undefined }): BudgetWarning[] {
+export function budgetWarnings (budget: Budget, options: BudgetOptions & KillDeadlines): BudgetWarning[] {
   const warnings: BudgetWarning[] = []
   const { gracePeriodMs, hookTimeoutsMs, hooksMs, preStopConfiguredMs, preStopMs } = budget
   if (hookTimeoutsMs > hooksMs) {
@@ -112,12 +124,22 @@ export function budgetWarnings (budget: Budget, options: BudgetOptions & { reado
         `so pre-stop is shortened to ${preStopMs} ms; set ${option} to at most ${preStopMs}, or gracePeriodMs to at least ${gracePeriodFitting(preStopConfiguredMs, hookTimeoutsMs)}`
     })
   }
-  const { terminationGracePeriodMs } = options
-  if (terminationGracePeriodMs !== undefined && gracePeriodMs + TERMINATION_HEADROOM_MS > terminationGracePeriodMs) {
+  // The same deadline, under two names: what must fit before the kill is gracePeriodMs and the exit.
+  const neededMs = gracePeriodMs + EXIT_HEADROOM_MS
+  const { terminationGracePeriodMs, pm2KillTimeout } = options
+  if (terminationGracePeriodMs !== undefined && neededMs > terminationGracePeriodMs) {
     warnings.push({
       fields: { gracePeriodMs, terminationGracePeriodMs },
-      message: `gracePeriodMs (pre-stop, drain, cleanup and persistence) must end at least ${TERMINATION_HEADROOM_MS} ms before the platform kills the process; ` +
-        `raise terminationGracePeriodSeconds to at least ${Math.ceil((gracePeriodMs + TERMINATION_HEADROOM_MS) / 1000)} or lower gracePeriodMs to at most ${terminationGracePeriodMs - TERMINATION_HEADROOM_MS}`
+      message: `gracePeriodMs (pre-stop, drain, cleanup and persistence) must end at least ${EXIT_HEADROOM_MS} ms before the platform kills the process; ` +
+        `raise terminationGracePeriodSeconds to at least ${Math.ceil(neededMs / 1000)} or lower gracePeriodMs to at most ${terminationGracePeriodMs - EXIT_HEADROOM_MS}`
+    })
+  }
+  if (pm2KillTimeout !== undefined && neededMs > pm2KillTimeout.ms) {
+    warnings.push({
+      fields: { gracePeriodMs, kill_timeout: pm2KillTimeout.ms },
+      message: `PM2 kills this process kill_timeout (${pm2KillTimeout.ms} ms${pm2KillTimeout.configured ? '' : ', PM2\'s default'}) after SIGINT, ` +
+        `before gracePeriodMs (${gracePeriodMs} ms) can end: set kill_timeout: ${neededMs} in the ecosystem file ` +
+        `(pm2 start --kill-timeout ${neededMs}), or lower gracePeriodMs`
     })
   }
   return warnings

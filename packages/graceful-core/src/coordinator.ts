@@ -55,7 +55,7 @@ export class Graceful extends Registrations {
     this.#signals = new SignalPolicy(this.options.logger, this.options.signals)
     this.#unsubscribeSignals = onSignals(this.options.signals, this.#onSignal)
     // PM2 and node:cluster: 'ready' once running, the 'shutdown' message starts a run like a signal.
-    attachProcessManager(this, this.options, (reason) => { this.#onSignal(reason as NodeJS.Signals) })
+    attachProcessManager(this, this.#onSignal)
     // OpenTelemetry, when @opentelemetry/api is installed: spans and metrics from the channels.
     enableTelemetry()
     registerInFlightSource(this)
@@ -92,7 +92,8 @@ export class Graceful extends Registrations {
     return this.run
   }
 
-  #onSignal = (signal: NodeJS.Signals): void => {
+  /** A signal, or a process manager's `'shutdown'` message: a run that ends the process. */
+  #onSignal = (signal: string): void => {
     this.#exitWhenStopped = true
     const meaning = this.#signals.receive(signal, this.run !== undefined, this.currentState)
     if (meaning === 'start') {
@@ -112,7 +113,10 @@ export class Graceful extends Registrations {
 
   /** @internal Startup is over: every startup task resolved and every added server listens. */
   protected onStarted (): void {
-    if (this.currentState === 'starting') this.#setState('running')
+    if (this.currentState !== 'starting') return
+    // What cannot work as configured is said before anyone is told the instance runs (PM2's 'ready').
+    if (this.budgetCheck !== undefined) this.warnOfBudgetNow()
+    this.#setState('running')
   }
 
   /** @internal A startup task failed: the normal pipeline runs and, as after a signal, the process exits (1). */
@@ -147,13 +151,18 @@ export class Graceful extends Registrations {
     undo.push(onProcessFault((error) => fault(error, 'uncaught error during shutdown')))
     undo.push(() => { for (const drainer of this.drainers.values()) drainer.detach() })
     clearImmediate(this.budgetCheck)
+    /** How long each phase ran (the report's cleanup and persist durations). */
+    const phaseMs: Record<string, number> = {}
     /** Runs one phase; a throw becomes a fault and `fallback` its result, so the next phase still runs. */
     const phase = async <T>(name: string, fallback: T, run: () => Promise<T>): Promise<T> => {
+      const start = performance.now()
       try {
         return await run()
       } catch (error) {
         fault(error, `the ${name} phase`)
         return fallback
+      } finally {
+        phaseMs[name] = performance.now() - start
       }
     }
 
@@ -161,7 +170,6 @@ export class Graceful extends Registrations {
     let preStop: PreStopResult = { durationMs: 0, endedBy: 'forced', requests: 0, configuredMs: 0, effectiveMs: 0 }
     let drained: DrainResult | undefined
     const hooks: HookReport[] = []
-    const started = { cleanup: 0, persist: 0, end: 0 }
     const budget = this.budget()
     try {
       // Whoever sees the state change (or the signal abort) can already read the reason and the state.
@@ -194,15 +202,12 @@ export class Graceful extends Registrations {
       }
 
       this.#setState('cleaning')
-      started.cleanup = performance.now()
       hooks.push(...await phase('cleanup', [], () => this.hooks.runCleanup(cleanupDeadline, this.force.signal)))
       this.#setState('persisting')
-      started.persist = performance.now()
       hooks.push(...await phase('persist', [], () => this.hooks.runPersist(this.force.signal)))
     } catch (error) {
       fault(error, 'the shutdown pipeline')
     } finally {
-      started.end = performance.now()
       for (const step of undo.reverse()) {
         try {
           step()
@@ -212,7 +217,7 @@ export class Graceful extends Registrations {
       }
       this.#setState('stopped')
     }
-    const report = this.#report(reason, startedAt, t0, { inFlightAtSignal, preStop, drained, hooks, faults, started })
+    const report = this.#report(reason, startedAt, t0, { inFlightAtSignal, preStop, drained, hooks, faults, phaseMs })
     // Published first: a 'report' listener that shuts its telemetry SDK down must not lose the shutdown's spans.
     publishReport(report)
     this.#emitSafely('report', report)
@@ -231,13 +236,12 @@ export class Graceful extends Registrations {
   }
 
   #report (reason: string, startedAt: Date, t0: number, run: {
-    inFlightAtSignal: number, preStop: PreStopResult, drained: DrainResult | undefined, hooks: HookReport[], faults: ErrorInfo[], started: { cleanup: number, persist: number, end: number }
+    inFlightAtSignal: number, preStop: PreStopResult, drained: DrainResult | undefined, hooks: HookReport[], faults: ErrorInfo[], phaseMs: Record<string, number>
   }): ShutdownReport {
-    const { drained, started, hooks, faults } = run
+    const { drained, hooks, faults, phaseMs } = run
     const forced = this.force.signal.aborted
     const failed = forced || drained?.complete !== true || hooks.some((h) => h.outcome !== 'ok') || faults.length > 0 ||
       this.tasks.failed > 0 || this.startupGate.failed
-    const span = (from: number, to: number): number => (from === 0 ? 0 : Math.max(0, to - from))
     return buildReport({
       reason,
       startedAt,
@@ -252,8 +256,8 @@ export class Graceful extends Registrations {
         listenerClosedBy: drained?.listenerClosedBy ?? 'graceful'
       },
       counts: [...this.drainers.values()].map((d) => d.counts),
-      cleanupMs: span(started.cleanup, started.persist === 0 ? started.end : started.persist),
-      persistMs: span(started.persist, started.end),
+      cleanupMs: phaseMs.cleanup ?? 0,
+      persistMs: phaseMs.persist ?? 0,
       tasks: { finished: this.tasks.finished, failed: this.tasks.failed, aborted: drained?.tasksAborted ?? this.tasks.size },
       webSockets: this.webSockets.counts,
       hooks,
@@ -261,7 +265,6 @@ export class Graceful extends Registrations {
       faults
     })
   }
-
 
   #setState (state: State, from = this.currentState): void {
     this.currentState = state

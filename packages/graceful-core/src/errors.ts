@@ -53,6 +53,13 @@ export function maskCredentials (text: string): string {
   return text.replace(URL_CREDENTIALS, '$1:***@')
 }
 
+/** Throws for a key of `options` that is not one of `keys`, naming it as `<where>.<key>`: a misspelt option fails at once. */
+export function rejectUnknownKeys (where: string, options: object, keys: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!keys.includes(key)) throw invalid(`${where}.${key}`, `one of ${keys.join(', ')} (unknown option)`, key)
+  }
+}
+
 /** The error of a registration made once shutdown began. */
 export function tooLate (what: string, state: string): GracefulStateError {
   return new GracefulStateError(`${what} was called after shutdown began (state '${state}'); register before shutdown`)

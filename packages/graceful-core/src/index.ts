@@ -13,3 +13,4 @@ export { pathOf, probeAnswer, type ProbeAnswer, type ProbeKind, readinessOf } fr
 export { writeFileAtomic } from './atomic-file.js'
 export { bridgeFrameworkClose, type FrameworkCloseBridge, middlewareDoor, type MiddlewareGraceful } from './door.js'
 export { clusterPrimary, ClusterPrimary, type ClusterPrimaryEvents, type ClusterPrimaryOptions, type ReloadResult } from './cluster/primary.js'
+export { timelineOf, type Timeline, type PhaseName as TimelinePhase } from './observe/timeline.js'

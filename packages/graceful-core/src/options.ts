@@ -1,8 +1,9 @@
 import { constants } from 'node:os'
-import { invalid } from './errors.js'
+import { invalid, rejectUnknownKeys } from './errors.js'
 import { exitProcess } from './exit.js'
 import { defaultLogger, fromMessageLogger, type MessageLogger, safeLogger, silentLogger } from './logger.js'
 import { hostPreStopDelayMs } from './platform/host.js'
+import { pm2KillTimeout, type Pm2KillTimeout } from './platform/pm2.js'
 import type { GracefulOptions, Logger } from './types.js'
 
 /** setTimeout cannot wait longer than this. */
@@ -19,6 +20,8 @@ export interface ResolvedOptions {
   readonly hookTimeoutMs: number
   readonly startupTimeoutMs: number
   readonly terminationGracePeriodMs: number | undefined
+  /** Under PM2: when PM2 kills the process after SIGINT. */
+  readonly pm2KillTimeout: Pm2KillTimeout | undefined
   readonly exit: ((code: number) => void) | undefined
   readonly exitWithSignalCode: boolean
   readonly healthPath: string | false
@@ -28,10 +31,10 @@ export interface ResolvedOptions {
   readonly logger: Logger
 }
 
-const KNOWN_KEYS = new Set<string>([
+const KNOWN_KEYS: readonly string[] = [
   'signals', 'preStopDelayMs', 'preStopQuietMs', 'preStopMaxMs', 'gracePeriodMs', 'hookTimeoutMs',
   'terminationGracePeriodMs', 'startupTimeoutMs', 'exit', 'exitWithSignalCode', 'probePaths', 'healthPath', 'readyPath', 'logger'
-])
+]
 
 /** Validates a duration option: a finite, non-negative number of milliseconds that setTimeout can wait. */
 export function checkDuration (option: string, value: unknown, { positive = false } = {}): number {
@@ -99,9 +102,7 @@ function envSeconds (env: NodeJS.ProcessEnv, name: string): number | undefined {
  */
 export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options)
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw invalid(`options.${key}`, `one of ${[...KNOWN_KEYS].join(', ')} (unknown option)`, key)
-  }
+  rejectUnknownKeys('options', options, KNOWN_KEYS)
   const o = options as Record<string, unknown>
   const has = (key: string): boolean => o[key] !== undefined
   // Under Kubernetes the endpoint removal lags SIGTERM by seconds, so pre-stop waits for traffic to stop.
@@ -137,6 +138,7 @@ export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.Proce
     hookTimeoutMs: has('hookTimeoutMs') ? checkDuration('hookTimeoutMs', o.hookTimeoutMs, { positive: true }) : 5_000,
     startupTimeoutMs: has('startupTimeoutMs') ? checkDuration('startupTimeoutMs', o.startupTimeoutMs, { positive: true }) : 60_000,
     terminationGracePeriodMs,
+    pm2KillTimeout: pm2KillTimeout(env),
     exit: has('exit') ? checkExit(o.exit) : exitProcess,
     exitWithSignalCode: o.exitWithSignalCode === true,
     healthPath,

@@ -59,9 +59,9 @@ export function onProcessFault (handler: (error: unknown) => void): () => void {
  * How many listeners for `signal` someone else installed (a framework's own shutdown handler, such as
  * NestJS `enableShutdownHooks()`): they run alongside graceful's and usually close the server at once.
  */
-export function foreignSignalListeners (signal: NodeJS.Signals): number {
+export function foreignSignalListeners (signal: string): number {
   const ours = listeners.get(signal)
-  return process.listeners(signal).filter((listener) => listener !== ours && !isSignalExit(listener)).length
+  return process.listeners(signal as NodeJS.Signals).filter((listener) => listener !== ours && !isSignalExit(listener)).length
 }
 
 /**

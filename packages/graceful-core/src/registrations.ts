@@ -244,14 +244,18 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
    */
   protected checkBudget (): void {
     if (this.budgetCheck !== undefined || this.run !== undefined) return
-    this.budgetCheck = setImmediate(() => {
-      this.budgetCheck = undefined
-      for (const { fields, message } of budgetWarnings(this.budget(), this.options)) {
-        if (this.#warned.has(message)) continue
-        this.#warned.add(message)
-        this.options.logger.warn(fields, message)
-      }
-    }).unref()
+    this.budgetCheck = setImmediate(() => { this.warnOfBudgetNow() }).unref()
+  }
+
+  /** @internal Logs each budget warning once; the instance does this before it reports running, at the latest. */
+  protected warnOfBudgetNow (): void {
+    clearImmediate(this.budgetCheck)
+    this.budgetCheck = undefined
+    for (const { fields, message } of budgetWarnings(this.budget(), this.options)) {
+      if (this.#warned.has(message)) continue
+      this.#warned.add(message)
+      this.options.logger.warn(fields, message)
+    }
   }
 
   protected assertRegistering (what: string): void {

@@ -57,6 +57,11 @@ export function buildReport (run: RunRecord): ShutdownReport {
   }
 }
 
+/** How a run ended, in one word: `forced` by a second signal, `complete`, or `incomplete` (exit code not 0). */
+export function outcomeOf (report: ShutdownReport): 'forced' | 'complete' | 'incomplete' {
+  return report.forced ? 'forced' : report.exitCode === 0 ? 'complete' : 'incomplete'
+}
+
 /** The one summary line logged with the report. */
 export function summaryLine (report: ShutdownReport): string {
   const hooks = report.hooks.length === 0
@@ -67,8 +72,7 @@ export function summaryLine (report: ShutdownReport): string {
   const longLived = streamsEnded + webSocketsClosed + webSocketsTerminated === 0
     ? ''
     : `long-lived ${streamsEnded} event streams ended / ${webSocketsClosed} WebSockets closed / ${webSocketsTerminated} terminated, `
-  const outcome = report.forced ? 'forced' : report.exitCode === 0 ? 'complete' : 'incomplete'
-  return `shutdown ${outcome} (${report.reason}) in ${report.durationMs} ms, exit ${report.exitCode}: ` +
+  return `shutdown ${outcomeOf(report)} (${report.reason}) in ${report.durationMs} ms, exit ${report.exitCode}: ` +
     `pre-stop ${report.phases.preStop.durationMs} ms (${report.phases.preStop.endedBy}), ` +
     `${report.requests.completedDuringDrain} requests completed, sockets ${closedIdle} idle / ${closedAfterResponse} after response / ${forced} forced, ` +
     longLived +

@@ -32,8 +32,11 @@ export class SignalPolicy {
     for (const signal of signals) this.#warnOfForeignListeners(signal, 'at start-up')
   }
 
-  /** Decides what `signal` means, given whether a run is under way, and logs what it is not obvious from the outcome. */
-  receive (signal: NodeJS.Signals, running: boolean, state: State): SignalMeaning | undefined {
+  /**
+   * Decides what `signal` means (a signal's name, or a process manager's `'shutdown'` message, which
+   * counts as one), given whether a run is under way, and logs what is not obvious from the outcome.
+   */
+  receive (signal: string, running: boolean, state: State): SignalMeaning | undefined {
     const now = performance.now()
     const foreign = foreignSignalListeners(signal)
     this.#seen++
@@ -57,7 +60,7 @@ export class SignalPolicy {
     return 'force'
   }
 
-  #warnOfForeignListeners (signal: NodeJS.Signals, when: string): void {
+  #warnOfForeignListeners (signal: string, when: string): void {
     const count = foreignSignalListeners(signal)
     if (count === 0) return
     this.#logger.warn({ signal, listeners: count },

@@ -1,4 +1,4 @@
-import { invalid } from './errors.js'
+import { invalid, rejectUnknownKeys } from './errors.js'
 import { checkDuration } from './options.js'
 
 /** What a registration method (onCleanup, onPersist, startup, check) accepts besides its own options. */
@@ -36,9 +36,7 @@ export function validateRegistration (rule: RegistrationRule, name: unknown, fn:
     throw invalid(`${method}('${name}', ${rule.promise === true ? 'task' : 'fn'})`, rule.form ?? 'a function (signal) => unknown', fn)
   }
   if (typeof options !== 'object' || options === null) throw invalid(`${method}('${name}') options`, 'an object', options)
-  for (const key of Object.keys(options)) {
-    if (!keys.includes(key)) throw invalid(`${method}('${name}') options.${key}`, `one of ${keys.join(', ')} (unknown option)`, key)
-  }
+  rejectUnknownKeys(`${method}('${name}') options`, options, keys)
   for (const taken of rule.taken) if (taken === name) throw invalid(`${method}(name)`, `unique among ${rule.among}`, name)
   const raw = (options as { timeoutMs?: unknown }).timeoutMs
   const timeoutMs = raw === undefined ? undefined : checkDuration(`${method}('${name}') options.timeoutMs`, raw, { positive: true })

@@ -6,16 +6,7 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 import { createRequire } from 'node:module'
 import t from 'tap'
 import { CHECK_CHANNEL, publishCheck, publishReport, publishState, REPORT_CHANNEL, STATE_CHANNEL } from '../src/observe/channels.js'
-import { sampleReport } from './helpers/otel.js'
-
-/** Subscribes for the test's duration; returns what arrives. */
-function listen (t: { teardown: (fn: () => void) => void }, name: string): unknown[] {
-  const seen: unknown[] = []
-  const onMessage = (message: unknown): void => { seen.push(message) }
-  diagnosticsChannel.subscribe(name, onMessage)
-  t.teardown(() => { diagnosticsChannel.unsubscribe(name, onMessage) })
-  return seen
-}
+import { listen, sampleReport } from './helpers/otel.js'
 
 t.test('the channel names are the documented ones', async (t) => {
   t.same([STATE_CHANNEL, REPORT_CHANNEL, CHECK_CHANNEL], ['graceful:state', 'graceful:report', 'graceful:check'])

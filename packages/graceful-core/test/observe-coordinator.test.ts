@@ -4,7 +4,6 @@
  * the in-flight gauge while a request is served. The SDK is registered before any coordinator is
  * created, the way an instrumentation file loaded with --import does it.
  */
-import diagnosticsChannel from 'node:diagnostics_channel'
 import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -12,18 +11,10 @@ import { SpanStatusCode } from '@opentelemetry/api'
 import t from 'tap'
 import { createGraceful, type Graceful, type ShutdownReport } from '../src/index.js'
 import { deferred, delay, quiet, within } from './helpers/inprocess.js'
-import { installSdk, pointOf } from './helpers/otel.js'
+import { installSdk, listen, pointOf } from './helpers/otel.js'
 
 const sdk = installSdk()
 t.teardown(async () => { await sdk.shutdown() })
-
-function listen (t: { teardown: (fn: () => void) => void }, name: string): unknown[] {
-  const seen: unknown[] = []
-  const onMessage = (message: unknown): void => { seen.push(message) }
-  diagnosticsChannel.subscribe(name, onMessage)
-  t.teardown(() => { diagnosticsChannel.unsubscribe(name, onMessage) })
-  return seen
-}
 
 async function running (graceful: Graceful): Promise<Graceful> {
   while (graceful.state === 'starting') await within(once(graceful, 'state'), 2000, 'running')

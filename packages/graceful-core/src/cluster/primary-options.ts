@@ -1,5 +1,5 @@
 import { availableParallelism, constants } from 'node:os'
-import { invalid } from '../errors.js'
+import { invalid, rejectUnknownKeys } from '../errors.js'
 import { checkDuration, resolveOptions } from '../options.js'
 import type { GracefulOptions, Logger } from '../types.js'
 
@@ -39,9 +39,7 @@ const NOT_FOR_RELOAD = new Set(['SIGTERM', 'SIGINT', 'SIGKILL', 'SIGSTOP'])
 export function resolvePrimaryOptions (options: unknown): ResolvedPrimaryOptions {
   if (options === undefined) options = {}
   if (typeof options !== 'object' || options === null) throw invalid('clusterPrimary(options)', 'an object', options)
-  for (const key of Object.keys(options)) {
-    if (!KEYS.includes(key)) throw invalid(`clusterPrimary() options.${key}`, `one of ${KEYS.join(', ')} (unknown option)`, key)
-  }
+  rejectUnknownKeys('clusterPrimary() options', options, KEYS)
   const o = options as Record<string, unknown>
   let workers = availableParallelism()
   if (o.workers !== undefined) {

@@ -17,8 +17,10 @@ import cluster, { type Worker } from 'node:cluster'
 import { EventEmitter } from 'node:events'
 import { constants } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { exitProcess, flushLogger } from '../exit.js'
+import { raceTimeout } from '../timing.js'
 import { GracefulStateError } from '../errors.js'
-import { KILL_HEADROOM_MS } from '../platform/pm2.js'
+import { EXIT_HEADROOM_MS } from '../budget.js'
 import { READY_MESSAGE } from '../platform/process-manager.js'
 import { type ClusterPrimaryOptions, type ResolvedPrimaryOptions, resolvePrimaryOptions } from './primary-options.js'
 
@@ -47,6 +49,8 @@ interface Entry {
   ready: boolean
   /** The primary asked it to stop (reload or shutdown): its exit is not a crash. */
   stopping: boolean
+  /** Resolves true once the worker reported ready, false once it exited first. */
+  readonly readyOrExited: Promise<boolean>
   readonly exited: Promise<number>
 }
 
@@ -132,11 +136,16 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
   #fork (): Worker {
     const worker = cluster.fork()
     let resolveExit!: (code: number) => void
-    const entry: Entry = { ready: false, stopping: false, exited: new Promise((resolve) => { resolveExit = resolve }) }
+    let resolveReady!: (ready: boolean) => void
+    const exited = new Promise<number>((resolve) => { resolveExit = resolve })
+    const readyOrExited = new Promise<boolean>((resolve) => { resolveReady = resolve })
+    void exited.then(() => { resolveReady(false) })
+    const entry: Entry = { ready: false, stopping: false, readyOrExited, exited }
     this.#entries.set(worker, entry)
     worker.on('message', (message: unknown) => {
       if (message !== READY_MESSAGE || entry.ready) return
       entry.ready = true
+      resolveReady(true)
       this.emit('worker-ready', worker)
     })
     worker.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
@@ -169,22 +178,8 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
   async #readyOrGone (worker: Worker): Promise<boolean> {
     const entry = this.#entries.get(worker)
     if (entry === undefined) return false
-    if (entry.ready) return true
-    const stop = new AbortController()
-    const signal = AbortSignal.any([stop.signal, this.#stopping.signal])
-    try {
-      return await Promise.race([
-        new Promise<boolean>((resolve) => {
-          const onReady = (w: Worker): void => { if (w === worker) resolve(true) }
-          this.on('worker-ready', onReady)
-          signal.addEventListener('abort', () => { this.off('worker-ready', onReady) }, { once: true })
-        }),
-        entry.exited.then(() => false),
-        sleep(this.#options.readyTimeoutMs, false, { signal }).catch(() => false)
-      ])
-    } finally {
-      stop.abort()
-    }
+    const raced = await raceTimeout(() => entry.readyOrExited, this.#options.readyTimeoutMs, this.#stopping.signal)
+    return raced.outcome === 'ok' && raced.value
   }
 
   /** Sends `signal` and waits for the exit, SIGKILLing the worker at the deadline. */
@@ -199,7 +194,7 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
   }
 
   #deadlineMs (): number {
-    return this.#options.gracePeriodMs + KILL_HEADROOM_MS
+    return this.#options.gracePeriodMs + EXIT_HEADROOM_MS
   }
 
   /** Forwards the signal to every worker; the first one starts the shutdown, a later one reaches the workers as their second (forcing) signal. */
@@ -225,9 +220,8 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
     const code = Math.min(this.#worstExit, 255)
     const log = code === 0 ? logger.info.bind(logger) : logger.error.bind(logger)
     log({ exitCode: code }, 'cluster primary stopped: every worker exited')
-    process.exitCode = code
-    // Written before exit so the last line is not lost on a pipe.
-    process.stdout.write('', () => process.exit(code))
+    // The last line is flushed first, as the coordinator does at its own exit.
+    void flushLogger(logger).then(() => { exitProcess(code) })
   }
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 import type * as OTel from '@opentelemetry/api'
+import { outcomeOf } from '../report.js'
 import type { ShutdownReport } from '../types.js'
 import { inFlightTotal } from './in-flight.js'
 import type { CheckRun } from './channels.js'
@@ -65,8 +66,7 @@ export function instruments (api: Api): Instruments {
 
 export function recordShutdownMetrics (api: Api, report: ShutdownReport): void {
   const { shutdownDuration, connectionsClosed } = instruments(api)
-  const outcome = report.forced ? 'forced' : report.exitCode === 0 ? 'complete' : 'incomplete'
-  shutdownDuration.record(report.durationMs / 1000, { 'graceful.shutdown.outcome': outcome })
+  shutdownDuration.record(report.durationMs / 1000, { 'graceful.shutdown.outcome': outcomeOf(report) })
   // Zeros too: every kind has a series from the first shutdown on, so a dashboard's rate is 0, not missing.
   connectionsClosed.add(report.sockets.closedIdle, { 'graceful.close.kind': 'idle' })
   connectionsClosed.add(report.sockets.closedAfterResponse, { 'graceful.close.kind': 'after_response' })

@@ -7,14 +7,14 @@
  *   stop the instance this one replaces.
  * - The message `'shutdown'` (PM2's `shutdown_with_message`, clusterPrimary()) starts the shutdown
  *   like a signal; a cluster worker that the primary disconnects starts it too.
- * - Under PM2, a warning at creation when PM2's `kill_timeout` comes before gracePeriodMs ends.
+ *
+ * PM2's `kill_timeout` is one of the kill deadlines the budget warns of (see budget.ts).
  * @module
  */
 import cluster from 'node:cluster'
 import type { EventEmitter } from 'node:events'
-import type { Logger, State } from '../types.js'
+import type { State } from '../types.js'
 import { detectHost } from './host.js'
-import { pm2KillTimeoutMessage, pm2KillTimeoutShortfall } from './pm2.js'
 
 /** The IPC message that starts a shutdown (PM2's `shutdown_with_message`). */
 export const SHUTDOWN_MESSAGE = 'shutdown'
@@ -23,24 +23,13 @@ export const READY_MESSAGE = 'ready'
 
 interface Coordinator extends Pick<EventEmitter, 'on' | 'off'> {}
 
-export interface ManagedOptions {
-  readonly gracePeriodMs: number
-  readonly logger: Logger
-}
-
 /**
  * Connects a coordinator to the process manager it runs under, if any; `startRun(reason)` starts a
  * shutdown as a signal does (the process exits at its end). Everything it installs is removed once
  * the coordinator stopped, so an idle IPC channel never keeps the process alive.
  */
-export function attachProcessManager (graceful: Coordinator, options: ManagedOptions, startRun: (reason: string) => void, env: NodeJS.ProcessEnv = process.env): void {
+export function attachProcessManager (graceful: Coordinator, startRun: (reason: string) => void, env: NodeJS.ProcessEnv = process.env): void {
   const host = detectHost(env)
-  if (host.manager === 'pm2') {
-    const shortfall = pm2KillTimeoutShortfall(options.gracePeriodMs, env)
-    if (shortfall !== undefined) {
-      options.logger.warn({ gracePeriodMs: options.gracePeriodMs, kill_timeout: shortfall.killTimeoutMs }, pm2KillTimeoutMessage(options.gracePeriodMs, shortfall))
-    }
-  }
   if ((host.manager === undefined && !host.clusterWorker) || typeof process.send !== 'function') return
 
   const onMessage = (message: unknown): void => {

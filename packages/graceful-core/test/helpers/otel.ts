@@ -3,6 +3,7 @@
  * meter provider with an in-memory metric exporter, registered as the process's global providers.
  * Also a report to feed the bridge, and the test body shared by the ESM and the CJS build.
  */
+import diagnosticsChannel from 'node:diagnostics_channel'
 import { type Attributes, diag, DiagLogLevel, metrics, trace } from '@opentelemetry/api'
 import { AggregationTemporality, type DataPoint, type Histogram, InMemoryMetricExporter, MeterProvider, type MetricData, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
@@ -125,4 +126,13 @@ export interface ObserveBuild {
     publishCheck: (name: string, outcome: CheckOutcome, durationMs: number) => void
   }
   inFlight: { kInFlight: symbol, registerInFlightSource: (source: never) => void }
+}
+
+/** Subscribes to a diagnostics channel for the test's duration; returns what arrives. */
+export function listen (t: { teardown: (fn: () => void) => void }, name: string): unknown[] {
+  const seen: unknown[] = []
+  const onMessage = (message: unknown): void => { seen.push(message) }
+  diagnosticsChannel.subscribe(name, onMessage)
+  t.teardown(() => { diagnosticsChannel.unsubscribe(name, onMessage) })
+  return seen
 }

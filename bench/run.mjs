@@ -7,7 +7,9 @@
 // group; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds),
 // --shutdowns N (connect-storm shutdowns, proxies restarts, single-host reloads per variant), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
-// run also rewrites the generated tables of BENCHMARKS.md and the charts in bench/charts/.
+// run also rewrites the generated tables of BENCHMARKS.md and the charts in bench/charts/. A --quick
+// run ends with a verdict: each section's figures against the committed results (bench/lib/verdict.mjs),
+// exit code 1 when one is worse beyond its measured noise.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -134,6 +136,20 @@ async function main () {
     const doc = updateDoc()
     log(`\nBENCHMARKS.md updated (${doc})`)
     log(`charts: ${(await renderCharts()).join(', ')}`)
+  }
+  if (args.quick && written.length) {
+    // The verdict: each section just run against its committed full run (bench/lib/verdict.mjs).
+    const { verdict, formatVerdict } = await import('./lib/verdict.mjs')
+    const modules = Object.fromEntries(await Promise.all(written.map(async (name) => [name, await import(`./sections/${name}.mjs`)])))
+    const rows = verdict({ sections: modules, committedDir: dir, quickDir: dir })
+    log('\n' + formatVerdict(rows))
+    const notRun = args.only.filter((name) => !written.includes(name))
+    if (notRun.length) log(`not judged (the section failed): ${notRun.join(', ')}`)
+    const regressions = rows.filter((r) => r.flag === 'REGRESSION')
+    if (regressions.length) {
+      log(`REGRESSION beyond the noise in ${regressions.length} figure(s): exit code 1`)
+      failed = true
+    }
   }
   killAll()
   process.exitCode = failed ? 1 : 0

@@ -5,7 +5,8 @@ import net from 'node:net'
 
 const CRLF2 = Buffer.from('\r\n\r\n')
 
-export function blast ({ port, path = '/fast', connections = 50, durationMs = 5000, host = '127.0.0.1' }) {
+/** Runs for `durationMs`, or until `requests` responses arrived when that is given (then a fixed amount of work). */
+export function blast ({ port, path = '/fast', connections = 50, durationMs = 5000, requests = Infinity, host = '127.0.0.1' }) {
   const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: keep-alive\r\n\r\n`)
   let ok = 0
   let bad = 0
@@ -16,6 +17,7 @@ export function blast ({ port, path = '/fast', connections = 50, durationMs = 50
     let started = 0
     let t0 = 0
     const finish = () => {
+      if (!running) return
       running = false
       const elapsed = performance.now() - t0
       for (const s of sockets) s.destroy()
@@ -45,6 +47,7 @@ export function blast ({ port, path = '/fast', connections = 50, durationMs = 50
             if (!m) { errors++; socket.destroy(); return }
             if (status === 200) ok++
             else bad++
+            if (ok + bad === requests) finish()
             need = Number(m[1])
             buf = buf.subarray(end + 4)
           }

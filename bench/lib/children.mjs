@@ -1,7 +1,7 @@
 // Child-process bookkeeping for the benchmarks: every process started here is registered, its
 // stdout is read line by line ("BENCH {json}" lines are messages), and all of them are killed
 // when the run ends, fails or is interrupted.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import net from 'node:net'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
@@ -41,15 +41,16 @@ function hookExit () {
  * - `lines`: the last non-BENCH output lines, for error messages
  * - `messages`: BENCH messages nobody waited for, each with `receivedAt` (performance.now() when read)
  */
-export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit = 0 } = {}) {
+export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit = 0, cpu } = {}) {
   hookExit()
   const path = script instanceof URL ? fileURLToPath(script) : script
-  const argv = [...nodeArgs, path, ...args.map(String)]
+  // Pinned to one CPU (see pinnable()): `taskset -c N node ...`.
+  const command = [...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)]), process.execPath, ...nodeArgs, path, ...args.map(String)]
+  const options = { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }
   // A raised (soft) descriptor limit needs a shell: `ulimit -n N && exec node ...`.
   const child = ulimit
-    ? spawn('/bin/sh', ['-c', `ulimit -n ${ulimit} && exec "$0" "$@"`, process.execPath, ...argv],
-      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
-    : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    ? spawn('/bin/sh', ['-c', `ulimit -n ${ulimit} && exec "$0" "$@"`, ...command], options)
+    : spawn(command[0], command.slice(1), options)
   live.add(child)
   const messages = []
   const waiters = []
@@ -141,6 +142,16 @@ export async function freePort () {
   const { port } = probe.address()
   await new Promise((resolve) => probe.close(resolve))
   return port
+}
+
+/** True when processes can be pinned to CPUs 0 and 1 (`taskset` from util-linux, two CPUs or more). */
+export function pinnable () {
+  try {
+    execFileSync('taskset', ['-c', '1', 'true'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))

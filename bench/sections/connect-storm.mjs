@@ -135,3 +135,23 @@ export async function runConnectStorm (args, { log }) {
   log(table(headers, results.map(stormRow)))
   return { config: cfg, variants: results }
 }
+
+// The verdict of a --quick run (bench/lib/verdict.mjs) judges our variants' failed requests per
+// shutdown: 503s, resets, timeouts and other errors (a refused connect is safe to retry, so it is
+// not one). Per shutdown, since a --quick run has 2 and a full run 6. Noise: the spread over the
+// shutdowns, at least 1: our variants lost at most one request in a shutdown (5 of the 36 in the
+// three committed full runs, a single reset each), the frameworks' close() 17–23 on average.
+const FAILED_NOISE_FLOOR = 1
+
+export function metrics (results) {
+  const failed = (counts) => counts.status503 + counts.reset + counts.timeout + counts.other
+  return results.variants.filter((v) => v.ours && !v.error && v.shutdowns.length).map((v) => {
+    const each = v.shutdowns.map((s) => failed(s.counts))
+    return {
+      name: `${v.variant}: failed/shutdown`,
+      value: each.reduce((a, b) => a + b, 0) / each.length,
+      better: 'lower',
+      noise: Math.max(FAILED_NOISE_FLOOR, Math.max(...each) - Math.min(...each))
+    }
+  })
+}

@@ -69,3 +69,21 @@ export async function runMemory (args, { log, fdLimit }) {
     results.pairs.map((r) => [r.pair, r.bareHeapPerSocket, r.gracefulHeapPerSocket, r.trackingHeapPerSocket, r.bareRssPerSocket, r.gracefulRssPerSocket, r.trackingRssPerSocket])))
   return results
 }
+
+// The verdict of a --quick run (bench/lib/verdict.mjs) judges the JS heap that tracking adds per
+// socket. Noise: the spread of the rounds, bare and graceful added up (the figure is their
+// difference), at least 20 B: a --quick run has one round, so no spread of its own, and the bare
+// server alone moved by up to 21 B per socket between the two rounds of one committed run (the
+// figure itself moved by at most 16 B between the last three committed runs). The RSS figures are
+// reported, not judged: tracking's RSS per socket ranged from −753 to +653 B over the committed runs.
+const HEAP_NOISE_FLOOR = 20
+
+export function metrics (results) {
+  const spread = (runs) => Math.max(...runs.map((r) => r.heapPerSocket)) - Math.min(...runs.map((r) => r.heapPerSocket))
+  return results.pairs.map((p) => ({
+    name: `${p.pair}: heap B/socket added`,
+    value: p.trackingHeapPerSocket,
+    better: 'lower',
+    noise: Math.max(HEAP_NOISE_FLOOR, spread(p.runs.bare) + spread(p.runs.graceful))
+  }))
+}

@@ -1,77 +1,136 @@
-// Hot-path overhead: requests/s of bare fastify vs fastify + fastify-graceful, bare express vs
-// express + express-graceful. All four servers run at once (each in its own process, idle while
-// the others are measured); runs alternate bare/graceful and the order flips every round.
-import { startNode, sleep } from '../lib/children.mjs'
-import { blast } from '../lib/blast.mjs'
+// Hot-path overhead of every door: the same framework app with and without graceful
+// (bench/lib/hot-path-server.mjs), one door at a time. Throughput: many short rounds that alternate
+// bare and graceful, the order flipped every round; the ratio of each round pair gives the spread.
+// Allocation: JS heap bytes per request over a fixed number of requests, which CPU noise cannot move.
+// With two CPUs or more the servers run on CPU 1 and the load generator on CPU 0, so neither
+// steals the other's time slices.
+import { pinnable, startNode, sleep } from '../lib/children.mjs'
 import { table, median, round } from '../lib/table.mjs'
 
-const POD = new URL('../lib/pod.mjs', import.meta.url)
+const SERVER = new URL('../lib/hot-path-server.mjs', import.meta.url)
+const LOAD = new URL('../lib/blast-cli.mjs', import.meta.url)
 
-export const PAIRS = [
-  { name: 'fastify', bare: 'fastify-bare', graceful: 'fastify-graceful' },
-  { name: 'express', bare: 'express-bare', graceful: 'express-graceful' }
-]
+export const DOORS = ['fastify', 'express', 'koa', 'hono', 'nestjs-express', 'nestjs-fastify', 'node:http']
+/** Doors that are a middleware: their allocation is also measured against one empty middleware. */
+const MIDDLEWARE_DOORS = new Set(['express', 'koa', 'hono'])
+
+const quantile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const i = (s.length - 1) * q
+  return s[Math.floor(i)] + (s[Math.ceil(i)] - s[Math.floor(i)]) * (i - Math.floor(i))
+}
+const spread = (xs) => ({ min: round(Math.min(...xs), 4), median: round(median(xs), 4), max: round(Math.max(...xs), 4) })
+
+function configOf (args) {
+  return {
+    rounds: Math.max(args.rounds ?? (args.quick ? 5 : 9), 1),
+    durationMs: args.quick ? 500 : 1000,
+    warmupMs: args.quick ? 1000 : 2000,
+    connections: 50,
+    allocRounds: args.quick ? 1 : 3,
+    allocRequests: 20_000,
+    allocConnections: 10,
+    path: '/fast',
+    pinned: pinnable()
+  }
+}
+
+async function measureDoor (door, config, log) {
+  const cpu = (n) => (config.pinned ? n : undefined)
+  const servers = {}
+  const load = async (port, options) => {
+    const child = startNode(LOAD, [JSON.stringify({ port, path: config.path, ...options })], { cpu: cpu(0) })
+    return child.next('blast', 120_000)
+  }
+  const ask = async (side, command, answer) => {
+    servers[side].send(command)
+    return servers[side].next(answer, 10_000)
+  }
+  try {
+    const sides = MIDDLEWARE_DOORS.has(door) ? ['bare', 'graceful', 'passthrough'] : ['bare', 'graceful']
+    for (const side of sides) {
+      servers[side] = startNode(SERVER, [door, side], { nodeArgs: ['--expose-gc'], cpu: cpu(1) })
+      servers[side].port = (await servers[side].next('listening', 30_000)).port
+    }
+    for (const side of ['bare', 'graceful']) await load(servers[side].port, { durationMs: config.warmupMs, connections: config.connections })
+    const rps = { bare: [], graceful: [] }
+    const cpuUsPerReq = { bare: [], graceful: [] }
+    for (let i = 0; i < config.rounds; i++) {
+      for (const side of i % 2 === 0 ? ['bare', 'graceful'] : ['graceful', 'bare']) {
+        const c0 = await ask(side, 'cpu', 'cpu')
+        const r = await load(servers[side].port, { durationMs: config.durationMs, connections: config.connections })
+        const c1 = await ask(side, 'cpu', 'cpu')
+        if (r.bad || r.errors) log(`  ${door} ${side}: ${r.bad} non-2xx, ${r.errors} socket errors`)
+        rps[side].push(Math.round(r.rps))
+        cpuUsPerReq[side].push(round((c1.user + c1.system - c0.user - c0.system) / r.ok, 2))
+      }
+    }
+    const bytesPerRequest = Object.fromEntries(sides.map((side) => [side, []]))
+    for (let i = 0; i < config.allocRounds; i++) {
+      for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+        await load(servers[side].port, { durationMs: config.warmupMs / 2, connections: config.connections })
+        await ask(side, 'alloc-start', 'alloc-started')
+        const r = await load(servers[side].port, { requests: config.allocRequests, durationMs: 120_000, connections: config.allocConnections })
+        const { bytes } = await ask(side, 'alloc-stop', 'alloc')
+        bytesPerRequest[side].push(Math.round(bytes / (r.ok + r.bad)))
+      }
+    }
+    return summarise(door, rps, cpuUsPerReq, bytesPerRequest)
+  } finally {
+    for (const server of Object.values(servers)) server.kill('SIGKILL')
+    await Promise.all(Object.values(servers).map((s) => s.exited))
+    await sleep(200)
+  }
+}
+
+function summarise (door, rps, cpuUsPerReq, bytesPerRequest) {
+  const ratios = rps.bare.map((bare, i) => rps.graceful[i] / bare)
+  const bytes = Object.fromEntries(Object.entries(bytesPerRequest).map(([side, runs]) => [side, median(runs)]))
+  return {
+    door,
+    rps,
+    ratios: ratios.map((r) => round(r, 4)),
+    ratio: spread(ratios),
+    ratioOfMedians: round(median(rps.graceful) / median(rps.bare), 4),
+    cpuUsPerReq,
+    cpuRatio: round(median(cpuUsPerReq.bare) / median(cpuUsPerReq.graceful), 4),
+    bytesPerRequest,
+    bytesMedian: bytes,
+    bytesAdded: Math.round(bytes.graceful - bytes.bare),
+    bytesRatio: round(bytes.graceful / bytes.bare, 4),
+    // The middleware doors: what graceful adds over any first middleware.
+    ...(bytes.passthrough === undefined ? {} : { bytesAddedOverPassthrough: Math.round(bytes.graceful - bytes.passthrough) })
+  }
+}
 
 export async function runOverhead (args, { log }) {
-  const rounds = args.rounds ?? (args.quick ? 5 : 11)
-  const durationMs = args.quick ? 1500 : 2000
-  const warmupMs = args.quick ? 500 : 1000
-  const connections = 50
-  const pods = {}
-  const results = { config: { rounds, durationMs, warmupMs, connections, path: '/fast' }, pairs: [] }
-  try {
-    for (const pair of PAIRS) {
-      for (const kind of [pair.bare, pair.graceful]) {
-        // Pre-stop options do not matter here: no shutdown happens while measuring.
-        pods[kind] = startNode(POD, [kind, JSON.stringify({ graceful: { preStopDelayMs: 1000 }, maxLifeMs: 600_000 })])
-        pods[kind].port = (await pods[kind].next('listening', 20_000)).port
-      }
-    }
-    for (const pair of PAIRS) {
-      const runs = { bare: [], graceful: [] }
-      const cpu = { bare: [], graceful: [] }
-      for (const side of ['bare', 'graceful']) await blast({ port: pods[pair[side]].port, durationMs: warmupMs, connections })
-      for (let i = 0; i < rounds; i++) {
-        const order = i % 2 === 0 ? ['bare', 'graceful'] : ['graceful', 'bare']
-        for (const side of order) {
-          const pod = pods[pair[side]]
-          pod.send('cpu')
-          const c0 = await pod.next('cpu')
-          const r = await blast({ port: pod.port, durationMs, connections })
-          pod.send('cpu')
-          const c1 = await pod.next('cpu')
-          if (r.bad || r.errors) log(`  ${pair[side]}: ${r.bad} non-2xx, ${r.errors} socket errors`)
-          runs[side].push(Math.round(r.rps))
-          // Server CPU time per request: unlike req/s, barely moved by other work on the machine.
-          cpu[side].push(round((c1.user + c1.system - c0.user - c0.system) / r.ok, 2))
-          await sleep(200)
-        }
-      }
-      const bare = median(runs.bare)
-      const graceful = median(runs.graceful)
-      const pairRatios = runs.bare.map((b, i) => runs.graceful[i] / b)
-      const row = {
-        framework: pair.name,
-        bareRps: Math.round(bare),
-        gracefulRps: Math.round(graceful),
-        ratio: round(graceful / bare, 4),
-        medianPairRatio: round(median(pairRatios), 4),
-        bareCpuUsPerReq: median(cpu.bare),
-        gracefulCpuUsPerReq: median(cpu.graceful),
-        cpuRatio: round(median(cpu.bare) / median(cpu.graceful), 4),
-        runs,
-        cpuUsPerReq: cpu
-      }
-      results.pairs.push(row)
-      log(`overhead: ${pair.name} req/s bare ${runs.bare.join(' ')} | graceful ${runs.graceful.join(' ')}`)
-      log(`overhead: ${pair.name} server CPU µs/req bare ${cpu.bare.join(' ')} | graceful ${cpu.graceful.join(' ')}`)
-    }
-  } finally {
-    for (const p of Object.values(pods)) p.kill('SIGKILL')
+  const config = configOf(args)
+  log(`overhead: ${config.rounds} alternated rounds of ${config.durationMs} ms per door; ${config.pinned ? 'servers on CPU 1, load on CPU 0' : 'not pinned (taskset or a second CPU missing)'}`)
+  const results = { config, doors: [] }
+  for (const door of DOORS) {
+    const row = await measureDoor(door, config, log)
+    results.doors.push(row)
+    log(`overhead: ${door} req/s bare ${row.rps.bare.join(' ')} | graceful ${row.rps.graceful.join(' ')}; bytes/req ${row.bytesPerRequest.bare.join(' ')} | ${row.bytesPerRequest.graceful.join(' ')}`)
   }
-  log(`\nHot-path overhead (GET /fast, ${connections} keep-alive connections, median of ${rounds} alternated ${durationMs / 1000} s runs)`)
-  log(table(['framework', 'bare req/s', 'with graceful req/s', 'ratio', 'median of paired ratios', 'server CPU µs/req bare', 'with graceful', 'CPU ratio'],
-    results.pairs.map((r) => [r.framework, r.bareRps, r.gracefulRps, `${(r.ratio * 100).toFixed(1)}%`, `${(r.medianPairRatio * 100).toFixed(1)}%`,
-      r.bareCpuUsPerReq, r.gracefulCpuUsPerReq, `${(r.cpuRatio * 100).toFixed(1)}%`])))
+  const pct = (x) => `${(x * 100).toFixed(1)}%`
+  log(`\nHot-path overhead (GET ${config.path}, ${config.connections} keep-alive connections, ${config.rounds} alternated rounds of ${config.durationMs / 1000} s; bytes over ${config.allocRequests} requests)`)
+  log(table(['door', 'bare req/s', 'graceful req/s', 'ratio min', 'median', 'max', 'CPU ratio', 'bytes/req bare', 'graceful', 'added', 'over 1 middleware'],
+    results.doors.map((d) => [d.door, median(d.rps.bare), median(d.rps.graceful), pct(d.ratio.min), pct(d.ratio.median), pct(d.ratio.max), pct(d.cpuRatio),
+      d.bytesMedian.bare, d.bytesMedian.graceful, `${d.bytesAdded} (${pct(d.bytesRatio - 1)})`, d.bytesAddedOverPassthrough ?? ''])))
   return results
+}
+
+/**
+ * What the quick verdict compares: per door the median paired throughput ratio (noise: the
+ * interquartile range of the round ratios, which a shared machine moves by several per cent) and
+ * the bytes allocated per request with graceful over bare (noise: the spread of its rounds).
+ */
+export function metrics (results) {
+  return (results.doors ?? []).flatMap((d) => {
+    const byteRatios = d.bytesPerRequest.graceful.flatMap((g) => d.bytesPerRequest.bare.map((b) => g / b))
+    return [
+      { name: `${d.door}: throughput ratio`, value: d.ratio.median, better: 'higher', noise: Math.max(0.01, quantile(d.ratios, 0.75) - quantile(d.ratios, 0.25)) },
+      { name: `${d.door}: bytes/req ratio`, value: d.bytesRatio, better: 'lower', noise: Math.max(0.005, Math.max(...byteRatios) - Math.min(...byteRatios)) }
+    ]
+  })
 }

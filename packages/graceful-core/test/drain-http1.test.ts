@@ -130,6 +130,37 @@ t.test('a keep-alive request in flight at shutdown finishes 200 with Connection:
   t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, forced: 0 })
 })
 
+t.test('while running a request costs no listener: none on the server after the first request, none on any response; shutdown still finds the request in flight', async (t) => {
+  const closeListeners: number[] = []
+  let release = (): void => {}
+  const server = http.createServer((req, res) => {
+    closeListeners.push(res.listenerCount('close'))
+    if (req.url === '/hold') release = () => { res.end('held') }
+    else res.end('ok')
+  })
+  const bare = http.createServer()
+  const graceful = coordinator(t, { gracePeriodMs: 10_000 }).addServer(server)
+  const port = await listen(t, server)
+  const raw = new Raw(t, port)
+  await raw.connected
+  for (let i = 1; i <= 3; i++) {
+    raw.socket.write(GET('/'))
+    await raw.responsesAtLeast(i)
+  }
+  t.equal(server.listenerCount('request'), bare.listenerCount('request') + 1, "only the application's 'request' listener is left")
+  t.same(closeListeners.slice(1), [0, 0], "responses after the first get no 'close' listener")
+  raw.socket.write(GET('/hold'))
+  while (closeListeners.length < 4) await sleep(5)
+  const shutdown = graceful.shutdown('test')
+  release()
+  const report = await shutdown
+  const responses = await raw.responsesAtLeast(4)
+  t.equal(responses[3]?.body, 'held')
+  t.equal(responses[3]?.headers.connection, 'close', 'the request in flight at shutdown announces Connection: close')
+  t.equal(report.requests.inFlightAtSignal, 1)
+  t.equal(report.requests.completedDuringDrain, 1)
+})
+
 t.test('a response whose keep-alive headers went out before shutdown still ends its socket when it finishes', async (t) => {
   let release!: () => void
   const released = new Promise<void>((resolve) => { release = resolve })

@@ -23,6 +23,16 @@ export function announceCloseOn (res: http.ServerResponse | Http2ServerResponse)
   if (!res.headersSent && res.req.httpVersionMajor < 2) res.setHeader('Connection', 'close')
 }
 
+/**
+ * The response a node:http socket is writing right now (`socket._httpMessage`: set when a request's
+ * response is assigned to its socket, cleared when that response finished; pipelined responses
+ * wait their turn). Every Node release has it, and libraries that drain servers read it too; it is
+ * checked on the first request before graceful relies on it (see ServerDrainer).
+ */
+export function responseOn (socket: Socket): http.ServerResponse | null | undefined {
+  return (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage
+}
+
 type ConnectionsList = Partial<Record<'all' | 'active', () => Array<{ socket?: Socket }>>>
 
 /**

@@ -1,18 +1,17 @@
 import type http from 'node:http'
 import https from 'node:https'
-import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
+import type { Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
 import { endEventStream, isEventStream, whenEventStream } from './event-streams.js'
 import type { DrainCounts, DrainWatcher } from './contract.js'
 import { Http2Sessions } from './http2-sessions.js'
 import { IdleReaper } from './idle-reaper.js'
 import { announceCloseOn, type DrainableServer, isHttp1Server, nodeConnections, onListenerClose } from './node-http.js'
+import { type Request, RequestsInProgress, type Response } from './requests.js'
 import { refuseUpgrades, watchUpgrades } from './upgrade-refusal.js'
 
 export type { DrainableServer } from './node-http.js'
 export type { DrainCounts, DrainWatcher } from './contract.js'
-type Request = http.IncomingMessage | Http2ServerRequest
-type Response = http.ServerResponse | Http2ServerResponse
 
 /** While running, closed sockets leave the registry in sweeps, when it has grown this much since the last. */
 const SWEEP_GROWTH = 2
@@ -29,8 +28,8 @@ const SWEEP_MIN_SIZE = 1024
  * - `destroyRemaining()` (the deadline): destroys what is left;
  * - `detach()` (always, last): removes every listener and wrap this drainer installed.
  *
- * Cheap while the server runs: a socket costs one Set entry (no listener, no object, no timer), a
- * request a Set entry and one shared listener. Per-socket state exists only from draining on.
+ * Cheap while the server runs: a socket costs one Set entry (no listener, no object, no timer) and
+ * an HTTP/1 request nothing (see RequestsInProgress). Per-socket state exists only from draining on.
  */
 export class ServerDrainer {
   readonly server: DrainableServer
@@ -45,7 +44,7 @@ export class ServerDrainer {
   listenerClosedByOther = false
   readonly #watcher: DrainWatcher
   readonly #sockets = new Set<Socket>()
-  readonly #responses = new Set<Response>()
+  readonly #requests: RequestsInProgress
   readonly #upgraded = new Set<Socket>()
   readonly #sessions = new Http2Sessions(() => {
     if (this.#phase !== 'open') this.counts.closedAfterResponse++
@@ -67,6 +66,7 @@ export class ServerDrainer {
   constructor (server: DrainableServer, watcher: DrainWatcher) {
     this.server = server
     this.#watcher = watcher
+    this.#requests = new RequestsInProgress(this.#onResponseClose)
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve })
     const emitter = server as http.Server
     if (isHttp1Server(server)) {
@@ -90,7 +90,7 @@ export class ServerDrainer {
   /** Requests in progress right now. */
   get inFlight (): number {
     let requests = 0
-    for (const res of this.#responses) if (!this.#watcher.isProbe(res.req)) requests++
+    for (const res of this.#requests.inProgress(this.#sockets)) if (!this.#watcher.isProbe(res.req)) requests++
     return requests
   }
 
@@ -102,7 +102,8 @@ export class ServerDrainer {
     // A socket in the middle of receiving a request is not idle until that request is answered.
     const receiving = new Set(nodeConnections(this.server, 'active'))
     for (const socket of this.#sockets) this.#watch(socket, receiving.has(socket) && socket.bytesRead > 0)
-    for (const res of this.#responses) this.#announceOn(res)
+    if (this.#requests.startTracking(this.#sockets)) (this.server as http.Server).prependListener('request', this.#onRequest)
+    for (const res of this.#requests.inProgress(this.#sockets)) this.#announceOn(res)
   }
 
   /**
@@ -115,7 +116,7 @@ export class ServerDrainer {
     this.#longLivedEnded = isHttp1Server(this.server)
       ? refuseUpgrades(this.server, (socket) => { this.#keepUpgraded(socket, true) })
       : () => {}
-    for (const res of this.#responses) this.#endEventStream(res)
+    for (const res of this.#requests.inProgress(this.#sockets)) this.#endEventStream(res)
   }
 
   /** Stops listening and ends connections as they become idle; `closed` resolves when none is left. */
@@ -167,7 +168,7 @@ export class ServerDrainer {
    * made an express middleware find its server).
    */
   adoptRequest (req: Request, res: Response): void {
-    if (!this.#responses.has(res)) this.#onRequest(req, res)
+    if (!this.#requests.has(res)) this.#onRequest(req, res)
   }
 
   /** The drain began: connections accepted from now on are counted (acceptedAfterDrainBegan). */
@@ -236,12 +237,15 @@ export class ServerDrainer {
   }
 
   #onRequest = (req: Request, res: Response): void => {
+    if (this.#phase === 'open' && !this.#requests.trackedWhileRunning(req, res, this.#stopListening)) return
     if (this.#phase !== 'open' && !this.#watcher.isProbe(req)) this.#watcher.onTraffic()
-    this.#responses.add(res)
+    this.#requests.track(res)
     if (this.#phase !== 'open') this.#announceOn(res)
     if (this.#longLivedEnded) this.#endEventStream(res)
-    ;(res as http.ServerResponse).on('close', this.#onResponseClose)
   }
+
+  /** Until announceClose(), when requests need not be tracked one by one. */
+  #stopListening = (): void => { (this.server as http.Server).off('request', this.#onRequest) }
 
   /** Shared by every response ('close' fires once): `this` is the response. */
   #onResponseClose = ((drainer: ServerDrainer) => function onResponseClose (this: Response): void {
@@ -249,13 +253,21 @@ export class ServerDrainer {
   })(this)
 
   #responseClosed (res: Response): void {
-    this.#responses.delete(res)
+    this.#requests.delete(res)
     if (this.#phase === 'open') return
     if (res.writableFinished) {
       if (this.#watcher.isProbe(res.req)) this.counts.probesAnswered++
       else this.counts.completed++
     }
+    if (res.req.httpVersionMajor >= 2) return
     const socket = res.req.socket as Socket
+    // A pipelined request received before draining began gets the socket now: track it first, so
+    // the socket is not taken for idle.
+    const next = this.#requests.untrackedSuccessor(socket)
+    if (next) {
+      this.#requests.track(next)
+      this.#announceOn(next)
+    }
     if (this.#reaper.responseEnded(socket)) this.#servedDuringDrain.add(socket)
   }
 

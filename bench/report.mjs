@@ -3,7 +3,7 @@
 // them and the charts (bench/charts/*.svg, see bench/lib/charts/).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { markdown } from './lib/table.mjs'
+import { markdown, median } from './lib/table.mjs'
 import { KINDS, KIND_LABEL } from './lib/load.mjs'
 import { OUTCOMES, OUTCOME_LABEL } from './sections/connect-storm.mjs'
 import { MAIN_VARIANTS, slowStartHeaders, slowStartRow } from './sections/rolling.mjs'
@@ -89,23 +89,31 @@ const blocks = {
     const r = load('overhead')
     if (!r) return '_not run yet_'
     const c = r.results.config
+    const pct = (x) => `${(x * 100).toFixed(1)} %`
     return [
-      `GET ${c.path}, ${c.connections} keep-alive connections, ${c.durationMs / 1000} s per run, median of ${c.rounds} alternated runs.`,
+      `GET ${c.path}, ${c.connections} keep-alive connections, ${c.rounds} alternated rounds of ${c.durationMs / 1000} s per door${c.pinned ? ' (servers on CPU 1, load generator on CPU 0)' : ''}. ` +
+        `Bytes: JS heap allocated per request over ${c.allocRequests.toLocaleString('en')} requests, median of ${c.allocRounds} rounds.`,
       '',
-      markdown(['framework', 'bare req/s', 'with graceful req/s', 'ratio (medians)', 'median of paired ratios', 'server CPU µs/req bare', 'with graceful', 'CPU ratio (bare / graceful)'],
-        r.results.pairs.map((p) => [p.framework, p.bareRps, p.gracefulRps, `${(p.ratio * 100).toFixed(1)} %`, `${(p.medianPairRatio * 100).toFixed(1)} %`,
-          p.bareCpuUsPerReq ?? '—', p.gracefulCpuUsPerReq ?? '—', p.cpuRatio ? `${(p.cpuRatio * 100).toFixed(1)} %` : '—'])),
+      markdown(['door', 'bare req/s', 'with graceful req/s', 'ratio min', 'ratio median', 'ratio max', 'server CPU ratio (bare ÷ graceful)', 'bytes/req bare', 'with graceful', 'added', 'added over one empty middleware'],
+        r.results.doors.map((d) => [d.door, Math.round(median(d.rps.bare)), Math.round(median(d.rps.graceful)), pct(d.ratio.min), `**${pct(d.ratio.median)}**`, pct(d.ratio.max), pct(d.cpuRatio),
+          d.bytesMedian.bare, d.bytesMedian.graceful, `**${d.bytesAdded}** (${pct(d.bytesRatio - 1)})`, d.bytesAddedOverPassthrough ?? '—'])),
       '',
-      'Runs (req/s): ' + r.results.pairs.map((p) => `${p.framework} bare ${p.runs.bare.join(' ')}; graceful ${p.runs.graceful.join(' ')}`).join(' — ')
+      'Rounds (req/s): ' + r.results.doors.map((d) => `${d.door} bare ${d.rps.bare.join(' ')}; graceful ${d.rps.graceful.join(' ')}`).join(' — ')
     ].join('\n')
   },
   idle () {
     const r = load('idle')
     if (!r) return '_not run yet_'
-    return markdown(['variant', 'idle sockets', 'exit', 'SIGTERM→exit ms', 'last socket closed ms', 'client saw FIN / RST', 'report: closed idle / forced'],
-      r.results.runs.map((x) => x.error
-        ? [x.variant, x.requested, 'error', x.error.split('\n')[0].slice(0, 80), '', '', '']
-        : [x.variant, x.sockets, x.exitCode, x.sigtermToExitMs, x.lastSocketClosedMs, `${x.clientSaw.fin} / ${x.clientSaw.reset}`, x.reportSockets ? `${x.reportSockets.closedIdle} / ${x.reportSockets.forced}` : '—']))
+    const c = r.results.config
+    const failed = r.results.runs.filter((x) => x.error)
+    return [
+      `SIGTERM → exit in ms, median of ${c.rounds} alternated rounds (the single runs in brackets); fd limit ${c.fdLimit}.`,
+      '',
+      markdown(['door', 'idle sockets', 'graceful', 'framework\'s own close()', 'graceful ÷ close()', 'graceful ms per 1k sockets', 'exit codes graceful / close()', 'client saw FIN / RST (graceful)'],
+        r.results.rows.map((x) => [x.door, x.sockets, `**${x.graceful.medianMs}** (${x.graceful.ms.join(', ')})`, `${x.bare.medianMs} (${x.bare.ms.join(', ')})`,
+          x.ratio.toFixed(2), x.graceful.msPer1k, `${x.graceful.exitCodes.join(' ')} / ${x.bare.exitCodes.join(' ')}`, `${x.graceful.fin} / ${x.graceful.reset}`])),
+      ...failed.map((x) => `\n${x.variant} at ${x.requested} sockets failed: ${x.error.split('\n')[0].slice(0, 120)}`)
+    ].join('\n')
   },
   memory () {
     const r = load('memory')

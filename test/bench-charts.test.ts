@@ -50,19 +50,21 @@ t.test('report.mjs renders the three charts from the committed results as valid 
   for (const mark of ['SIGTERM', 'readiness 503', 'listener closed', 'exit']) t.match(timeline, mark, `it marks ${mark}`)
 
   const overhead = texts(readFileSync(join(dir, 'overhead.svg'), 'utf8'))
-  for (const pair of results('overhead').results.pairs) {
-    t.match(overhead, pair.framework, `the overhead chart has ${pair.framework}`)
-    t.match(overhead, `${(pair.medianPairRatio * 100).toFixed(1)}%`, 'and its median paired ratio')
+  for (const door of results('overhead').results.doors) {
+    t.match(overhead, door.door, `the overhead chart has ${door.door}`)
+    t.match(overhead, `${(door.ratio.median * 100).toFixed(1)}%`, 'and its median paired ratio')
   }
 
   const idle = texts(readFileSync(join(dir, 'idle-exit.svg'), 'utf8'))
-  for (const variant of new Set(results('idle').results.runs.map((r: { variant: string }) => r.variant))) t.match(idle, variant as string, `the idle chart has ${variant}`)
+  for (const door of new Set(results('idle').results.rows.map((r: { door: string }) => r.door))) t.match(idle, door as string, `the idle chart has ${door}`)
+  for (const side of ['graceful', "framework's own close()"]) t.match(idle, side, `and tells ${side} apart`)
 })
 
 t.test('the idle chart takes any number of socket counts (50k included)', async (t) => {
   const idle = results('idle')
-  const runs = [...idle.results.runs, { variant: 'fastify-graceful', requested: 50_000, sockets: 50_000, sigtermToExitMs: 2700 }]
-  const svg = await renderSvg(idleExitSpec({ ...idle, results: { ...idle.results, runs } }))
+  const side = (variant: string, medianMs: number): object => ({ variant, medianMs })
+  const rows = [...idle.results.rows, { door: 'fastify', sockets: 50_000, graceful: side('fastify-graceful', 2700), bare: side('fastify app.close()', 2900) }]
+  const svg = await renderSvg(idleExitSpec({ ...idle, results: { ...idle.results, rows } }))
   checkSvg(t, svg)
   t.match(texts(svg), /50k/, 'a tick at 50k')
   t.match(texts(svg), /50,000 sockets/, 'named in the subtitle')

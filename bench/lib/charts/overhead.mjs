@@ -1,15 +1,13 @@
 // Hot-path overhead per door: throughput with graceful divided by throughput bare, one dot per
-// alternated round (the spread), the median of those paired ratios as a bar, and the ratio of the
-// medians as a diamond. 100 % is no overhead.
+// alternated round (the spread, min to max as a rule), the median of those paired ratios as a bar,
+// and the ratio of the medians as a diamond. 100 % is no overhead.
 export function overheadSpec (overhead) {
-  const pairs = overhead?.results?.pairs ?? []
-  if (pairs.length === 0) return null
-  const rounds = pairs.flatMap((p) => p.runs.bare.map((bare, i) => ({ door: p.framework, round: i + 1, ratio: p.runs.graceful[i] / bare })))
-  const summary = pairs.map((p) => ({ door: p.framework, pairMedian: p.medianPairRatio, medians: p.ratio,
-    low: Math.min(...rounds.filter((r) => r.door === p.framework).map((r) => r.ratio)),
-    high: Math.max(...rounds.filter((r) => r.door === p.framework).map((r) => r.ratio)) }))
+  const doors = overhead?.results?.doors ?? []
+  if (doors.length === 0) return null
+  const rounds = doors.flatMap((d) => d.ratios.map((ratio, i) => ({ door: d.door, round: i + 1, ratio })))
+  const summary = doors.map((d) => ({ door: d.door, pairMedian: d.ratio.median, medians: d.ratioOfMedians, low: d.ratio.min, high: d.ratio.max }))
   const x = { type: 'quantitative', title: 'req/s with graceful ÷ req/s bare', axis: { format: '.0%' }, scale: { zero: false } }
-  const y = { field: 'door', type: 'nominal', title: null, sort: pairs.map((p) => p.framework) }
+  const y = { field: 'door', type: 'nominal', title: null, sort: doors.map((d) => d.door) }
   const c = overhead.results.config
   return {
     title: { text: 'Hot-path overhead per door', subtitle: `GET ${c.path}, ${c.connections} keep-alive connections, ${c.rounds} alternated rounds of ${c.durationMs / 1000} s. Dots: rounds; bar: median of paired ratios; diamond: ratio of the medians.` },

@@ -6,8 +6,8 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { MiddlewareHandler } from 'hono'
-import { type GracefulOptions, kAdoptRequest, middlewareDoor, type MiddlewareGraceful } from 'graceful-core'
+import type { Context, MiddlewareHandler } from 'hono'
+import { type GracefulOptions, kAdoptRequest, middlewareDoor, type MiddlewareGraceful, type ProbeKind } from 'graceful-core'
 
 export type HonoGracefulOptions = GracefulOptions
 
@@ -22,16 +22,21 @@ export type HonoGraceful = MiddlewareGraceful<MiddlewareHandler<{ Bindings: Node
 
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
-  return middlewareDoor(options, (graceful): MiddlewareHandler<{ Bindings: NodeBindings }> => async function gracefulMiddleware (c, next) {
-    // Without attach(), the server is found from the first request. c.env is undefined outside
-    // @hono/node-server (app.request() in tests, other runtimes).
-    const env = c.env as Partial<NodeBindings> | undefined
-    if (env?.incoming !== undefined && env.outgoing !== undefined) graceful[kAdoptRequest](env.incoming, env.outgoing)
-    // Hono routes HEAD as GET and drops the body itself.
-    const kind = graceful.probeKind(c.req.method, c.req.path)
-    if (kind === undefined) return next()
-    const answer = await graceful.probe(kind)
-    return c.json(answer.body, answer.statusCode, answer.headers)
+  return middlewareDoor(options, (graceful): MiddlewareHandler<{ Bindings: NodeBindings }> => {
+    async function answerProbe (c: Context, kind: ProbeKind): Promise<Response> {
+      const answer = await graceful.probe(kind)
+      return c.json(answer.body, answer.statusCode, answer.headers)
+    }
+    // Not async: every other request goes on to next() without a promise of its own.
+    return function gracefulMiddleware (c, next) {
+      // Without attach(), the server is found from the first request. c.env is undefined outside
+      // @hono/node-server (app.request() in tests, other runtimes).
+      const env = c.env as Partial<NodeBindings> | undefined
+      if (env?.incoming !== undefined && env.outgoing !== undefined) graceful[kAdoptRequest](env.incoming, env.outgoing)
+      // Hono routes HEAD as GET and drops the body itself.
+      const kind = graceful.probeKind(c.req.method, c.req.path)
+      return kind === undefined ? next() : answerProbe(c, kind)
+    }
   })
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Context, Next } from 'koa'
-import { type GracefulOptions, kAdoptRequest, middlewareDoor, type MiddlewareGraceful } from 'graceful-core'
+import { type GracefulOptions, kAdoptRequest, middlewareDoor, type MiddlewareGraceful, type ProbeKind } from 'graceful-core'
 
 export type KoaGracefulOptions = GracefulOptions
 
@@ -17,17 +17,23 @@ export type KoaGraceful = MiddlewareGraceful<KoaGracefulMiddleware>
 
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function koaGraceful (options: KoaGracefulOptions = {}): KoaGraceful {
-  return middlewareDoor(options, (graceful) => async function middleware (ctx: Context, next: Next): Promise<void> {
-    // Without attach(), the server is found from the first request.
-    graceful[kAdoptRequest](ctx.req, ctx.res)
-    const kind = graceful.probeKind(ctx.method, ctx.url)
-    if (kind === undefined) return next()
+  return middlewareDoor(options, (graceful) => {
     // Answered through Koa's own response, so the application's outer middleware (logging,
     // metrics) sees probes like any route; Koa leaves the body out for HEAD.
-    const answer = await graceful.probe(kind)
-    ctx.status = answer.statusCode
-    ctx.body = answer.body
-    ctx.set(answer.headers)
+    async function answerProbe (ctx: Context, kind: ProbeKind): Promise<void> {
+      const answer = await graceful.probe(kind)
+      ctx.status = answer.statusCode
+      ctx.body = answer.body
+      ctx.set(answer.headers)
+    }
+    // Not async: every other request goes on to next() without a promise of its own (koa-compose
+    // turns a synchronous throw into a rejection).
+    return function middleware (ctx: Context, next: Next): Promise<void> {
+      // Without attach(), the server is found from the first request.
+      graceful[kAdoptRequest](ctx.req, ctx.res)
+      const kind = graceful.probeKind(ctx.method, ctx.url)
+      return kind === undefined ? next() : answerProbe(ctx, kind)
+    }
   })
 }
 

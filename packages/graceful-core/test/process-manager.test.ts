@@ -16,12 +16,13 @@ const listening = (line: Line): boolean => line.fixture === 'listening'
 const warnings = (lines: Line[]): Line[] => lines.filter((l) => l.level === 40)
 
 t.test('sends ready over IPC only once the startup tasks resolved, and /ready answers 200 by then', async (t) => {
-  const child = forkFixture(t, 'managed.mjs', { ...PM2, STARTUP_MS: '300' })
+  const child = forkFixture(t, 'managed.mjs', { ...PM2, STARTUP_TASK: '1' })
   const { port } = await child.waitForLine(listening) as { port: number }
   const early = await request(`http://127.0.0.1:${port}/ready`)
   await early.body.dump()
   t.equal(early.statusCode, 503, 'listening, but the startup task is still running')
   t.same(child.messages, [], 'no ready message yet')
+  child.send('warmed-up')
   await child.message('ready')
   const ready = await request(`http://127.0.0.1:${port}/ready`)
   await ready.body.dump()

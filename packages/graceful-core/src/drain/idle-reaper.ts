@@ -21,20 +21,22 @@ interface SocketState {
 /**
  * HTTP/1 sockets from draining on: the requests in progress on each, and, once reaping started,
  * the end of each socket as soon as it is idle (when a response ends, and on a backoff poll).
- * Node's closeIdleConnections() is not used: it would end a socket whose pipelined responses are
- * ended but still queued.
+ * Node's close() ends the sockets idle at that moment (closeIdleConnections()); those busy then,
+ * or receiving a request, are the reaper's.
  */
 export class IdleReaper {
   readonly #sockets = new Map<Socket, SocketState>()
   readonly #keepPolling: () => boolean
+  readonly #onEnded: (socket: Socket) => void
   #reaping = false
   #startedAt = 0
   #pollTimer: NodeJS.Timeout | undefined
   #pollDelayMs = POLL_FIRST_MS
 
-  /** `keepPolling` says whether anything is left to wait for. */
-  constructor (keepPolling: () => boolean) {
+  /** `keepPolling` says whether anything is left to wait for; `onEnded` hears of each socket this reaper destroyed. */
+  constructor (keepPolling: () => boolean, onEnded: (socket: Socket) => void) {
     this.#keepPolling = keepPolling
+    this.#onEnded = onEnded
   }
 
   has (socket: Socket): boolean {
@@ -56,15 +58,14 @@ export class IdleReaper {
     if (state) state.active++
   }
 
-  /** A response on `socket` ended: the socket may be idle now. False when the socket is not tracked. */
-  responseEnded (socket: Socket): boolean {
+  /** A response on `socket` ended: the socket may be idle now. */
+  responseEnded (socket: Socket): void {
     const state = this.#sockets.get(socket)
-    if (!state) return false
+    if (!state) return
     state.active--
     state.readMark = socket.bytesRead
     // A keep-alive response whose headers went out before the drain: end it at once rather than after keepAliveTimeout.
     if (this.#reaping) this.#reapIfIdle(socket, state)
-    return true
   }
 
   /** Ends every idle socket now, then each one as it becomes idle. */
@@ -85,8 +86,14 @@ export class IdleReaper {
     if (state.active > 0 || socket.destroyed || socket.bytesRead !== state.readMark) return
     if (state.readMark === 0 && performance.now() - this.#startedAt < SILENT_CONNECTION_GRACE_MS) return
     // What we wrote has reached the OS (a response's 'close' comes after its 'finish'): a FIN now.
-    if (socket.writableLength === 0) socket.destroy()
-    else socket.end(() => socket.destroy())
+    if (socket.writableLength === 0) this.#destroy(socket)
+    else socket.end(() => { this.#destroy(socket) })
+  }
+
+  #destroy (socket: Socket): void {
+    socket.destroy()
+    this.#sockets.delete(socket)
+    this.#onEnded(socket)
   }
 
   #reapAll (): void {

@@ -52,7 +52,7 @@ export class ServerDrainer {
   })
   /** Sockets that finished a response after draining began: their close counts as "after response". */
   readonly #servedDuringDrain = new WeakSet<Socket>()
-  readonly #reaper = new IdleReaper(() => !this.#isDone())
+  readonly #reaper = new IdleReaper(() => !this.#isDone(), (socket) => { this.#socketClosed(socket) })
   #sweepAt = SWEEP_MIN_SIZE
   #phase: 'open' | 'draining' | 'closing' = 'open'
   #listenerClosed = false
@@ -99,9 +99,6 @@ export class ServerDrainer {
     if (this.#phase !== 'open') return
     this.#phase = 'draining'
     this.#sweep()
-    // A socket in the middle of receiving a request is not idle until that request is answered.
-    const receiving = new Set(nodeConnections(this.server, 'active'))
-    for (const socket of this.#sockets) this.#watch(socket, receiving.has(socket) && socket.bytesRead > 0)
     if (this.#requests.startTracking(this.#sockets)) (this.server as http.Server).prependListener('request', this.#onRequest)
     for (const res of this.#requests.inProgress(this.#sockets)) this.#announceOn(res)
   }
@@ -124,12 +121,19 @@ export class ServerDrainer {
     if (this.#phase === 'closing') return
     this.announceClose()
     this.#phase = 'closing'
+    // Node (≥ 19) ends the idle keep-alive connections in here (closeIdleConnections()).
     this.server.close(() => {
       // Also called with ERR_SERVER_NOT_RUNNING when the server was closed already: fine either way.
       this.#listenerClosed = true
       this.#checkDone()
     })
     this.#sessions.closeAll()
+    // A socket in the middle of receiving a request is not idle until that request is answered.
+    const receiving = new Set(nodeConnections(this.server, 'active'))
+    for (const socket of this.#sockets) {
+      if (socket.destroyed) this.#socketClosed(socket)
+      else if (!this.#reaper.has(socket)) this.#watch(socket, receiving.has(socket) && socket.bytesRead > 0)
+    }
     this.#reaper.start()
     this.#checkDone()
   }
@@ -190,7 +194,11 @@ export class ServerDrainer {
     this.#sweepAt = Math.max(SWEEP_MIN_SIZE, this.#sockets.size * SWEEP_GROWTH)
   }
 
-  /** From draining on, each socket has state and its close is counted (never on the hot path). */
+  /**
+   * Each socket that draining finds in use, or that connects while draining, gets state and its
+   * close is counted (never on the hot path). The others are counted when the listener closes:
+   * Node's close() ends them then, or their clients closed them before.
+   */
   #watch (socket: Socket, receiving = false): void {
     this.#reaper.watch(socket, receiving)
     this.#watchClose(socket)
@@ -205,6 +213,10 @@ export class ServerDrainer {
     drainer.#socketClosed(this)
   })(this)
 
+  /**
+   * A socket is gone once destroyed: its descriptor is closed (Node's own connection count drops
+   * then too). Its 'close' event follows a turn of the event loop later, for each socket one by one.
+   */
   #socketClosed (socket: Socket): void {
     this.#reaper.forget(socket)
     if (!this.#forget(socket) || this.#phase === 'open') return
@@ -268,7 +280,9 @@ export class ServerDrainer {
       this.#requests.track(next)
       this.#announceOn(next)
     }
-    if (this.#reaper.responseEnded(socket)) this.#servedDuringDrain.add(socket)
+    // Marked first: the reaper may end the socket at once.
+    if (this.#reaper.has(socket)) this.#servedDuringDrain.add(socket)
+    this.#reaper.responseEnded(socket)
   }
 
   #onUpgrade = (_req: http.IncomingMessage, socket: Socket): void => {

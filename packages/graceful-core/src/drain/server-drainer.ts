@@ -142,8 +142,11 @@ export class ServerDrainer {
   destroyRemaining (): number {
     const upgraded = [...this.#upgraded].filter((socket) => !socket.destroyed).length
     for (const socket of [...this.#sockets, ...this.#upgraded]) {
+      if (socket.destroyed) {
+        this.#socketClosed(socket)
+        continue
+      }
       this.#forget(socket)
-      if (socket.destroyed) continue
       this.counts.forced++
       socket.destroy()
     }

@@ -49,3 +49,9 @@ export function whenEventStream (res: Response, onEventStream: (res: Response) =
     return result
   }
 }
+
+/** Ends `res` now if it is an event stream, or once its headers say it is one; `onEnded` hears of each stream ended. */
+export function endIfEventStream (res: Response, onEnded: () => void): void {
+  if (!res.headersSent) whenEventStream(res, (stream) => { endIfEventStream(stream, onEnded) })
+  else if (isEventStream(res) && endEventStream(res)) onEnded()
+}

@@ -2,7 +2,8 @@ import type http from 'node:http'
 import https from 'node:https'
 import type { Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
-import { endEventStream, isEventStream, whenEventStream } from './event-streams.js'
+import { ConnectedSockets } from './connected-sockets.js'
+import { endIfEventStream } from './event-streams.js'
 import type { DrainCounts, DrainWatcher } from './contract.js'
 import { Http2Sessions } from './http2-sessions.js'
 import { IdleReaper } from './idle-reaper.js'
@@ -12,10 +13,6 @@ import { refuseUpgrades, watchUpgrades } from './upgrade-refusal.js'
 
 export type { DrainableServer } from './node-http.js'
 export type { DrainCounts, DrainWatcher } from './contract.js'
-
-/** While running, closed sockets leave the registry in sweeps, when it has grown this much since the last. */
-const SWEEP_GROWTH = 2
-const SWEEP_MIN_SIZE = 1024
 
 /**
  * Tracks one server's sockets, requests, upgraded sockets and HTTP/2 sessions, and drains them. Its
@@ -28,8 +25,7 @@ const SWEEP_MIN_SIZE = 1024
  * - `destroyRemaining()` (the deadline): destroys what is left;
  * - `detach()` (always, last): removes every listener and wrap this drainer installed.
  *
- * Cheap while the server runs: a socket costs one Set entry (no listener, no object, no timer) and
- * an HTTP/1 request nothing (see RequestsInProgress). Per-socket state exists only from draining on.
+ * Cheap while the server runs: see ConnectedSockets and RequestsInProgress.
  */
 export class ServerDrainer {
   readonly server: DrainableServer
@@ -43,7 +39,7 @@ export class ServerDrainer {
   /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
   listenerClosedByOther = false
   readonly #watcher: DrainWatcher
-  readonly #sockets = new Set<Socket>()
+  readonly #sockets = new ConnectedSockets()
   readonly #requests: RequestsInProgress
   readonly #upgraded = new Set<Socket>()
   readonly #sessions = new Http2Sessions(() => {
@@ -53,7 +49,6 @@ export class ServerDrainer {
   /** Sockets that finished a response after draining began: their close counts as "after response". */
   readonly #servedDuringDrain = new WeakSet<Socket>()
   readonly #reaper = new IdleReaper(() => !this.#isDone(), (socket) => { this.#socketClosed(socket) })
-  #sweepAt = SWEEP_MIN_SIZE
   #phase: 'open' | 'draining' | 'closing' = 'open'
   #listenerClosed = false
   #countingLateAccepts = false
@@ -98,7 +93,7 @@ export class ServerDrainer {
   announceClose (): void {
     if (this.#phase !== 'open') return
     this.#phase = 'draining'
-    this.#sweep()
+    this.#sockets.sweep()
     if (this.#requests.startTracking(this.#sockets)) (this.server as http.Server).prependListener('request', this.#onRequest)
     for (const res of this.#requests.inProgress(this.#sockets)) this.#announceOn(res)
   }
@@ -113,7 +108,7 @@ export class ServerDrainer {
     this.#longLivedEnded = isHttp1Server(this.server)
       ? refuseUpgrades(this.server, (socket) => { this.#keepUpgraded(socket, true) })
       : () => {}
-    for (const res of this.#requests.inProgress(this.#sockets)) this.#endEventStream(res)
+    for (const res of this.#requests.inProgress(this.#sockets)) endIfEventStream(res, this.#streamEnded)
   }
 
   /** Stops listening and ends connections as they become idle; `closed` resolves when none is left. */
@@ -142,10 +137,7 @@ export class ServerDrainer {
   destroyRemaining (): number {
     const upgraded = [...this.#upgraded].filter((socket) => !socket.destroyed).length
     for (const socket of [...this.#sockets, ...this.#upgraded]) {
-      if (socket.destroyed) {
-        this.#socketClosed(socket)
-        continue
-      }
+      if (socket.destroyed) { this.#socketClosed(socket); continue }
       this.#forget(socket)
       this.counts.forced++
       socket.destroy()
@@ -170,10 +162,7 @@ export class ServerDrainer {
     this.#unwrapClose()
   }
 
-  /**
-   * Takes over a request whose 'request' event fired before this drainer listened (the request that
-   * made an express middleware find its server).
-   */
+  /** Takes over a request whose 'request' event fired before this drainer listened (an express middleware's first). */
   adoptRequest (req: Request, res: Response): void {
     if (!this.#requests.has(res)) this.#onRequest(req, res)
   }
@@ -188,13 +177,7 @@ export class ServerDrainer {
     if (this.#countingLateAccepts) this.counts.acceptedAfterDrainBegan++
     this.#sockets.add(socket)
     if (this.#phase !== 'open') this.#watch(socket)
-    else if (this.#sockets.size >= this.#sweepAt) this.#sweep()
-  }
-
-  /** Drops closed sockets; amortised O(1) per connection, with no listener on the socket. */
-  #sweep (): void {
-    for (const socket of this.#sockets) if (socket.destroyed) this.#sockets.delete(socket)
-    this.#sweepAt = Math.max(SWEEP_MIN_SIZE, this.#sockets.size * SWEEP_GROWTH)
+    else this.#sockets.sweepIfGrown()
   }
 
   /**
@@ -204,10 +187,6 @@ export class ServerDrainer {
    */
   #watch (socket: Socket, receiving = false): void {
     this.#reaper.watch(socket, receiving)
-    this.#watchClose(socket)
-  }
-
-  #watchClose (socket: Socket): void {
     socket.on('close', this.#onSocketClose)
   }
 
@@ -256,7 +235,7 @@ export class ServerDrainer {
     if (this.#phase !== 'open' && !this.#watcher.isProbe(req)) this.#watcher.onTraffic()
     this.#requests.track(res)
     if (this.#phase !== 'open') this.#announceOn(res)
-    if (this.#longLivedEnded) this.#endEventStream(res)
+    if (this.#longLivedEnded) endIfEventStream(res, this.#streamEnded)
   }
 
   /** Until announceClose(), when requests need not be tracked one by one. */
@@ -303,14 +282,10 @@ export class ServerDrainer {
     this.#reaper.forget(socket)
     this.#upgraded.add(socket)
     if (refused) this.#servedDuringDrain.add(socket)
-    this.#watchClose(socket)
+    socket.on('close', this.#onSocketClose)
   }
 
-  /** Ends `res` now if it is an event stream, or once its headers say it is one. */
-  #endEventStream (res: Response): void {
-    if (!res.headersSent) whenEventStream(res, (stream) => this.#endEventStream(stream))
-    else if (isEventStream(res) && endEventStream(res)) this.counts.streamsEnded++
-  }
+  #streamEnded = (): void => { this.counts.streamsEnded++ }
 
   #isDone (): boolean {
     return this.#phase === 'closing' && this.#listenerClosed &&

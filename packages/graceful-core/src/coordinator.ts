@@ -2,6 +2,7 @@ import { deadlines } from './budget.js'
 import { drain, type DrainResult } from './drain/drain.js'
 import { errorInfo, invalid } from './errors.js'
 import { exitCodeOf, flushLogger } from './exit.js'
+import { releaseServer, runEnded, runStarted } from './process-runs.js'
 import { publishReport, publishState } from './observe/channels.js'
 import { kInFlight, registerInFlightSource } from './observe/in-flight.js'
 import { enableTelemetry, flushTelemetry } from './observe/telemetry.js'
@@ -149,7 +150,13 @@ export class Graceful extends Registrations {
     // Every install has its undo here, run in the finally whatever happened (LIFO).
     const undo: Array<() => void> = [this.#unsubscribeSignals]
     undo.push(onProcessFault((error) => fault(error, 'uncaught error during shutdown')))
-    undo.push(() => { for (const drainer of this.drainers.values()) drainer.detach() })
+    undo.push(() => {
+      for (const [server, drainer] of this.drainers) {
+        drainer.detach()
+        releaseServer(server, this)
+      }
+    })
+    runStarted(this)
     clearImmediate(this.budgetCheck)
     /** How long each phase ran (the report's cleanup and persist durations). */
     const phaseMs: Record<string, number> = {}
@@ -223,15 +230,11 @@ export class Graceful extends Registrations {
     this.#emitSafely('report', report)
     if (report.exitCode === 0) logger.info({ report }, summaryLine(report))
     else logger.error({ report }, summaryLine(report))
-    if (this.options.exit && this.#exitWhenStopped) {
-      // The shutdown's own spans and metrics are made from the report: export them before exiting.
-      await Promise.all([flushLogger(logger), flushTelemetry(TELEMETRY_FLUSH_TIMEOUT_MS)])
-      try {
-        this.options.exit(report.exitCode)
-      } catch (error) {
-        logger.error({ err: error }, 'the exit function threw')
-      }
-    }
+    const exit = this.#exitWhenStopped ? this.options.exit : undefined
+    // The shutdown's own spans and metrics are made from the report: export them before exiting.
+    if (exit) await Promise.all([flushLogger(logger), flushTelemetry(TELEMETRY_FLUSH_TIMEOUT_MS)])
+    // The process exits once every coordinator in it has finished its run (process-runs.ts).
+    runEnded(this, report.exitCode, exit, logger)
     return report
   }
 

@@ -6,6 +6,7 @@ import { ServerDrainer } from './drain/server-drainer.js'
 import { checkWebSocketServer, WebSocketCloser, type WebSocketServerLike } from './drain/websockets.js'
 import { GracefulStateError, invalid, tooLate } from './errors.js'
 import { HookRegistry } from './hooks.js'
+import { claimServer } from './process-runs.js'
 import { type ResolvedOptions, resolveOptions } from './options.js'
 import { pathOf, type ProbeAnswer, probeAnswer, type ProbeKind, probeKindOf, type ProbeRequest, type ProbeResponse, readinessOf, respondToProbe } from './probes.js'
 import { StartupGate } from './startup.js'
@@ -130,6 +131,10 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
     if (!isDrainableServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server', server)
     if (this.drainers.has(server)) return this
     if (this.drainController.signal.aborted) throw tooLate('addServer()', this.currentState)
+    if (!claimServer(server, this)) {
+      throw new GracefulStateError('addServer(server): another graceful coordinator already drains this server; use one coordinator per server ' +
+        '(coordinators on different servers are fine: one signal starts them all and the process exits once every one has finished)')
+    }
     const drainer = new ServerDrainer(server, {
       isProbe: (req) => this.options.probePaths.has(pathOf(req.url)),
       onTraffic: () => { this.onTraffic() },
@@ -225,6 +230,8 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
     const known = server === undefined ? undefined : this.drainers.get(server)
     if (known !== undefined) return known.adoptRequest(req, res)
     if (!isDrainableServer(server) || this.drainController.signal.aborted) return
+    // Another coordinator drains this server (two middleware on one app): its coordinator tracks the request.
+    if (!claimServer(server, this)) return
     this.addServer(server)
     this.drainers.get(server)?.adoptRequest(req, res)
   }

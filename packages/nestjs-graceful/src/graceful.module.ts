@@ -8,6 +8,14 @@ export type NestGracefulOptions = GracefulOptions
 
 /** Each coordinator's hold on startup, released when Nest's init is over. */
 const setupHolds = new WeakMap<Graceful, () => void>()
+/** The coordinator of each application (its HttpAdapterHost), with the options it was made with. */
+const coordinators = new WeakMap<HttpAdapterHost, { graceful: Graceful, options: NestGracefulOptions }>()
+
+/** True when two option objects set the same values (an import repeated with the same options is harmless). */
+function sameOptions (a: NestGracefulOptions, b: NestGracefulOptions): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof NestGracefulOptions>
+  return [...keys].every((key) => Object.is(a[key], b[key]))
+}
 
 export interface GracefulModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   /** Builds the options, with the providers named in `inject` (a ConfigService). */
@@ -39,11 +47,20 @@ export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApp
       imports,
       providers: [{
         provide: Graceful,
-        inject,
-        // One coordinator per application (a test suite may create many from one AppModule).
-        useFactory: async (...args: never[]) => {
+        inject: [HttpAdapterHost, ...inject],
+        // One coordinator per application (a test suite may create many from one AppModule), however
+        // many modules import GracefulModule: two would each drain the one HTTP server.
+        useFactory: async (host: HttpAdapterHost, ...args: never[]) => {
           const options = await useFactory(...args)
+          const existing = coordinators.get(host)
+          if (existing !== undefined) {
+            if (!sameOptions(existing.options, options)) {
+              existing.graceful[kLogger].warn({}, 'GracefulModule is imported more than once with different options: every import shares the first one\'s coordinator and options; import GracefulModule.forRoot() once, in the root module')
+            }
+            return existing.graceful
+          }
           const graceful = createGraceful({ logger: new Logger('Graceful'), ...options })
+          coordinators.set(host, { graceful, options })
           // Nest 12 awaits imports between creating the providers and configuring the HTTP server:
           // the instance stays starting until Nest's init is over, not just one tick.
           setupHolds.set(graceful, graceful[kHoldStartup]())

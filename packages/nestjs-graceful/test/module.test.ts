@@ -131,3 +131,22 @@ t.test('attachGraceful() on an application without GracefulModule says what to i
   t.teardown(() => app.close())
   t.throws(() => attachGraceful(app), /GracefulModule\.forRoot\(\)/)
 })
+
+t.test('GracefulModule imported by two modules: one coordinator drains the server, attachGraceful(app) is not doubted, differing options are warned of', async (t) => {
+  const logger = capturingLogger()
+  const FeatureModule = moduleOf({ imports: [GracefulModule.forRoot({ ...TEST_OPTIONS, preStopDelayMs: 100 })] })
+  const app = await NestFactory.create(moduleOf({
+    imports: [GracefulModule.forRoot(TEST_OPTIONS), FeatureModule]
+  }), new ExpressAdapter(), { logger })
+  const graceful = attachGraceful(app)
+  await app.listen(0, '127.0.0.1')
+  const { port } = app.getHttpServer().address() as { port: number }
+  t.equal((await get(port, '/ready')).status, 200, 'the probes answer')
+  const reports: ShutdownReport[] = []
+  graceful.on('report', (report) => reports.push(report))
+  await app.close()
+  t.equal(reports.length, 1, 'app.close() ran the one coordinator')
+  t.equal(reports[0]?.exitCode, 0, 'cleanly')
+  t.notOk(logger.lines.some((line) => line.includes('call attachGraceful(app)')), 'no claim that attachGraceful(app) was not called')
+  t.ok(logger.lines.some((line) => line.includes('GracefulModule is imported more than once with different options')), 'the second import\'s options are said to be ignored')
+})

@@ -47,11 +47,16 @@ try {
   if (error.status === undefined) throw error // not a tsc failure (tsc printed its own errors)
 }
 
-/** Replaces the ES build's declarations by one index.d.ts that re-exports the CommonJS ones. */
+/** Replaces the ES build's declarations by ones that re-export the CommonJS ones, for each entry point (index, and every subpath in "exports"). */
 function shareDeclarations (esm) {
   if (/^export default /m.test(readFileSync(`${esm}/index.d.ts`, 'utf8'))) throw new Error('--shared-declarations: the package has a default export')
+  const entries = Object.values(JSON.parse(readFileSync('package.json', 'utf8')).exports ?? {})
+    .map((target) => target?.import?.types?.match(/^\.\/dist\/esm\/(.+)\.d\.ts$/)?.[1])
+    .filter((entry) => entry !== undefined)
   for (const entry of readdirSync(esm, { recursive: true })) {
     if (/\.d\.ts(\.map)?$/.test(entry)) rmSync(`${esm}/${entry}`)
   }
-  writeFileSync(`${esm}/index.d.ts`, "// The CommonJS build's declarations: one declaration of each class for both builds.\nexport * from '../cjs/index.js'\n")
+  for (const entry of new Set(['index', ...entries])) {
+    writeFileSync(`${esm}/${entry}.d.ts`, `// The CommonJS build's declarations: one declaration of each class for both builds.\nexport * from '../cjs/${entry}.js'\n`)
+  }
 }

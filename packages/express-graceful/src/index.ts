@@ -5,7 +5,8 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { type Graceful, type GracefulOptions, kAdoptRequest, kLogger, middlewareDoor, type MiddlewareGraceful } from 'graceful-core'
+import type { Graceful, GracefulOptions } from 'graceful-core'
+import { kAdoptRequest, kLogger, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
 
 export type ExpressGracefulOptions = GracefulOptions
 

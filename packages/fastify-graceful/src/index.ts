@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { bridgeFrameworkClose, createGraceful, type Graceful, type GracefulOptions, type Logger, type ProbeKind } from 'graceful-core'
+import { createGraceful, type Graceful, type GracefulOptions, type Logger, type ProbeKind } from 'graceful-core'
+import { bridgeFrameworkClose } from 'graceful-core/door'
 
 export type FastifyGracefulOptions = GracefulOptions
 

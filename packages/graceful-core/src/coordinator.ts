@@ -18,7 +18,6 @@ export type { GracefulEvents } from './registrations.js'
 
 /** The longest the exit waits for OpenTelemetry's exporters. */
 const TELEMETRY_FLUSH_TIMEOUT_MS = 1000
-export { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
 export type { ProbeRequest, ProbeResponse } from './probes.js'
 
 /**

@@ -1,10 +1,15 @@
 /**
- * Helpers for doors (the framework packages): the shape every middleware door shares, and the
- * bridge between a framework's own close and the pipeline. A door is thin glue over these.
+ * `graceful-core/door`: what the doors (the framework packages) use beyond the public API, the
+ * symbols of the door protocol, the shape every middleware door shares, and the bridge between a
+ * framework's own close and the pipeline. A door is thin glue over these. Not for applications: it
+ * may change with any release of the doors.
+ * @module
  */
 import { createGraceful, type Graceful } from './coordinator.js'
 import type { DrainableServer } from './drain/node-http.js'
 import { kFrameworkCleanup } from './symbols.js'
+
+export { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
 import type { GracefulOptions } from './types.js'
 
 /** A coordinator with a middleware and `attach(server)`: what express-, koa- and hono-graceful return. */

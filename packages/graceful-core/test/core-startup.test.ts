@@ -6,7 +6,8 @@
 import { once } from 'node:events'
 import http from 'node:http'
 import t from 'tap'
-import { createGraceful, type Graceful, kHoldStartup, type State } from '../src/index.js'
+import { createGraceful, type Graceful, type State } from '../src/index.js'
+import { kHoldStartup } from '../src/door.js'
 import { exitWithin, reportLines, spawnFixture } from './helpers/child.js'
 import { deferred, quiet, recordingLogger, untilAborted, within, exitCalled } from './helpers/inprocess.js'
 

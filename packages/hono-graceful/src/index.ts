@@ -7,7 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
-import { type GracefulOptions, kAdoptRequest, middlewareDoor, type MiddlewareGraceful, type ProbeKind } from 'graceful-core'
+import type { GracefulOptions, ProbeKind } from 'graceful-core'
+import { kAdoptRequest, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
 
 export type HonoGracefulOptions = GracefulOptions
 

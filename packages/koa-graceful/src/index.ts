@@ -5,7 +5,8 @@
  * @module
  */
 import type { Context, Next } from 'koa'
-import { type GracefulOptions, kAdoptRequest, middlewareDoor, type MiddlewareGraceful, type ProbeKind } from 'graceful-core'
+import type { GracefulOptions, ProbeKind } from 'graceful-core'
+import { kAdoptRequest, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
 
 export type KoaGracefulOptions = GracefulOptions
 

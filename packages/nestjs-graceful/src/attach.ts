@@ -1,6 +1,7 @@
 import { constants } from 'node:os'
 import type { INestApplicationContext } from '@nestjs/common'
-import { bridgeFrameworkClose, Graceful, kLogger } from 'graceful-core'
+import { Graceful } from 'graceful-core'
+import { bridgeFrameworkClose, kLogger } from 'graceful-core/door'
 import { isAttached, markAttached } from './attached.js'
 
 /** What NestApplicationContext has besides its public interface (Nest 11 and 12). */

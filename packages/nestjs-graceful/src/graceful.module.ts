@@ -1,7 +1,8 @@
 import type { Server } from 'node:http'
 import { type DynamicModule, type FactoryProvider, Global, Inject, Logger, Module, type ModuleMetadata, type NestModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core'
-import { createGraceful, Graceful, type GracefulOptions, kHoldStartup, kLogger } from 'graceful-core'
+import { createGraceful, Graceful, type GracefulOptions } from 'graceful-core'
+import { kHoldStartup, kLogger } from 'graceful-core/door'
 import { isAttached } from './attached.js'
 
 export type NestGracefulOptions = GracefulOptions

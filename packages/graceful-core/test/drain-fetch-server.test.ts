@@ -7,7 +7,7 @@
 import { once } from 'node:events'
 import t from 'tap'
 import { createGraceful, type Graceful, type GracefulOptions } from '../src/index.js'
-import { deferred, quiet, within } from './helpers/inprocess.js'
+import { deferred, quiet, recordingLogger, within } from './helpers/inprocess.js'
 
 /** A server with Bun's shape: records its stop() calls; a graceful stop resolves when `drained` does. */
 function bunLikeServer (): { stop: (force?: boolean) => Promise<void>, calls: Array<boolean | undefined>, drained: ReturnType<typeof deferred> } {
@@ -112,4 +112,30 @@ t.test('a handler that throws or rejects is no longer in progress', async (t) =>
   await t.rejects(fetch(get('/reject')), /async/)
   const report = await within(graceful.shutdown(), 5000, 'shutdown')
   t.match(report, { exitCode: 0, requests: { inFlightAtSignal: 0 }, sockets: { forced: 0 } })
+})
+
+t.test('a server stopped by the application before the drain is reported, with a warning', async (t) => {
+  const logger = recordingLogger()
+  const graceful = await running({ ...quiet(logger), preStopDelayMs: 200 })
+  const server = bunLikeServer()
+  server.drained.resolve()
+  const ownStop = server.stop
+  graceful.addServer(server)
+  graceful.fetchHandler(() => new Response('app'))
+  const run = graceful.shutdown()
+  await server.stop() // the application's own SIGTERM handler, during pre-stop
+  const report = await within(run, 5000, 'shutdown')
+  t.equal(report.phases.drain.listenerClosedBy, 'other')
+  t.ok(logger.entries.some((e) => e.level === 'warn' && /something else closed it/.test(e.msg ?? '')), 'warned')
+  t.same(server.calls, [undefined, false], "the drain's own stop() still ran")
+  t.equal(server.stop, ownStop, 'the watch on stop() is removed')
+})
+
+t.test('fetchHandler() without a server added: the drain says what to do', async (t) => {
+  const logger = recordingLogger()
+  const graceful = await running(quiet(logger))
+  graceful.fetchHandler(() => new Response('app'))
+  const report = await within(graceful.shutdown(), 5000, 'shutdown')
+  t.equal(report.exitCode, 0)
+  t.ok(logger.entries.some((e) => e.level === 'warn' && /graceful\.addServer\(server\)/.test(e.msg ?? '')), 'warned, naming addServer')
 })

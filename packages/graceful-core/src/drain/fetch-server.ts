@@ -2,7 +2,7 @@ import type { ProbeAnswer, ProbeKind } from '../probes.js'
 import type { Logger } from '../types.js'
 import { isThenable } from '../validate.js'
 import type { DrainCounts, Drainer, DrainWatcher } from './contract.js'
-import { cutConnections, type NativeServer, stopAccepting } from './native-server.js'
+import { cutConnections, type NativeServer, onServerStop, stopAccepting } from './native-server.js'
 
 /** A fetch handler: Hono's `app.fetch`, or any `(request, ...) => Response`; Bun passes its server, Deno its connection info. */
 export type FetchHandler<Rest extends unknown[] = any[]> = (request: Request, ...rest: Rest) => Response | Promise<Response>
@@ -11,7 +11,7 @@ export type FetchHandler<Rest extends unknown[] = any[]> = (request: Request, ..
 export interface FetchWatcher extends Omit<DrainWatcher, 'isProbe'> {
   probeKind (method: string, path: string): ProbeKind | undefined
   probe (kind: ProbeKind): Promise<ProbeAnswer>
-  /** Where a probe that failed to answer is logged (it is answered 500). */
+  /** Where a probe that failed to answer (answered 500), or a handler without a server, is logged. */
   readonly logger: Logger
 }
 
@@ -31,10 +31,10 @@ export class FetchServerDrainer implements Drainer {
   readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, forced: 0, completed: 0, probesAnswered: 0, streamsEnded: 0, acceptedAfterDrainBegan: 0 }
   readonly closed: Promise<void>
   listenerClosedAt: number | undefined
-  /** The native servers give no sign of a stop by someone else. */
-  readonly listenerClosedByOther = false
+  listenerClosedByOther = false
   readonly #watcher: FetchWatcher
-  readonly #servers = new Set<NativeServer>()
+  /** Each server with the undo of the watch on its stop. */
+  readonly #servers = new Map<NativeServer, () => void>()
   #phase: 'open' | 'draining' | 'closing' = 'open'
   #inFlight = 0
   #serversStopped = false
@@ -47,7 +47,14 @@ export class FetchServerDrainer implements Drainer {
 
   /** Drains this server too (until the drain began). */
   add (server: NativeServer): void {
-    this.#servers.add(server)
+    if (this.#servers.has(server)) return
+    this.#servers.set(server, onServerStop(server, () => {
+      this.listenerClosedAt ??= performance.now()
+      if (this.#phase === 'closing') return
+      // Someone else stopped it (a SIGTERM handler of the application's own): not taken for ours.
+      this.listenerClosedByOther = true
+      this.#watcher.onListenerClosedByOther()
+    }))
   }
 
   get inFlight (): number {
@@ -92,8 +99,11 @@ export class FetchServerDrainer implements Drainer {
   closeAndReap (): void {
     if (this.#phase === 'closing') return
     this.#phase = 'closing'
-    this.listenerClosedAt = performance.now()
-    void Promise.all([...this.#servers].map(stopAccepting)).then(() => {
+    this.listenerClosedAt ??= performance.now()
+    if (this.#servers.size === 0) {
+      this.#watcher.logger.warn({}, 'fetchHandler() is in use but no server was added, so nothing stops listening: pass what Bun.serve() or Deno.serve() returned to graceful.addServer(server)')
+    }
+    void Promise.all([...this.#servers.keys()].map(stopAccepting)).then(() => {
       this.#serversStopped = true
       this.#checkDone()
     })
@@ -102,11 +112,13 @@ export class FetchServerDrainer implements Drainer {
   /** The requests still in progress are cut with their connections: each counts as forced. */
   destroyRemaining (): number {
     this.counts.forced += this.#inFlight
-    for (const server of this.#servers) cutConnections(server)
+    for (const server of this.#servers.keys()) cutConnections(server)
     return 0
   }
 
-  detach (): void {}
+  detach (): void {
+    for (const unwatch of this.#servers.values()) unwatch()
+  }
 
   /** A request's handler returned its response (undefined from Bun after `server.upgrade()`). */
   #answered (response: Response): Response {

@@ -2,6 +2,7 @@
  * The servers Bun and Deno build around a fetch handler, told apart by shape (neither runtime's
  * class is importable from Node code), and the two ways each can stop.
  */
+import { wrapMethod } from '../wrap.js'
 
 /** What `Bun.serve()` returns: `stop(closeActiveConnections)` resolves once its connections are closed. */
 export interface BunServer {
@@ -55,4 +56,20 @@ export function cutConnections (server: NativeServer): void {
   } catch {
     // Stopped already.
   }
+}
+
+/**
+ * Calls `onStop` when anyone stops the server (`stop()` on Bun, `shutdown()` on Deno: a server has
+ * no event for it), the first time; the drain's own stop included. Returns the undo.
+ */
+export function onServerStop (server: NativeServer, onStop: () => void): () => void {
+  let seen = false
+  const watch = <T extends (...args: never[]) => unknown>(stop: T): T => function watchedStop (this: unknown, ...args: Parameters<T>) {
+    if (!seen) {
+      seen = true
+      onStop()
+    }
+    return stop.apply(this, args)
+  } as T
+  return isDenoServer(server) ? wrapMethod(server, 'shutdown', watch) : wrapMethod(server, 'stop', watch)
 }

@@ -27,8 +27,9 @@ export const all: Graceful[] = [
 // Bun.serve() / Deno.serve(): the wrapped handler keeps the handler's type; their servers are accepted by shape.
 const onBun = honoGraceful()
 const handler = onBun.fetchHandler((request: Request, server: { requestIP (r: Request): unknown }) => new Response(request.url + String(server)))
-export const wrapped: (request: Request, server: { requestIP (r: Request): unknown }) => Response | Promise<Response> = handler
+export const wrapped: (request: Request, server: { requestIP (r: Request): unknown }) => Response = handler
 onBun.addServer({ stop: async (closeActiveConnections?: boolean) => { void closeActiveConnections } })
 onBun.addServer({ shutdown: async () => {}, finished: Promise.resolve(), unref () {} })
+onBun.fetchHandler((request: Request, server: { upgrade (r: Request): boolean }) => { if (!server.upgrade(request)) return new Response('no upgrade') })
 // @ts-expect-error a fetch handler is a function
 onBun.fetchHandler({ fetch: () => new Response() })

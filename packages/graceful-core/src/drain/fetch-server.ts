@@ -4,8 +4,12 @@ import { isThenable } from '../validate.js'
 import type { DrainCounts, Drainer, DrainWatcher } from './contract.js'
 import { cutConnections, type NativeServer, onServerStop, stopAccepting } from './native-server.js'
 
-/** A fetch handler: Hono's `app.fetch`, or any `(request, ...) => Response`; Bun passes its server, Deno its connection info. */
-export type FetchHandler<Rest extends unknown[] = any[]> = (request: Request, ...rest: Rest) => Response | Promise<Response>
+/**
+ * A fetch handler: Hono's `app.fetch`, or any `(request, ...) => Response`; Bun passes its server,
+ * Deno its connection info. What it returns is passed on; only a Response is marked and counted
+ * (Bun's handler returns nothing after `server.upgrade()`).
+ */
+export type FetchHandler = (request: Request, ...rest: any[]) => unknown
 
 /** What the fetch drainer asks of the coordinator besides a drain watcher's: the probes. */
 export interface FetchWatcher extends Omit<DrainWatcher, 'isProbe'> {
@@ -64,13 +68,13 @@ export class FetchServerDrainer implements Drainer {
   /** The handler, answering the probes and seen by the drain; `this` and every argument are passed on. */
   wrap<H extends FetchHandler> (handler: H): H {
     const drainer = this
-    return function gracefulFetch (this: unknown, request: Request, ...rest: unknown[]): Response | Promise<Response> {
+    return function gracefulFetch (this: unknown, request: Request, ...rest: unknown[]): unknown {
       const path = pathOfUrl(request.url)
       const kind = drainer.#watcher.probeKind(request.method, path)
       if (kind !== undefined) return drainer.#answerProbe(kind, request.method, path)
       if (drainer.#phase !== 'open') drainer.#watcher.onTraffic()
       drainer.#inFlight++
-      let result: Response | Promise<Response>
+      let result: unknown
       try {
         result = handler.call(this, request, ...rest)
       } catch (error) {
@@ -120,8 +124,8 @@ export class FetchServerDrainer implements Drainer {
     for (const unwatch of this.#servers.values()) unwatch()
   }
 
-  /** A request's handler returned its response (undefined from Bun after `server.upgrade()`). */
-  #answered (response: Response): Response {
+  /** A request's handler returned its response (nothing, from Bun after `server.upgrade()`). */
+  #answered (response: unknown): unknown {
     this.#settled()
     if (this.#phase === 'open' || !(response instanceof Response)) return response
     this.counts.completed++

@@ -139,9 +139,7 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
    */
   addServer (server: DrainableServer | NativeServer): this {
     const native = isNativeServer(server)
-    if (!native && !isDrainableServer(server)) {
-      throw invalid('addServer(server)', "a node:http, node:https or node:http2 server, or the server of Bun.serve() or Deno.serve()", server)
-    }
+    if (!native && !isDrainableServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server, or the server of Bun.serve() or Deno.serve()', server)
     if (this.drainers.has(server)) return this
     if (this.drainController.signal.aborted) throw tooLate('addServer()', this.currentState)
     if (native) {

@@ -1,6 +1,7 @@
 /**
  * Runs the code blocks of a README as programs: a block is written into test/ (so its imports
- * resolve from this package), started with `node`, and killed in the test's teardown.
+ * resolve from this package), started with `node` (or another runtime: `launch`), and killed in the
+ * test's teardown.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,14 +30,20 @@ export interface RunningBlock {
   waitFor: (pattern: RegExp) => Promise<RegExpExecArray>
 }
 
-export function runBlock (t: Test, code: string, env: Record<string, string> = {}): RunningBlock {
+/** How to start a script: `{ command, args }` for spawn (scripts/runtimes.mjs runtimeCommand() has this shape). */
+export type Launcher = (file: string) => { command: string, args: string[] }
+
+const onNode: Launcher = (file) => ({ command: process.execPath, args: [file] })
+
+export function runBlock (t: Test, code: string, env: Record<string, string> = {}, launch: Launcher = onNode): RunningBlock {
   const dir = mkdtempSync(join(testDir, '.tmp-readme-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const file = join(dir, 'example.mjs')
   writeFileSync(file, code)
   const childEnv: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_SERVICE_HOST: '', ...env }
   delete childEnv.NODE_OPTIONS // no test-runner loaders in the example
-  const child = spawn(process.execPath, [file], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  const { command, args } = launch(file)
+  const child = spawn(command, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   let output = ''
   const onData = (chunk: Buffer): void => { output += chunk }

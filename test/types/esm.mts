@@ -23,3 +23,13 @@ export const all: Graceful[] = [
   koaGraceful({ preStopDelayMs: 1000 }),
   honoGraceful({ preStopDelayMs: 1000 })
 ]
+
+// Bun.serve() / Deno.serve(): the wrapped handler keeps the handler's type; their servers are accepted by shape.
+const onBun = honoGraceful()
+const handler = onBun.fetchHandler((request: Request, server: { requestIP (r: Request): unknown }) => new Response(request.url + String(server)))
+export const wrapped: (request: Request, server: { requestIP (r: Request): unknown }) => Response = handler
+onBun.addServer({ stop: async (closeActiveConnections?: boolean) => { void closeActiveConnections } })
+onBun.addServer({ shutdown: async () => {}, finished: Promise.resolve(), unref () {} })
+onBun.fetchHandler((request: Request, server: { upgrade (r: Request): boolean }) => { if (!server.upgrade(request)) return new Response('no upgrade') })
+// @ts-expect-error a fetch handler is a function
+onBun.fetchHandler({ fetch: () => new Response() })

@@ -4,7 +4,9 @@
  * @module
  */
 export { createGraceful, Graceful, type GracefulEvents, type ProbeRequest, type ProbeResponse } from './coordinator.js'
-export type { DrainableServer } from './drain/server-drainer.js'
+export type { DrainableServer } from './drain/node-http.js'
+export type { FetchHandler } from './drain/fetch-server.js'
+export type { BunServer, DenoServer, NativeServer } from './drain/native-server.js'
 export type { WebSocketLike, WebSocketServerLike } from './drain/websockets.js'
 export { GracefulRangeError, GracefulStateError, GracefulTypeError, INVALID_OPTION, REGISTERED_TOO_LATE } from './errors.js'
 export { summaryLine } from './report.js'

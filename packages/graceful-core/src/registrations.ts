@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events'
 import { type Budget, budgetWarnings, planBudget } from './budget.js'
 import { CheckSet } from './checks.js'
+import type { Drainer, DrainWatcher } from './drain/contract.js'
+import { type FetchHandler, FetchServerDrainer } from './drain/fetch-server.js'
+import { isNativeServer, type NativeServer } from './drain/native-server.js'
 import { type DrainableServer, isDrainableServer } from './drain/node-http.js'
 import { ServerDrainer } from './drain/server-drainer.js'
 import { checkWebSocketServer, WebSocketCloser, type WebSocketServerLike } from './drain/websockets.js'
@@ -35,7 +38,8 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
   protected readonly force = new AbortController()
   /** @internal */ protected readonly drainController = new AbortController()
   /** @internal */ protected readonly webSockets = new WebSocketCloser()
-  /** @internal */ protected readonly drainers = new Map<DrainableServer, ServerDrainer>()
+  /** @internal One per node server; the one FetchServerDrainer (for every native server) under itself. */
+  protected readonly drainers = new Map<object, Drainer>()
   /** @internal */ protected readonly tasks: TaskSet
   /** @internal */ protected readonly hooks: HookRegistry
   /** @internal */ protected readonly startupGate: StartupGate
@@ -44,6 +48,12 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
   /** @internal */ protected run: Promise<ShutdownReport> | undefined
   /** @internal */ protected budgetCheck: NodeJS.Immediate | undefined
   readonly #warned = new Set<string>()
+  readonly #watcher: DrainWatcher = {
+    isProbe: (req) => this.options.probePaths.has(pathOf(req.url)),
+    onTraffic: () => { this.onTraffic() },
+    onListenerClosedByOther: () => { this.onListenerClosedByOther() }
+  }
+  #fetchDrainer: FetchServerDrainer | undefined
 
   constructor (options?: GracefulOptions) {
     super()
@@ -124,26 +134,50 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
   }
 
   /**
-   * Tracks a server's connections from now on so shutdown can drain them. Returns the coordinator.
-   * Servers can join until the drain begins.
+   * Tracks a server's connections from now on so shutdown can drain them: a node:http, node:https
+   * or node:http2 server, or the server `Bun.serve()` or `Deno.serve()` returned (its handler
+   * wrapped by `fetchHandler()`). Returns the coordinator. Servers can join until the drain begins.
    */
-  addServer (server: DrainableServer): this {
-    if (!isDrainableServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server', server)
+  addServer (server: DrainableServer | NativeServer): this {
+    const native = isNativeServer(server)
+    if (!native && !isDrainableServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server, or the server of Bun.serve() or Deno.serve()', server)
     if (this.drainers.has(server)) return this
     if (this.drainController.signal.aborted) throw tooLate('addServer()', this.currentState)
+    if (native) {
+      this.#fetchServers().add(server)
+      return this
+    }
     if (!claimServer(server, this)) {
       throw new GracefulStateError('addServer(server): another graceful coordinator already drains this server; use one coordinator per server ' +
         '(coordinators on different servers are fine: one signal starts them all and the process exits once every one has finished)')
     }
-    const drainer = new ServerDrainer(server, {
-      isProbe: (req) => this.options.probePaths.has(pathOf(req.url)),
-      onTraffic: () => { this.onTraffic() },
-      onListenerClosedByOther: () => { this.onListenerClosedByOther() }
-    })
+    const drainer = new ServerDrainer(server, this.#watcher)
     this.drainers.set(server, drainer)
     if (this.currentState === 'starting') this.startupGate.watch(server)
     else if (this.currentState !== 'running') drainer.announceClose()
     return this
+  }
+
+  /**
+   * Wraps a fetch handler (Hono's `app.fetch`, or any `(request, ...) => Response`) for
+   * `Bun.serve()` or `Deno.serve()`: it answers the probes (`healthPath`, `readyPath`), and graceful
+   * sees its requests (in progress, traffic during pre-stop, `Connection: close` once shutdown
+   * began). Register the server it serves with `addServer(server)`, so the drain stops it.
+   */
+  fetchHandler<H extends FetchHandler> (handler: H): H {
+    if (typeof handler !== 'function') throw invalid('fetchHandler(handler)', 'a function (request, ...) => Response, such as app.fetch', handler)
+    return this.#fetchServers().wrap(handler)
+  }
+
+  /** The one drainer of every fetch handler and native server, made on first use. */
+  #fetchServers (): FetchServerDrainer {
+    if (this.#fetchDrainer !== undefined) return this.#fetchDrainer
+    const drainer = this.#fetchDrainer = new FetchServerDrainer({
+      ...this.#watcher, probeKind: (method, path) => this.probeKind(method, path), probe: (kind) => this.probe(kind), logger: this.options.logger
+    })
+    this.drainers.set(drainer, drainer)
+    if (this.currentState !== 'starting' && this.currentState !== 'running') drainer.announceClose()
+    return drainer
   }
 
   /**
@@ -228,12 +262,12 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
     const server = (req.socket as { server?: DrainableServer }).server
     // Every request of a known server takes this first branch: one lookup, then nothing to do.
     const known = server === undefined ? undefined : this.drainers.get(server)
-    if (known !== undefined) return known.adoptRequest(req, res)
+    if (known instanceof ServerDrainer) return known.adoptRequest(req, res)
     if (!isDrainableServer(server) || this.drainController.signal.aborted) return
     // Another coordinator drains this server (two middleware on one app): its coordinator tracks the request.
     if (!claimServer(server, this)) return
     this.addServer(server)
-    this.drainers.get(server)?.adoptRequest(req, res)
+    ;(this.drainers.get(server) as ServerDrainer | undefined)?.adoptRequest(req, res)
   }
 
   /** For doors: holds the instance in `starting` until the framework finished its setup; returns the release. */

@@ -1,4 +1,4 @@
-import type { DrainCounts } from './drain/server-drainer.js'
+import type { DrainCounts } from './drain/contract.js'
 import type { PreStopResult } from './pre-stop.js'
 import type { ErrorInfo, HookReport, ShutdownReport, StartupReport, State } from './types.js'
 

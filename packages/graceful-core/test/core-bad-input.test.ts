@@ -203,6 +203,18 @@ t.test('rejects a non-server in addServer()', async (t) => {
   }
 })
 
+t.test("names every accepted kind of server in addServer()'s error, the native ones too", async (t) => {
+  const g = fresh(t)
+  throwsNaming(t, () => g.addServer({ close () {} } as never), 'type', /^addServer\(server\) must be a node:http, node:https or node:http2 server, or the server of Bun\.serve\(\) or Deno\.serve\(\)/, 'an object with close()')
+})
+
+t.test('rejects a fetch handler that is not a function', async (t) => {
+  const g = fresh(t)
+  for (const [what, value] of [['an object', {}], ['a Hono app instead of its fetch', { fetch: () => new Response() }], ['undefined', undefined]] as const) {
+    throwsNaming(t, () => g.fetchHandler(value as never), 'type', /^fetchHandler\(handler\) must be a function \(request, \.\.\.\) => Response, such as app\.fetch/, what)
+  }
+})
+
 t.test('rejects a plain net.Server, which speaks no HTTP, in addServer()', async (t) => {
   const g = fresh(t)
   throwsNaming(t, () => g.addServer(net.createServer() as never), 'type', /^addServer\(server\) must be a node:http, node:https or node:http2 server/, 'net.Server')

@@ -3,6 +3,8 @@
  * `app.use(graceful.middleware)` adds the `/health` and `/ready` probe routes and the draining
  * behaviour; `graceful.attach(serve(...))` hands over the server (otherwise it is found from the
  * first request, through the node request @hono/node-server passes as `c.env.incoming`).
+ * On Bun.serve() and Deno.serve(): `fetch: graceful.fetchHandler(app.fetch)` and
+ * `graceful.addServer(server)`, no middleware.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'

@@ -1,4 +1,7 @@
-/** What a server drainer reports (its counts) and what it asks of the coordinator (its watcher). */
+/**
+ * What every kind of drainable server offers the pipeline (Drainer), what it reports (its counts)
+ * and what it asks of the coordinator (its watcher).
+ */
 
 export interface DrainCounts {
   closedIdle: number
@@ -8,9 +11,9 @@ export interface DrainCounts {
   completed: number
   /** Probe responses that ended after draining began. */
   probesAnswered: number
-  /** Server-sent-event responses ended by the drain (see ServerDrainer.endLongLived()). */
+  /** Server-sent-event responses ended by the drain (see Drainer.endLongLived()). */
   streamsEnded: number
-  /** Connections (HTTP/2 sessions) accepted after ServerDrainer.countLateAccepts(), until the listener closed. */
+  /** Connections (HTTP/2 sessions) accepted after the drain began, until the listener closed. */
   acceptedAfterDrainBegan: number
 }
 
@@ -22,4 +25,36 @@ export interface DrainWatcher {
   onTraffic (): void
   /** Someone else closed the listener before the drain did. */
   onListenerClosedByOther (): void
+}
+
+/**
+ * One kind of server the drain can stop: node:http, node:https and node:http2 servers
+ * (ServerDrainer), or servers that call a fetch handler, Bun.serve() and Deno.serve()
+ * (FetchServerDrainer). The pipeline calls, in this order:
+ * - `announceClose()` (shutdown began): every response from now on announces `Connection: close`;
+ * - `endLongLived()` (the drain began): long-lived responses end, upgrades are refused;
+ * - `closeListener(until, cut)`: stops accepting (at a moment nothing is queued, at the latest at
+ *   `until`, at once when `cut` aborts) and ends connections as they become idle; `closed`
+ *   resolves when none is left;
+ * - `destroyRemaining()` (the deadline): cuts what is left;
+ * - `detach()` (always, last): removes everything the drainer installed.
+ */
+export interface Drainer {
+  readonly counts: DrainCounts
+  /** Requests in progress right now (probes excluded). */
+  readonly inFlight: number
+  /** Resolves when the listener is closed and no connection is left. */
+  readonly closed: Promise<void>
+  /** performance.now() when the listener stopped accepting, by our close or anyone else's. */
+  readonly listenerClosedAt: number | undefined
+  /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
+  readonly listenerClosedByOther: boolean
+  announceClose (): void
+  endLongLived (): void
+  closeListener (until: number, cut: AbortSignal): Promise<unknown>
+  /** Stops accepting at once and ends connections as they become idle (a drain that failed half-way). */
+  closeAndReap (): void
+  /** Cuts every remaining connection; returns how many upgraded (WebSocket) sockets were among them. */
+  destroyRemaining (): number
+  detach (): void
 }

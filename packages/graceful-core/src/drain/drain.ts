@@ -1,15 +1,14 @@
 import type { Logger } from '../types.js'
 import type { TaskSet } from '../tasks.js'
 import { raceTimeout } from '../timing.js'
-import { closeListeners } from './listener-close.js'
-import type { ServerDrainer } from './server-drainer.js'
+import type { Drainer } from './contract.js'
 import type { WebSocketCloser } from './websockets.js'
 
 /** The longest the drain waits for the listeners' accept queues to empty before closing them. */
 const LISTENER_SETTLE_MAX_MS = 1000
 
 export interface DrainParts {
-  readonly drainers: readonly ServerDrainer[]
+  readonly drainers: readonly Drainer[]
   readonly webSockets: WebSocketCloser
   readonly tasks: TaskSet
   readonly logger: Logger
@@ -36,7 +35,8 @@ export async function drain ({ drainers, webSockets, tasks, logger }: DrainParts
   const start = performance.now()
   for (const drainer of drainers) drainer.endLongLived()
   webSockets.closeAll(deadline - start)
-  await closeListeners(drainers, Math.min(deadline, start + LISTENER_SETTLE_MAX_MS), force)
+  const settleUntil = Math.min(deadline, start + LISTENER_SETTLE_MAX_MS)
+  await Promise.all(drainers.map((drainer) => drainer.closeListener(settleUntil, force)))
   const everything = Promise.all([...drainers.map((d) => d.closed), tasks.settled(), webSockets.closed])
   const waited = await raceTimeout(() => everything, deadline - performance.now(), force)
   const complete = waited.outcome === 'ok' && !force.aborted

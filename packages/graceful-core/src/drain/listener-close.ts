@@ -1,14 +1,6 @@
-import { setImmediate as afterPollPhase } from 'node:timers/promises'
-import { acceptQueuesSettled } from './accept-queue.js'
-import { sleepUntil } from '../timing.js'
-import { wrapMethod } from '../wrap.js'
-import type { DrainableServer } from './node-http.js'
-import type { ServerDrainer } from './server-drainer.js'
-import { isInheritedListener } from './inherited-listener.js'
-
 /**
- * Closes every drainer's listener (`drainer.closeAndReap()`) at a moment its accept queue is empty, so the
- * connections the kernel already accepted are served, not reset; resolves once all are closed.
+ * How a node:http drainer closes its listener (`drainer.closeAndReap()`): at a moment its accept
+ * queue is empty, so the connections the kernel already accepted are served, not reset.
  * `until` (performance clock) caps the wait, after which a listener closes whatever is queued; `cut`
  * closes at once.
  *
@@ -29,9 +21,13 @@ import { isInheritedListener } from './inherited-listener.js'
  * side when the listener closes (its final ACK still on the wire, or dropped because the queue was
  * full) believes it is connected and is reset: no socket API reaches those.
  */
-export async function closeListeners (drainers: readonly ServerDrainer[], until: number, cut: AbortSignal): Promise<void> {
-  await Promise.all(drainers.map(async (drainer) => { await closeListener(drainer, until, cut) }))
-}
+import { setImmediate as afterPollPhase } from 'node:timers/promises'
+import { acceptQueuesSettled } from './accept-queue.js'
+import { sleepUntil } from '../timing.js'
+import { wrapMethod } from '../wrap.js'
+import type { DrainableServer } from './node-http.js'
+import type { ServerDrainer } from './server-drainer.js'
+import { isInheritedListener } from './inherited-listener.js'
 
 /**
  * How long the backlog-0 close waits for a next accept to close in. Reached only when connections

@@ -4,30 +4,23 @@ import type { Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
 import { ConnectedSockets } from './connected-sockets.js'
 import { endIfEventStream } from './event-streams.js'
-import type { DrainCounts, DrainWatcher } from './contract.js'
+import type { DrainCounts, Drainer, DrainWatcher } from './contract.js'
 import { Http2Sessions } from './http2-sessions.js'
 import { IdleReaper } from './idle-reaper.js'
+import { closeListener as closeWhenQueueEmpty, type ListenerCloseMethod } from './listener-close.js'
 import { announceCloseOn, type DrainableServer, isHttp1Server, nodeConnections, onListenerClose } from './node-http.js'
 import { type Request, RequestsInProgress, type Response } from './requests.js'
 import { refuseUpgrades, watchUpgrades } from './upgrade-refusal.js'
 
-export type { DrainableServer } from './node-http.js'
-export type { DrainCounts, DrainWatcher } from './contract.js'
-
 /**
- * Tracks one server's sockets, requests, upgraded sockets and HTTP/2 sessions, and drains them. Its
- * life, in the order the pipeline calls it:
- * - `announceClose()` (shutdown began): every response from now on announces `Connection: close`;
- * - `endLongLived()` (the drain began): event streams end, upgrades are refused;
- * - `countLateAccepts()`: connections accepted from now until the listener closes are counted;
- * - `closeAndReap()`: stops listening and ends each socket as soon as it is idle (at once, whenever
- *   a response ends, and on a backoff poll); `closed` resolves when none is left;
- * - `destroyRemaining()` (the deadline): destroys what is left;
- * - `detach()` (always, last): removes every listener and wrap this drainer installed.
+ * The Drainer of a node:http, node:https or node:http2 server: tracks its sockets, requests,
+ * upgraded sockets and HTTP/2 sessions. `closeListener()` closes the listener once its accept queue
+ * is empty (listener-close.ts), then `closeAndReap()` ends each socket as soon as it is idle (at
+ * once, whenever a response ends, and on a backoff poll). Event streams end with the drain.
  *
  * Cheap while the server runs: see ConnectedSockets and RequestsInProgress.
  */
-export class ServerDrainer {
+export class ServerDrainer implements Drainer {
   readonly server: DrainableServer
   readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, forced: 0, completed: 0, probesAnswered: 0, streamsEnded: 0, acceptedAfterDrainBegan: 0 }
   /** performance.now() of the last accepted connection or HTTP/2 session. */
@@ -109,6 +102,10 @@ export class ServerDrainer {
       ? refuseUpgrades(this.server, (socket) => { this.#keepUpgraded(socket, true) })
       : () => {}
     for (const res of this.#requests.inProgress(this.#sockets)) endIfEventStream(res, this.#streamEnded)
+  }
+
+  closeListener (until: number, cut: AbortSignal): Promise<ListenerCloseMethod> {
+    return closeWhenQueueEmpty(this, until, cut)
   }
 
   /** Stops listening and ends connections as they become idle; `closed` resolves when none is left. */

@@ -27,7 +27,11 @@ export interface Logger {
 }
 
 export interface GracefulOptions {
-  /** Signals that start a shutdown; a second one while stopping forces. `[]` installs none. */
+  /**
+   * Signals that start a shutdown. A second one while stopping forces (remaining hooks, persist hooks
+   * included, are skipped), unless it arrives within 100 ms of the first: that is a copy of the same
+   * signal. `[]` installs none.
+   */
   signals?: readonly NodeJS.Signals[]
   /**
    * Minimum time in `draining` while real traffic is still served (readiness already answers 503),
@@ -68,7 +72,12 @@ export interface GracefulOptions {
   healthPath?: string | false
   /** Readiness route: 200 when ready, 503 while starting, unavailable or shutting down. `false` disables it. Default '/ready'. */
   readyPath?: string | false
-  /** More request paths that are health probes, not traffic (they do not keep pre-stop open); the probe routes always are. */
+  /**
+   * More request paths that are health probes, not traffic, such as `['/metrics']`: exact paths
+   * (the query is ignored), each starting with '/'. Requests to them never keep pre-stop open and are
+   * counted as `probes.answered`, not as requests. graceful does not answer them: the application
+   * does. `healthPath` and `readyPath` are always probes.
+   */
   probePaths?: readonly string[]
   /**
    * The longest startup may take: a startup task still pending this long after the coordinator was

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import ts from 'typescript'
+import { installRuntimes, runtimeCommand } from '../scripts/runtimes.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const testDir = join(root, 'test')
@@ -40,6 +41,8 @@ function blocksOf (file: string): Block[] {
 }
 
 const blocks = MARKDOWN.flatMap(blocksOf)
+/** Blocks written for Bun's or Deno's own server run on that runtime (scripts/runtimes.mjs); the others on this Node. */
+const runtimeOf = (block: Block): 'node' | 'bun' | 'deno' => (/\bBun\./.test(block.code) ? 'bun' : /\bDeno\./.test(block.code) ? 'deno' : 'node')
 /** A block that assigns module.exports is CommonJS (PM2's ecosystem file): it runs as .cjs. */
 const extensionOf = (block: Block): string => (block.lang === 'ts' ? '.mts' : /\bmodule\.exports\b/.test(block.code) ? '.cjs' : '.mjs')
 
@@ -63,7 +66,10 @@ t.test('the docs have code blocks to check', async (t) => {
 
 t.test('no code block uses a name it does not define or import', async (t) => {
   const files = writeBlocks(t)
-  const program = ts.createProgram(files, {
+  // The globals of the runtimes some blocks are written for: defined there, like `process` on Node.
+  const runtimeGlobals = join(dirname(files[0]!), 'runtime-globals.d.ts')
+  writeFileSync(runtimeGlobals, 'declare const Bun: any\ndeclare const Deno: any\n')
+  const program = ts.createProgram([...files, runtimeGlobals], {
     allowJs: true,
     checkJs: true,
     noEmit: true,
@@ -105,11 +111,13 @@ net.Server.prototype.emit = function (event, ...args) {
 interface Outcome { code: number | null, signal: string | null, listened: boolean, output: string }
 
 /** Runs one block: up to 60 s to exit on its own or listen; a listening block gets SIGTERM and 60 s to exit. */
-async function runVerbatim (file: string, preload: string, child: { current?: ChildProcess }): Promise<Outcome> {
+async function runVerbatim (file: string, runtime: 'node' | 'bun' | 'deno', preload: string, child: { current?: ChildProcess }): Promise<Outcome> {
   const port = await freePort()
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', KUBERNETES_SERVICE_HOST: '' }
   delete env.NODE_OPTIONS // no test-runner loaders in the block
-  const proc = spawn(process.execPath, ['--import', preload, file], { cwd: testDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // On Bun and Deno the blocks say themselves that they listen ("listening at …").
+  const { command, args } = runtime === 'node' ? { command: process.execPath, args: ['--import', preload, file] } : runtimeCommand(runtime, file)
+  const proc = spawn(command, args, { cwd: testDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   child.current = proc
   let output = ''
   proc.stdout.on('data', (chunk: Buffer) => { output += chunk })
@@ -119,7 +127,7 @@ async function runVerbatim (file: string, preload: string, child: { current?: Ch
   // that reaches a worker before its coordinator exists ends it like any process without a handler).
   const isUp = (): boolean => {
     const workers = Number(/"workers":(\d+)[^\n]*"msg":"cluster primary started"/.exec(output)?.[1] ?? 0)
-    return output.includes('[block listening ') && output.split('"msg":"ready"').length - 1 >= workers
+    return /\[block listening |^listening at /m.test(output) && output.split('"msg":"ready"').length - 1 >= workers
   }
   const listening = new Promise<void>((resolve) => {
     const look = (): void => { if (isUp()) resolve() }
@@ -142,7 +150,9 @@ t.test('every js block runs verbatim: it exits 0, or listens and exits 0 on SIGT
   writeFileSync(preload, PRELOAD)
   const children: Array<{ current?: ChildProcess }> = []
   t.teardown(() => { for (const c of children) if (c.current && c.current.exitCode === null && c.current.signalCode === null) c.current.kill('SIGKILL') })
-  const runnable = blocks.map((block, i) => ({ block, file: files[i]! })).filter(({ block }) => block.lang === 'js')
+  const runnable = blocks.map((block, i) => ({ block, file: files[i]!, runtime: runtimeOf(block) })).filter(({ block }) => block.lang === 'js')
+  const others = [...new Set(runnable.map((r) => r.runtime))].filter((r) => r !== 'node')
+  if (others.length > 0) await installRuntimes(others)
   // Four at a time: the machine is shared, and most blocks spend their time in a 5 s pre-stop.
   const outcomes: Outcome[] = []
   let next = 0
@@ -151,7 +161,7 @@ t.test('every js block runs verbatim: it exits 0, or listens and exits 0 on SIGT
       const i = next++
       const child = {}
       children.push(child)
-      outcomes[i] = await runVerbatim(runnable[i]!.file, preload, child)
+      outcomes[i] = await runVerbatim(runnable[i]!.file, runnable[i]!.runtime, preload, child)
     }
   }))
   runnable.forEach(({ block }, i) => {

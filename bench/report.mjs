@@ -3,6 +3,7 @@
 // them and the charts (bench/charts/*.svg, see bench/lib/charts/).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { findingsBlock } from './lib/findings.mjs'
 import { markdown, median } from './lib/table.mjs'
 import { KINDS, KIND_LABEL } from './lib/load.mjs'
 import { OUTCOMES, OUTCOME_LABEL } from './sections/connect-storm.mjs'
@@ -223,6 +224,7 @@ blocks['single-host'] = singleHostBlock
 blocks['connect-storm'] = stormBlock
 blocks.websockets = websocketsBlock
 blocks.proxies = proxiesBlock
+blocks.findings = () => findingsBlock(load)
 
 export function updateDoc () {
   let text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : ''

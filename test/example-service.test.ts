@@ -157,7 +157,7 @@ for (const framework of ['fastify', 'express'] as const) {
       const at = (hook: string): number => hooks.indexOf(hook)
       t.ok(at('cleanup:job-queue:ok') >= 0, 'the queue is closed by a cleanup hook')
       t.ok(at('persist:service-state:ok') > at('cleanup:job-queue:ok'), 'state is persisted after the queue closed')
-      t.ok(at('cleanup:sqlite:ok') > at('persist:service-state:ok'), 'the database is closed after persistence')
+      t.ok(at('afterPersist:sqlite:ok') > at('persist:service-state:ok'), 'the database is closed after persistence, in the after-persist phase')
     })
 
     await t.test('persisted state survives a graceful restart', async t => {

@@ -5,34 +5,14 @@
 import t from 'tap'
 import type { ShutdownReport } from 'graceful-core'
 import { renderTimeline } from '../examples/service/src/timeline.mjs'
+import { hookReport, sampleReport } from '../packages/graceful-core/test/helpers/report-fixture.js'
 
+/** The shared fixture, as the example service's hooks would name them. */
 function report (overrides: Partial<ShutdownReport> = {}): ShutdownReport {
-  return {
-    reason: 'SIGTERM',
-    startedAt: '2026-12-01T10:00:00.000Z',
-    endedAt: '2026-12-01T10:00:01.000Z',
-    durationMs: 1000,
-    exitCode: 0,
-    forced: false,
-    phases: {
-      preStop: { durationMs: 500, endedBy: 'fixed', requests: 40 },
-      drain: { durationMs: 250, listenerClosedAtMs: 502, listenerClosedBy: 'graceful', acceptedAfterDrainBegan: 0 },
-      cleanup: { durationMs: 100 },
-      persist: { durationMs: 150 }
-    },
-    requests: { inFlightAtSignal: 4, completedDuringDrain: 44 },
-    sockets: { closedIdle: 2, closedAfterResponse: 5, forced: 0 },
-    tasks: { finished: 1, failed: 0, aborted: 0 },
-    longLived: { streamsEnded: 0, webSocketsClosed: 0, webSocketsTerminated: 0 },
-    hooks: [
-      { name: 'job-queue', phase: 'cleanup', outcome: 'ok', durationMs: 100 },
-      { name: 'service-state', phase: 'persist', outcome: 'ok', durationMs: 100 },
-      { name: 'sqlite', phase: 'cleanup', outcome: 'ok', durationMs: 0 }
-    ],
-    startup: { ready: true, durationMs: 10, tasks: [] },
-    faults: [],
+  return sampleReport({
+    hooks: [hookReport('job-queue', 'cleanup', 700, 100), hookReport('service-state', 'persist', 800, 100), hookReport('sqlite', 'afterPersist', 900, 0)],
     ...overrides
-  }
+  })
 }
 
 /** The bar of the row whose label is `label` (hooks are indented by two spaces). */
@@ -46,9 +26,9 @@ function barOf (text: string, label: string): string {
 t.test('rows in the order the pipeline ran, each with its duration; hooks under their phase', async (t) => {
   const text = renderTimeline(report(), { width: 40 })
   const labels = text.split('\n').map((l) => /^(\S.*?|  \S+)\s+\[/.exec(l)?.[1]?.trimEnd()).filter(Boolean)
-  t.same(labels, ['pre-stop', 'drain', 'cleanup', '  job-queue', 'persist', '  service-state', '  sqlite'], 'the after-persist cleanup is listed under persist')
-  t.match(text, /^pre-stop +\[[^\]]+\] 500 ms +\/ready 503, 40 new request\(s\) served; ended by fixed$/m)
-  t.match(text, /^drain +\[[^\]]+\] 250 ms +listener closed at \+502 ms; sockets 2 idle \/ 5 after response \/ 0 forced/m)
+  t.same(labels, ['pre-stop', 'drain', 'cleanup', '  job-queue', 'persist', '  service-state', 'after persist', '  sqlite'], 'the after-persist cleanup has its own phase')
+  t.match(text, /^pre-stop +\[[^\]]+\] 400 ms +\/ready 503, 12 new request\(s\) served; ended by fixed$/m)
+  t.match(text, /^drain +\[[^\]]+\] 300 ms +listener closed at \+402 ms; sockets 7 idle \/ 4 after response \/ 1 forced/m)
   t.match(text, /^  service-state +\[[^\]]+\] 100 ms +ok$/m)
   t.match(text, /SIGTERM -> exit 0 in 1000 ms \(complete\)/)
   t.match(text, /^exit +code 0 at \+1000 ms$/m)
@@ -56,10 +36,10 @@ t.test('rows in the order the pipeline ran, each with its duration; hooks under 
 
 t.test('bars sit on one axis from the signal to the exit, as long as their share of the run', async (t) => {
   const text = renderTimeline(report(), { width: 40 })
-  t.equal(barOf(text, 'pre-stop'), '#'.repeat(20) + '.'.repeat(20), 'half of the run, from the start')
-  t.equal(barOf(text, 'drain'), '.'.repeat(20) + '#'.repeat(10) + '.'.repeat(10), 'then a quarter')
-  t.equal(barOf(text, '  job-queue'), '.'.repeat(30) + '#'.repeat(4) + '.'.repeat(6), 'a hook inside its phase')
-  t.equal(barOf(text, '  sqlite'), '.'.repeat(38) + '|' + '.', 'a 0 ms hook is a tick where it ran')
+  t.equal(barOf(text, 'pre-stop'), '#'.repeat(16) + '.'.repeat(24), '400 ms of 1000, from the start')
+  t.equal(barOf(text, 'drain'), '.'.repeat(16) + '#'.repeat(12) + '.'.repeat(12), 'then 300 ms')
+  t.equal(barOf(text, '  job-queue'), '.'.repeat(28) + '#'.repeat(4) + '.'.repeat(8), 'a hook inside its phase')
+  t.equal(barOf(text, '  sqlite'), '.'.repeat(36) + '|' + '.'.repeat(3), 'a 0 ms hook is a tick where it ran')
   for (const line of text.split('\n').filter((l) => l.includes('['))) t.equal(line.indexOf('['), text.split('\n')[2]!.indexOf('['), 'the bars line up')
 })
 
@@ -74,8 +54,9 @@ t.test('a forced run and its faults say so', async (t) => {
   t.match(text, /^faults: Error: boom$/m)
 })
 
-t.test('a run without hooks says so in its cleanup and persist rows', async (t) => {
+t.test('a run without hooks says so in its cleanup, persist and after-persist rows', async (t) => {
   const text = renderTimeline(report({ hooks: [] }))
   t.match(text, /^cleanup +\[[^\]]+\] 100 ms +no hooks$/m)
-  t.match(text, /^persist +\[[^\]]+\] 150 ms +no hooks$/m)
+  t.match(text, /^persist +\[[^\]]+\] 100 ms +no hooks$/m)
+  t.match(text, /^after persist +\[[^\]]+\] +50 ms +no hooks$/m)
 })

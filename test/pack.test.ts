@@ -19,7 +19,7 @@ import { doors } from './pack/doors.js'
 interface RuntimePackage { dir: string, manifest: { name: string, version: string, repository: { url: string }, peerDependencies?: Record<string, string>, devDependencies?: Record<string, string> } }
 
 const run = promisify(execFile)
-const packages: RuntimePackage[] = runtimePackages()
+const packages = runtimePackages() as RuntimePackage[]
 const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
 /** Frameworks at the versions the packages pin for their peers, their types, and Node's types. */

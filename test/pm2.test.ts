@@ -7,15 +7,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import t from 'tap'
-// @ts-expect-error: a plain .mjs helper of the benchmarks, without types
+import t, { type Test } from 'tap'
 import { pm2Bin, privatePm2 } from '../bench/lib/pm2.mjs'
 import { startLoad } from '../packages/graceful-core/test/helpers/load.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const readme = readFileSync(join(here, '..', 'README.md'), 'utf8')
-const [server, ecosystem] = [...readme.slice(readme.indexOf('### PM2\n')).matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
-if (!server?.includes('expressGraceful') || !ecosystem?.includes('module.exports')) throw new Error('README: the PM2 section must start with server.mjs, then ecosystem.config.cjs')
+const [server = '', ecosystem = ''] = [...readme.slice(readme.indexOf('### PM2\n')).matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
+if (!server.includes('expressGraceful') || !ecosystem.includes('module.exports')) throw new Error('README: the PM2 section must start with server.mjs, then ecosystem.config.cjs')
 
 interface Pm2 { run: (args: string[], o?: object) => Promise<string>, logs: () => string[], kill: () => Promise<void> }
 
@@ -28,7 +27,7 @@ async function freePort (): Promise<number> {
 }
 
 /** Writes the example into test/ (so express and express-graceful resolve), starts it under a private pm2. */
-async function startExample (t: typeof import('tap')['default'], serverSource: string): Promise<{ pm2: Pm2, cwd: string, origin: string }> {
+async function startExample (t: Test, serverSource: string): Promise<{ pm2: Pm2, cwd: string, origin: string }> {
   const cwd = mkdtempSync(join(here, '.tmp-pm2-'))
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }))
   writeFileSync(join(cwd, 'server.mjs'), serverSource)
@@ -43,7 +42,7 @@ async function startExample (t: typeof import('tap')['default'], serverSource: s
 const pidOf = (body: string): number => Number(/hello from (\d+)/.exec(body)?.[1])
 
 /** Starts load, reloads, waits for answers from a new instance; returns the load's outcomes. */
-async function reloadUnderLoad (t: typeof import('tap')['default'], pm2: Pm2, cwd: string, origin: string): Promise<ReturnType<typeof startLoad>> {
+async function reloadUnderLoad (t: Test, pm2: Pm2, cwd: string, origin: string): Promise<ReturnType<typeof startLoad>> {
   const load = startLoad(origin, { loops: 8, pauseMs: 5, paths: ['/'] })
   t.teardown(() => load.stop())
   await load.until((body) => pidOf(body) > 0, 'an answer from the app', 30_000)

@@ -9,9 +9,8 @@ import http from 'node:http'
 import net from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Pool } from 'undici'
-// @ts-expect-error: a plain .mjs helper of the benchmarks, without types
 import { startSocketSupervisor } from '../bench/lib/socket-supervisor.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -30,7 +29,7 @@ interface Supervisor {
 }
 
 /** The docs' server, written inside test/ so that graceful-core resolves; run under the supervisor. */
-async function supervise (t: typeof import('tap')['default']): Promise<{ supervisor: Supervisor, lines: string[] }> {
+async function supervise (t: Test): Promise<{ supervisor: Supervisor, lines: string[] }> {
   const dir = mkdtempSync(join(here, '.tmp-socket-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const app = join(dir, 'server.mjs')

@@ -25,7 +25,7 @@ export function renderTimeline (report, { width = 48 } = {}) {
   // Where each phase and hook sat on the clock: graceful-core lays the report out.
   const timeline = timelineOf(report)
   const offset = (/** @type {{ start: number, end: number }} */ interval) => ({ start: interval.start - timeline.start, end: interval.end - timeline.start })
-  const hooksIn = (/** @type {'cleanup' | 'persist'} */ phase) => timeline.hooks.filter((slot) => slot.phase === phase).map((slot) => ({
+  const hooksIn = (/** @type {import('graceful-core').HookPhase} */ phase) => timeline.hooks.filter((slot) => slot.phase === phase).map((slot) => ({
     label: `  ${slot.hook.name}`,
     ms: slot.hook.durationMs,
     note: slot.hook.outcome + (slot.hook.error ? `: ${slot.hook.error.message}` : ''),
@@ -33,16 +33,18 @@ export function renderTimeline (report, { width = 48 } = {}) {
   }))
   const phaseRow = (/** @type {string} */ label, /** @type {import('graceful-core').TimelinePhase} */ name, /** @type {string} */ note) =>
     ({ label, ms: phases[name].durationMs, note, ...offset(timeline.phases[name]) })
-  const cleanupHooks = hooksIn('cleanup')
-  const persistHooks = hooksIn('persist')
+  /** A hook phase's row, then its hooks' rows. */
+  const hookPhaseRows = (/** @type {string} */ label, /** @type {import('graceful-core').HookPhase} */ name) => {
+    const hooks = hooksIn(name)
+    return [phaseRow(label, name, hooks.length === 0 ? 'no hooks' : ''), ...hooks]
+  }
 
   const rows = [
     phaseRow('pre-stop', 'preStop', `/ready 503, ${phases.preStop.requests} new request(s) served; ended by ${phases.preStop.endedBy}`),
     phaseRow('drain', 'drain', `listener closed at +${phases.drain.listenerClosedAtMs} ms; sockets ${sockets.closedIdle} idle / ${sockets.closedAfterResponse} after response / ${sockets.forced} forced; tasks ${tasks.finished} finished / ${tasks.aborted} aborted`),
-    phaseRow('cleanup', 'cleanup', cleanupHooks.length === 0 ? 'no hooks' : ''),
-    ...cleanupHooks,
-    phaseRow('persist', 'persist', persistHooks.length === 0 ? 'no hooks' : ''),
-    ...persistHooks
+    ...hookPhaseRows('cleanup', 'cleanup'),
+    ...hookPhaseRows('persist', 'persist'),
+    ...hookPhaseRows('after persist', 'afterPersist')
   ]
   const placed = rows.map((row) => ({ ...row, bar: bar(row.start, row.end, total, width) }))
 

@@ -2,7 +2,7 @@
  * express-graceful under real callers: an application's own probe route is not silently shadowed, and
  * a programmatic shutdown() resolves without ending the process.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type http from 'node:http'
 import express5 from 'express'
 import { expressGraceful } from '../src/index.js'
@@ -14,7 +14,7 @@ function recorder (): { warnings: Array<{ obj: Record<string, unknown>, msg: str
   return { warnings, logger: { info: () => {}, warn: (obj, msg) => { warnings.push({ obj: obj as Record<string, unknown>, msg }) }, error: () => {} } }
 }
 
-async function listen (t: typeof import('tap').default, app: ReturnType<typeof express5>): Promise<http.Server> {
+async function listen (t: Test, app: ReturnType<typeof express5>): Promise<http.Server> {
   const server = await new Promise<http.Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
   t.teardown(() => { server.closeAllConnections(); server.close() })
   return server

@@ -4,7 +4,7 @@
  * an in-flight request finishing after the listener closed, options validated at creation, and the
  * returned object being the coordinator plus middleware and attach.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
@@ -16,7 +16,6 @@ import expressGracefulDefault, { expressGraceful, type ExpressGracefulOptions } 
 // express4 has no type declarations of its own in this repo; its app has the same shape for what we use.
 const express4 = (await import('express4' as string)).default as typeof express5
 
-type Test = typeof t
 const TEST_OPTIONS = { signals: [], exit: false, logger: false } satisfies ExpressGracefulOptions
 const DRAINING = '{"status":"draining","ready":false}'
 

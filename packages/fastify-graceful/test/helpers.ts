@@ -1,10 +1,8 @@
 /** Shared helpers of the fastify-graceful tests: an app on 127.0.0.1:0 and an undici client closed in teardown. */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Agent, request } from 'undici'
-import type t from 'tap'
+import type { Test } from 'tap'
 import { fastifyGraceful, type FastifyGracefulOptions } from '../src/index.js'
-
-export type Test = typeof t
 
 /** Options every test needs: no process signals, no exit, no logs. */
 export const TEST_OPTIONS = { signals: [], exit: false, logger: false } satisfies FastifyGracefulOptions

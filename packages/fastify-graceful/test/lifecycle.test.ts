@@ -55,7 +55,7 @@ function recordOrder (app: ReturnType<typeof Fastify>, order: string[]): void {
   app.graceful.onPersist('persist', () => { order.push('persist') })
   app.addHook('preClose', async () => { order.push('preClose') })
   app.addHook('onClose', async () => { order.push('onClose') })
-  app.graceful.on('state', (state) => { order.push(`state:${state}`) })
+  app.graceful.on('state', (state: string) => { order.push(`state:${state}`) })
 }
 
 t.test('app.close() runs the same pipeline: report emitted, hooks run, fastify onClose hooks run after persist hooks', async (t) => {

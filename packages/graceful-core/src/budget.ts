@@ -108,12 +108,15 @@ export interface KillDeadlines {
 /** What cannot work as configured, each naming the options and the values that would. */
 export function budgetWarnings (budget: Budget, options: BudgetOptions & KillDeadlines): BudgetWarning[] {
   const warnings: BudgetWarning[] = []
-  const { gracePeriodMs, hookTimeoutsMs, hooksMs, preStopConfiguredMs, preStopMs } = budget
-  if (hookTimeoutsMs > hooksMs) {
+  const { gracePeriodMs, hookTimeoutsMs, preStopConfiguredMs, preStopMs } = budget
+  // Only what cannot fit at all: the hooks' whole timeouts after pre-stop, even with a drain that ends
+  // at once. A reserve capped at half (rule 1) is no failure: a drain usually ends early, and the
+  // hooks then get what it left.
+  if (hookTimeoutsMs + preStopMs > gracePeriodMs) {
     warnings.push({
-      fields: { gracePeriodMs, hookTimeoutsMs },
-      message: `the hooks' timeouts add up to ${hookTimeoutsMs} ms, more than half of gracePeriodMs (${gracePeriodMs}): they get ${hooksMs} ms; ` +
-        `set gracePeriodMs to at least ${hookTimeoutsMs * 2} or lower the hook timeouts`
+      fields: { gracePeriodMs, hookTimeoutsMs, preStopMs },
+      message: `the hooks' timeouts add up to ${hookTimeoutsMs} ms: after a pre-stop of ${preStopMs} ms they cannot end within gracePeriodMs (${gracePeriodMs}) ` +
+        `even when the drain ends at once; set gracePeriodMs to at least ${hookTimeoutsMs + preStopConfiguredMs} or lower the hook timeouts`
     })
   }
   if (preStopMs < preStopConfiguredMs) {

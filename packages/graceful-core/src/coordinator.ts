@@ -10,11 +10,14 @@ import { attachProcessManager } from './platform/process-manager.js'
 import { PreStopWindow, type PreStopResult } from './pre-stop.js'
 import { onProcessFault, onSignals } from './process-events.js'
 import { type GracefulEvents, Registrations } from './registrations.js'
-import { buildReport, summaryLine } from './report.js'
+import { buildReport, type PhaseName, type PhaseTimes, summaryLine } from './report.js'
 import { SignalPolicy } from './signals.js'
 import type { ErrorInfo, GracefulOptions, HookReport, ShutdownReport, State } from './types.js'
 
 export type { GracefulEvents } from './registrations.js'
+
+/** Each phase as its failure is logged. */
+const PHASE_LABELS: Record<PhaseName, string> = { preStop: 'pre-stop', drain: 'drain', cleanup: 'cleanup', persist: 'persist', afterPersist: 'after-persist cleanup' }
 
 /** The longest the exit waits for OpenTelemetry's exporters. */
 const TELEMETRY_FLUSH_TIMEOUT_MS = 1000
@@ -31,8 +34,8 @@ export type { ProbeRequest, ProbeResponse } from './probes.js'
  * 3. drain (drain/drain.ts): `drainSignal` aborts, listeners close, idle sockets end at once, busy
  *    ones after their response, tracked tasks are awaited; at the drain deadline what is left is destroyed;
  * 4. cleanup hooks in reverse registration order, each under its timeout (hooks.ts);
- * 5. persist hooks in registration order, with a reserved budget; then the cleanups registered with
- *    `afterPersist`;
+ * 5. persist hooks in registration order, with a reserved budget; then (phase `afterPersist`) the
+ *    cleanups registered with `afterPersist`;
  * 6. every install is undone, the report (report.ts) is emitted and logged, the logger flushed, and
  *    a signal-started run exits (exit.ts: 0 when clean).
  *
@@ -157,18 +160,20 @@ export class Graceful extends Registrations {
     })
     runStarted(this)
     clearImmediate(this.budgetCheck)
-    /** How long each phase ran (the report's cleanup and persist durations). */
-    const phaseMs: Record<string, number> = {}
-    /** Runs one phase; a throw becomes a fault and `fallback` its result, so the next phase still runs. */
-    const phase = async <T>(name: string, fallback: T, run: () => Promise<T>): Promise<T> => {
-      const start = performance.now()
+    /** When each phase started and ended (performance clock): the report's `startMs` and `durationMs`. */
+    const phaseTimes: PhaseTimes = {}
+    /**
+     * Runs one phase; a throw becomes a fault and `fallback` its result, so the next phase still runs.
+     * `start` is when the phase began: pre-stop counts from the signal itself.
+     */
+    const phase = async <T>(name: PhaseName, fallback: T, run: () => Promise<T>, start = performance.now()): Promise<T> => {
       try {
         return await run()
       } catch (error) {
-        fault(error, `the ${name} phase`)
+        fault(error, `the ${PHASE_LABELS[name]} phase`)
         return fallback
       } finally {
-        phaseMs[name] = performance.now() - start
+        phaseTimes[name] = { start, end: performance.now() }
       }
     }
 
@@ -193,7 +198,7 @@ export class Graceful extends Registrations {
       logger.info({ reason, inFlight: inFlightAtSignal }, 'shutdown started; readiness reports draining')
       const { drainDeadline, cleanupDeadline } = deadlines(budget, t0)
 
-      preStop = await phase('pre-stop', preStop, () => this.#preStop.run(t0, budget.preStopConfiguredMs, budget.preStopMs))
+      preStop = await phase('preStop', preStop, () => this.#preStop.run(t0, budget.preStopConfiguredMs, budget.preStopMs), t0)
       drained = await phase('drain', undefined, async () => {
         this.drainController.abort(new Error('drain started'))
         const parts = { drainers: [...this.drainers.values()], webSockets: this.webSockets, tasks: this.tasks, logger }
@@ -208,9 +213,10 @@ export class Graceful extends Registrations {
       }
 
       this.#setState('cleaning')
-      hooks.push(...await phase('cleanup', [], () => this.hooks.runCleanup(cleanupDeadline, this.force.signal)))
+      hooks.push(...await phase('cleanup', [], () => this.hooks.runCleanup(t0, cleanupDeadline, this.force.signal)))
       this.#setState('persisting')
-      hooks.push(...await phase('persist', [], () => this.hooks.runPersist(this.force.signal)))
+      hooks.push(...await phase('persist', [], () => this.hooks.runPersist(t0, this.force.signal)))
+      hooks.push(...await phase('afterPersist', [], () => this.hooks.runAfterPersist(t0, this.force.signal)))
     } catch (error) {
       fault(error, 'the shutdown pipeline')
     } finally {
@@ -223,7 +229,7 @@ export class Graceful extends Registrations {
       }
       this.#setState('stopped')
     }
-    const report = this.#report(reason, startedAt, t0, { inFlightAtSignal, preStop, drained, hooks, faults, phaseMs })
+    const report = this.#report(reason, startedAt, t0, { inFlightAtSignal, preStop, drained, hooks, faults, phaseTimes })
     // Published first: a 'report' listener that shuts its telemetry SDK down must not lose the shutdown's spans.
     publishReport(report)
     this.#emitSafely('report', report)
@@ -238,9 +244,9 @@ export class Graceful extends Registrations {
   }
 
   #report (reason: string, startedAt: Date, t0: number, run: {
-    inFlightAtSignal: number, preStop: PreStopResult, drained: DrainResult | undefined, hooks: HookReport[], faults: ErrorInfo[], phaseMs: Record<string, number>
+    inFlightAtSignal: number, preStop: PreStopResult, drained: DrainResult | undefined, hooks: HookReport[], faults: ErrorInfo[], phaseTimes: PhaseTimes
   }): ShutdownReport {
-    const { drained, hooks, faults, phaseMs } = run
+    const { drained, hooks, faults, phaseTimes } = run
     const forced = this.force.signal.aborted
     const failed = forced || drained?.complete !== true || hooks.some((h) => h.outcome !== 'ok') || faults.length > 0 ||
       this.tasks.failed > 0 || this.startupGate.failed
@@ -252,14 +258,12 @@ export class Graceful extends Registrations {
       forcedDuring: forced ? this.#forcedDuring ?? this.currentState : undefined,
       inFlightAtSignal: run.inFlightAtSignal,
       preStop: run.preStop,
+      phaseTimes,
       drain: {
-        durationMs: drained?.durationMs ?? 0,
         listenerClosedAt: drained?.listenerClosedAt ?? t0,
         listenerClosedBy: drained?.listenerClosedBy ?? 'graceful'
       },
       counts: [...this.drainers.values()].map((d) => d.counts),
-      cleanupMs: phaseMs.cleanup ?? 0,
-      persistMs: phaseMs.persist ?? 0,
       tasks: { finished: this.tasks.finished, failed: this.tasks.failed, aborted: drained?.tasksAborted ?? this.tasks.size },
       webSockets: this.webSockets.counts,
       hooks,

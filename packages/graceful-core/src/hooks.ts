@@ -1,8 +1,8 @@
 import { errorInfo } from './errors.js'
 import type { HookTimeouts } from './budget.js'
-import { raceTimeout } from './timing.js'
+import { msFrom, raceTimeout } from './timing.js'
 import { booleanOption, validateRegistration } from './validate.js'
-import type { CleanupOptions, Hook, HookOptions, HookReport, Logger } from './types.js'
+import type { CleanupOptions, Hook, HookOptions, HookPhase, HookReport, Logger } from './types.js'
 
 export interface RegisteredHook {
   readonly name: string
@@ -60,21 +60,30 @@ export class HookRegistry {
     }
   }
 
-  /** The cleanup phase: each hook gets its timeout, at most what is left before `deadline` (performance clock). */
-  async runCleanup (deadline: number, force: AbortSignal): Promise<HookReport[]> {
+  /**
+   * The cleanup phase: each hook gets its timeout, at most what is left before `deadline`. `t0` and
+   * `deadline` are on the performance clock; `t0` (the signal) is what each report's `startMs` counts from.
+   */
+  async runCleanup (t0: number, deadline: number, force: AbortSignal): Promise<HookReport[]> {
     const reports: HookReport[] = []
     for (const hook of this.#cleanup.filter((h) => !h.afterPersist).reverse()) {
-      reports.push(await this.#run(hook, 'cleanup', Math.min(hook.timeoutMs, deadline - performance.now()), force))
+      reports.push(await this.#run(hook, 'cleanup', t0, Math.min(hook.timeoutMs, deadline - performance.now()), force))
     }
     return reports
   }
 
-  /** The persist phase, then the cleanups that persistence still needed: each with its whole timeout. */
-  async runPersist (force: AbortSignal): Promise<HookReport[]> {
+  /** The persist phase: each hook with its whole timeout. */
+  async runPersist (t0: number, force: AbortSignal): Promise<HookReport[]> {
     const reports: HookReport[] = []
-    for (const hook of this.#persist) reports.push(await this.#run(hook, 'persist', hook.timeoutMs, force))
+    for (const hook of this.#persist) reports.push(await this.#run(hook, 'persist', t0, hook.timeoutMs, force))
+    return reports
+  }
+
+  /** The cleanups that persistence still needed (a door's framework close last): each with its whole timeout. */
+  async runAfterPersist (t0: number, force: AbortSignal): Promise<HookReport[]> {
+    const reports: HookReport[] = []
     for (const hook of this.#cleanup.filter((h) => h.afterPersist).reverse()) {
-      reports.push(await this.#run(hook, 'cleanup', hook.timeoutMs, force))
+      reports.push(await this.#run(hook, 'afterPersist', t0, hook.timeoutMs, force))
     }
     return reports
   }
@@ -85,20 +94,24 @@ export class HookRegistry {
   }
 
   /** Runs one hook; `force` (a second signal) skips it, or cuts it short like a timeout. */
-  async #run (hook: RegisteredHook, phase: HookReport['phase'], timeoutMs: number, force: AbortSignal): Promise<HookReport> {
+  async #run (hook: RegisteredHook, phase: HookPhase, t0: number, timeoutMs: number, force: AbortSignal): Promise<HookReport> {
     const started = performance.now()
     const skipped = force.aborted
-    const raced = await raceTimeout(hook.fn, timeoutMs, force, `${phase} hook '${hook.name}' is no longer awaited`)
+    const label = phase === 'afterPersist' ? 'after-persist cleanup' : phase
+    const raced = await raceTimeout(hook.fn, timeoutMs, force, `${label} hook '${hook.name}' is no longer awaited`)
+    // Start and end rounded on the report's one grid (see report.ts), so a hook never overhangs its phase.
+    const startMs = msFrom(t0, started)
     const report: HookReport = {
       name: hook.name,
       phase,
       outcome: skipped ? 'skipped' : raced.outcome === 'cut' ? 'timeout' : raced.outcome,
-      durationMs: Math.round(performance.now() - started),
+      startMs,
+      durationMs: Math.max(0, msFrom(t0, performance.now()) - startMs),
       ...(raced.outcome === 'error' ? { error: errorInfo(raced.error) } : {})
     }
     if (report.outcome !== 'ok') {
       this.#logger.warn({ hook: hook.name, phase, outcome: report.outcome, err: report.error },
-        `${phase} hook ${report.outcome === 'error' ? 'failed' : report.outcome === 'timeout' ? 'timed out' : 'skipped'}`)
+        `${label} hook ${report.outcome === 'error' ? 'failed' : report.outcome === 'timeout' ? 'timed out' : 'skipped'}`)
     }
     return report
   }

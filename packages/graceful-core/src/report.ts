@@ -1,6 +1,33 @@
+import { msFrom } from './timing.js'
 import type { DrainCounts } from './drain/contract.js'
 import type { PreStopResult } from './pre-stop.js'
-import type { ErrorInfo, HookReport, ShutdownReport, StartupReport, State } from './types.js'
+import type { ErrorInfo, HookReport, PhaseTiming, ShutdownReport, StartupReport, State } from './types.js'
+
+export type PhaseName = keyof ShutdownReport['phases']
+
+/** The phases in the order they run. */
+export const PHASE_ORDER: readonly PhaseName[] = ['preStop', 'drain', 'cleanup', 'persist', 'afterPersist']
+
+/** When each phase that ran started and ended, on the performance clock. */
+export type PhaseTimes = Partial<Record<PhaseName, { readonly start: number, readonly end: number }>>
+
+/**
+ * Every phase as whole milliseconds from the signal. Start and end are rounded (not the duration),
+ * so the phases and the hooks inside them sit on one grid and never overlap by a rounding. A phase
+ * that never ran starts where the one before it ended and lasts 0 ms.
+ */
+function phaseTimings (times: PhaseTimes, t0: number): Record<PhaseName, PhaseTiming> {
+  const timings = {} as Record<PhaseName, PhaseTiming>
+  let previousEnd = 0
+  for (const name of PHASE_ORDER) {
+    const time = times[name]
+    const startMs = time === undefined ? previousEnd : msFrom(t0, time.start)
+    const endMs = time === undefined ? previousEnd : Math.max(startMs, msFrom(t0, time.end))
+    timings[name] = { startMs, durationMs: endMs - startMs }
+    previousEnd = endMs
+  }
+  return timings
+}
 
 /** What the phases of one run produced, as the pipeline collected it. */
 export interface RunRecord {
@@ -12,10 +39,9 @@ export interface RunRecord {
   readonly forcedDuring: State | undefined
   readonly inFlightAtSignal: number
   readonly preStop: PreStopResult
-  readonly drain: { readonly durationMs: number, readonly listenerClosedAt: number, readonly listenerClosedBy: 'graceful' | 'other' }
+  readonly phaseTimes: PhaseTimes
+  readonly drain: { readonly listenerClosedAt: number, readonly listenerClosedBy: 'graceful' | 'other' }
   readonly counts: readonly DrainCounts[]
-  readonly cleanupMs: number
-  readonly persistMs: number
   readonly tasks: { readonly finished: number, readonly failed: number, readonly aborted: number }
   readonly webSockets: { readonly closed: number, readonly terminated: number }
   readonly hooks: readonly HookReport[]
@@ -27,6 +53,7 @@ export interface RunRecord {
 export function buildReport (run: RunRecord): ShutdownReport {
   const total = (key: keyof DrainCounts): number => run.counts.reduce((sum, c) => sum + c[key], 0)
   const { preStop } = run
+  const timings = phaseTimings(run.phaseTimes, run.t0)
   return {
     reason: run.reason,
     startedAt: run.startedAt.toISOString(),
@@ -36,15 +63,16 @@ export function buildReport (run: RunRecord): ShutdownReport {
     forced: run.forcedDuring !== undefined,
     ...(run.forcedDuring === undefined ? {} : { forcedDuring: run.forcedDuring }),
     phases: {
-      preStop: { ...preStop, durationMs: Math.round(preStop.durationMs) },
+      preStop: { ...preStop, ...timings.preStop },
       drain: {
-        durationMs: Math.round(run.drain.durationMs),
-        listenerClosedAtMs: Math.max(0, Math.round(run.drain.listenerClosedAt - run.t0)),
+        ...timings.drain,
+        listenerClosedAtMs: msFrom(run.t0, run.drain.listenerClosedAt),
         listenerClosedBy: run.drain.listenerClosedBy,
         acceptedAfterDrainBegan: total('acceptedAfterDrainBegan')
       },
-      cleanup: { durationMs: Math.round(run.cleanupMs) },
-      persist: { durationMs: Math.round(run.persistMs) }
+      cleanup: timings.cleanup,
+      persist: timings.persist,
+      afterPersist: timings.afterPersist
     },
     requests: { inFlightAtSignal: run.inFlightAtSignal, completedDuringDrain: total('completed') },
     probes: { answered: total('probesAnswered') },

@@ -1,5 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 
+/** A moment on the performance clock as whole milliseconds from `t0` (the signal): the report's `startMs`. */
+export const msFrom = (t0: number, at: number): number => Math.max(0, Math.round(at - t0))
+
 /** Waits until a moment on the performance clock, or until `cut` aborts. */
 export async function sleepUntil (at: number, cut: AbortSignal): Promise<void> {
   const ms = at - performance.now()

@@ -27,7 +27,11 @@ export interface Logger {
 }
 
 export interface GracefulOptions {
-  /** Signals that start a shutdown; a second one while stopping forces. `[]` installs none. */
+  /**
+   * Signals that start a shutdown. A second one while stopping forces (remaining hooks, persist hooks
+   * included, are skipped), unless it arrives within 100 ms of the first: that is a copy of the same
+   * signal. `[]` installs none.
+   */
   signals?: readonly NodeJS.Signals[]
   /**
    * Minimum time in `draining` while real traffic is still served (readiness already answers 503),
@@ -68,7 +72,12 @@ export interface GracefulOptions {
   healthPath?: string | false
   /** Readiness route: 200 when ready, 503 while starting, unavailable or shutting down. `false` disables it. Default '/ready'. */
   readyPath?: string | false
-  /** More request paths that are health probes, not traffic (they do not keep pre-stop open); the probe routes always are. */
+  /**
+   * More request paths that are health probes, not traffic, such as `['/metrics']`: exact paths
+   * (the query is ignored), each starting with '/'. Requests to them never keep pre-stop open and are
+   * counted as `probes.answered`, not as requests. graceful does not answer them: the application
+   * does. `healthPath` and `readyPath` are always probes.
+   */
   probePaths?: readonly string[]
   /**
    * The longest startup may take: a startup task still pending this long after the coordinator was
@@ -157,12 +166,26 @@ export interface ErrorInfo {
   code?: string
 }
 
+/**
+ * The phase a hook ran in: `cleanup` (before persistence), `persist`, or `afterPersist` (the
+ * cleanups registered with `afterPersist`, and a door's own framework close).
+ */
+export type HookPhase = 'cleanup' | 'persist' | 'afterPersist'
+
 export interface HookReport {
   name: string
-  phase: 'cleanup' | 'persist'
+  phase: HookPhase
   outcome: HookOutcome
+  /** When the hook started, in milliseconds from the signal (as every `startMs` of the report). */
+  startMs: number
   durationMs: number
   error?: ErrorInfo
+}
+
+/** When a phase started (milliseconds from the signal) and how long it ran. */
+export interface PhaseTiming {
+  startMs: number
+  durationMs: number
 }
 
 export interface ShutdownReport {
@@ -176,13 +199,17 @@ export interface ShutdownReport {
   forced: boolean
   /** The phase that was running when a second signal forced the exit. */
   forcedDuring?: State
+  /**
+   * The phases in the order they run, each with `startMs` (from the signal) and `durationMs`. A phase
+   * that never ran (the pipeline failed before it) starts where the one before it ended and lasts 0 ms.
+   */
   phases: {
     /**
      * `configuredMs`: the longest pre-stop configured (preStopDelayMs, or preStopMaxMs when
      * traffic-aware); `effectiveMs`: the longest gracePeriodMs allowed it (see the README's "Budget").
      * `requests`: requests that arrived during the window, probes excluded.
      */
-    preStop: { durationMs: number; endedBy: PreStopEnd; requests: number; configuredMs: number; effectiveMs: number }
+    preStop: PhaseTiming & { endedBy: PreStopEnd; requests: number; configuredMs: number; effectiveMs: number }
     /**
      * `listenerClosedAtMs`: when the first listener stopped accepting, counted from the signal
      * (normally after pre-stop); `listenerClosedBy: 'other'` when something else closed it first
@@ -190,9 +217,12 @@ export interface ShutdownReport {
      * connections accepted between the start of the drain and the listener's close (each is served
      * like any other). Connects refused after the close never reach the server, so it cannot count them.
      */
-    drain: { durationMs: number; listenerClosedAtMs: number; listenerClosedBy: 'graceful' | 'other'; acceptedAfterDrainBegan: number }
-    cleanup: { durationMs: number }
-    persist: { durationMs: number }
+    drain: PhaseTiming & { listenerClosedAtMs: number; listenerClosedBy: 'graceful' | 'other'; acceptedAfterDrainBegan: number }
+    /** The cleanup hooks registered without `afterPersist`. */
+    cleanup: PhaseTiming
+    persist: PhaseTiming
+    /** The cleanup hooks registered with `afterPersist`, then a door's framework close. */
+    afterPersist: PhaseTiming
   }
   /** Requests in flight at the signal, and completed from then on; probes are never counted here. */
   requests: { inFlightAtSignal: number; completedDuringDrain: number }

@@ -3,7 +3,7 @@
  * loses no request, SIGTERM drains every worker, a crashed worker is replaced, a straggler is
  * SIGKILLed. Races are judged by what the client sees.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { clusterPrimary } from '../src/index.js'
 import { exitWithin, type Fixture, type Line, reportLines, spawnFixture } from './helpers/child.js'
@@ -11,7 +11,6 @@ import { startLoad } from './helpers/load.js'
 
 t.jobs = 2
 
-type Test = typeof t
 const pidsOf = (fixture: Fixture, type: string): number[] => fixture.lines().filter((l) => l.fixture === type).map((l) => l.pid as number)
 
 /** Starts the fixture's primary and waits for `workers` ready workers; returns it with the shared port. */

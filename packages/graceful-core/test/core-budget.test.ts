@@ -64,6 +64,34 @@ t.test('a pre-stop that does not fit is shortened at creation, with a warning na
   t.equal(logger.entries.filter((e) => /preStopDelayMs/.test(e.msg ?? '')).length, 1, 'the warning is logged once')
 })
 
+t.test('ordinary settings warn of nothing: gracePeriodMs 5000 and one persist hook with the default 5 s timeout', async (t) => {
+  const logger = recordingLogger()
+  const graceful = createGraceful({ ...quiet(logger), gracePeriodMs: 5000 })
+  graceful.onPersist('state', () => {})
+  await sleep(10)
+  t.same(logger.entries.filter((e) => e.level === 'warn'), [], 'no warning at start-up')
+  const options = resolveOptions({ gracePeriodMs: 5000 }, {})
+  t.same(budgetWarnings(planBudget(options, hooks(5000)), options), [], 'and none from the rule')
+  await graceful.shutdown()
+})
+
+t.test('hooks that cannot end within gracePeriodMs even after an instant drain are warned of, naming the gracePeriodMs that holds them', async (t) => {
+  const logger = recordingLogger()
+  const graceful = createGraceful({ ...quiet(logger), gracePeriodMs: 5000, preStopDelayMs: 1000 })
+  graceful.onPersist('state', () => {}, { timeoutMs: 4000 })
+  graceful.onCleanup('queue', () => {}, { timeoutMs: 4000 })
+  await sleep(10)
+  const warnings = logger.entries.filter((e) => e.level === 'warn')
+  t.equal(warnings.length, 1, 'one warning')
+  t.match(warnings[0]?.msg, /the hooks' timeouts add up to 8000 ms: after a pre-stop of 1000 ms they cannot end within gracePeriodMs \(5000\)/)
+  t.match(warnings[0]?.msg, /set gracePeriodMs to at least 9000/, 'it names the value that would work')
+  const fits = resolveOptions({ gracePeriodMs: 9000, preStopDelayMs: 1000 }, {})
+  t.same(budgetWarnings(planBudget(fits, hooks(4000, 4000)), fits), [], 'the proposed gracePeriodMs warns of nothing')
+  const justShort = resolveOptions({ gracePeriodMs: 8999, preStopDelayMs: 1000 }, {})
+  t.equal(budgetWarnings(planBudget(justShort, hooks(4000, 4000)), justShort).length, 1, 'and it is the smallest that does not')
+  await graceful.shutdown()
+})
+
 t.test('with preStopDelayMs 9000, gracePeriodMs 10000 and a persist hook, every 1 s request arriving during pre-stop completes 200 and the process exits 0', async (t) => {
   const exits: number[] = []
   const graceful = createGraceful({ ...quiet(), signals: [SIGNAL], exit: (code) => { exits.push(code) }, preStopDelayMs: 9000, gracePeriodMs: 10_000 })

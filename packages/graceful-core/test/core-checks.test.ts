@@ -5,11 +5,9 @@
  */
 import { once } from 'node:events'
 import http from 'node:http'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createGraceful, type Graceful } from '../src/index.js'
 import { deferred, quiet, recordingLogger, untilAborted, within } from './helpers/inprocess.js'
-
-type Test = typeof t
 
 async function running (graceful: Graceful): Promise<Graceful> {
   while (graceful.state === 'starting') await within(once(graceful, 'state'), 2000, 'running')

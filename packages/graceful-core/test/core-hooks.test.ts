@@ -46,8 +46,38 @@ t.test('runs afterPersist cleanup hooks after the persist hooks, in reverse regi
   t.same(ran, ['http-client', 'save', 'cache', 'db-pool'])
   t.same(states, ['cleaning', 'persisting', 'persisting', 'persisting'])
   t.same(outcomes(report.hooks), [
-    ['cleanup', 'http-client', 'ok'], ['persist', 'save', 'ok'], ['cleanup', 'cache', 'ok'], ['cleanup', 'db-pool', 'ok']
+    ['cleanup', 'http-client', 'ok'], ['persist', 'save', 'ok'], ['afterPersist', 'cache', 'ok'], ['afterPersist', 'db-pool', 'ok']
   ])
+})
+
+t.test('the report says when every phase and every hook started: in pipeline order, each hook inside the phase it names', async (t) => {
+  const graceful = createGraceful({ ...quiet(), preStopDelayMs: 30 })
+  graceful.onCleanup('db-pool', () => delay(10), { afterPersist: true })
+  graceful.onCleanup('queue', () => delay(10))
+  graceful.onCleanup('cache', () => delay(10))
+  graceful.onPersist('save', () => delay(10))
+  const report = await within(graceful.shutdown(), 5000, 'shutdown')
+  const order = ['preStop', 'drain', 'cleanup', 'persist', 'afterPersist'] as const
+  t.same(Object.keys(report.phases).sort(), [...order].sort(), 'the report has these phases')
+  t.equal(report.phases.preStop.startMs, 0, 'pre-stop starts at the signal')
+  t.ok(report.phases.preStop.durationMs >= 30, 'and lasts its window')
+  let end = 0
+  for (const name of order) {
+    const { startMs, durationMs } = report.phases[name]
+    t.ok(Number.isInteger(startMs) && Number.isInteger(durationMs) && durationMs >= 0, `${name} has startMs and durationMs in whole ms`)
+    t.ok(startMs >= end, `${name} starts (${startMs}) once the phase before it ended (${end})`)
+    end = startMs + durationMs
+  }
+  t.ok(end <= report.durationMs, 'the last phase ends within the run')
+  t.same(report.hooks.map((h) => [h.phase, h.name]), [['cleanup', 'cache'], ['cleanup', 'queue'], ['persist', 'save'], ['afterPersist', 'db-pool']])
+  let hookEnd = 0
+  for (const hook of report.hooks) {
+    const phase = report.phases[hook.phase]
+    t.ok(hook.startMs >= phase.startMs && hook.startMs + hook.durationMs <= phase.startMs + phase.durationMs,
+      `${hook.name} (${hook.startMs} + ${hook.durationMs}) lies inside ${hook.phase} (${phase.startMs} + ${phase.durationMs})`)
+    t.ok(hook.startMs >= hookEnd, `${hook.name} starts after the hook before it ended`)
+    hookEnd = hook.startMs + hook.durationMs
+  }
 })
 
 t.test('runs every later hook after a throwing, a rejecting and a hanging hook, recording each outcome', async (t) => {

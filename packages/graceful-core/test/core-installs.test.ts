@@ -5,7 +5,7 @@
  * signal, a run started by code.
  */
 import http from 'node:http'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import * as realDrain from '../src/drain/drain.js'
 import * as realPreStop from '../src/pre-stop.js'
 import type { GracefulOptions, ShutdownReport } from '../src/index.js'
@@ -43,7 +43,7 @@ function snapshot (server: http.Server): Snapshot {
   }
 }
 
-async function listeningServer (t: Tap.Test): Promise<http.Server> {
+async function listeningServer (t: Test): Promise<http.Server> {
   const server = http.createServer((_req, res) => res.end('ok'))
   // An application upgrade listener, so the drain watches and refuses upgrades too.
   server.on('upgrade', (_req, socket) => socket.destroy())
@@ -52,7 +52,7 @@ async function listeningServer (t: Tap.Test): Promise<http.Server> {
   return server
 }
 
-async function runOnce (t: Tap.Test, fault: { mocks: Record<string, unknown>, registry?: Record<string, () => never> }, options: GracefulOptions, start: (graceful: { shutdown: () => Promise<ShutdownReport> }) => Promise<ShutdownReport>) {
+async function runOnce (t: Test, fault: { mocks: Record<string, unknown>, registry?: Record<string, () => never> }, options: GracefulOptions, start: (graceful: { shutdown: () => Promise<ShutdownReport> }) => Promise<ShutdownReport>) {
   const { createGraceful } = await t.mockImport<typeof import('../src/coordinator.js')>('../src/coordinator.js', fault.mocks)
   const server = await listeningServer(t)
   const before = snapshot(server)

@@ -1,7 +1,8 @@
 /**
  * What graceful says about a shutdown: probes are never counted as requests, no URL password reaches
  * a log or the report, a check's first failure names no previous outcome, a message logger gets the
- * summary as one readable line, and a forced upgraded socket points at addWebSocketServer().
+ * summary as one readable line, a forced upgraded socket points at addWebSocketServer(), and the
+ * drain deadline log says what it destroyed.
  */
 import http from 'node:http'
 import net from 'node:net'
@@ -85,5 +86,21 @@ t.test('upgraded sockets destroyed at the deadline without a registered WebSocke
   const report = await graceful.shutdown('test')
   t.equal(report.sockets.forced, 1)
   const warning = logger.entries.find((e) => /drain deadline reached/.test(e.msg ?? ''))
+  t.match(warning?.msg, /drain deadline reached; 1 remaining connection\(s\) destroyed/, 'the warning counts what it destroyed')
   t.match(warning?.msg, /graceful\.addWebSocketServer\(wss\)/, 'the warning names addWebSocketServer')
+})
+
+t.test('a drain deadline that only tasks outlived says so: no connection destroyed, the tasks counted as aborted', async (t) => {
+  const logger = recordingLogger()
+  const graceful = coordinator(t, { gracePeriodMs: 300, logger })
+  const server = http.createServer((_req, res) => res.end('ok'))
+  graceful.addServer(server)
+  await listen(t, server)
+  graceful.track(new Promise(() => {}))
+  const report = await graceful.shutdown('test')
+  t.equal(report.sockets.forced, 0, 'no socket was destroyed')
+  t.equal(report.tasks.aborted, 1)
+  const warning = logger.entries.find((e) => /^drain /.test(e.msg ?? ''))
+  t.match(warning?.msg, /^drain deadline reached; no connection was left to destroy; 1 tracked task\(s\) still pending, counted as aborted$/)
+  t.notMatch(warning?.msg, /connections destroyed/, 'it does not claim to have destroyed connections')
 })

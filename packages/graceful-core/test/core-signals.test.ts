@@ -2,12 +2,10 @@
  * Signals, in child processes running test/fixtures/service.mjs (default logger: JSON lines on
  * stdout). The in-process handler registry is in core-signal-handlers.test.ts.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { ShutdownReport } from '../src/index.js'
 import { exitWithin, isReady, type Line, reportLines, spawnFixture, type Fixture } from './helpers/child.js'
 import { delay } from './helpers/inprocess.js'
-
-type Test = typeof t
 
 // Each test runs its own child process: run a few at once.
 t.jobs = 3

@@ -4,10 +4,10 @@
  * keep shutdown past gracePeriodMs, and pipelined requests get complete responses or a clean close
  * right after a response that announced Connection: close (RFC 9112 §9.6).
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { coordinator, GET, listen, parseResponses, Raw, type ParsedResponse, type Test } from './helpers/raw-http.js'
+import { coordinator, GET, listen, parseResponses, Raw, type ParsedResponse } from './helpers/raw-http.js'
 
 const GRACE_MS = 1000
 /** Generous hang guard: the deadline plus scheduling slack, far below any client's natural end. */

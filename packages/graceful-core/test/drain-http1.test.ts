@@ -3,12 +3,12 @@
  * sockets so the exact bytes, FIN and RST are visible: idle keep-alive sockets, in-flight requests,
  * the closed listener, the drain deadline, silent connections, and the report's counts.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { coordinator, GET, listen, parseResponses, Raw, type Test } from './helpers/raw-http.js'
+import { coordinator, GET, listen, parseResponses, Raw } from './helpers/raw-http.js'
 
 /** A server whose `/slow?ms=N` answers after N ms and whose other paths answer at once. */
 function testServer (t: Test): { server: http.Server, started: (n: number) => Promise<void> } {

@@ -5,15 +5,13 @@
  * pre-stop and refused after the listener closed. A reset (ECONNRESET / UND_ERR_SOCKET) must never
  * reach the client. And the same under load: 200 keep-alive clients through a pre-stop window.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { createGraceful, type GracefulOptions } from '../src/index.js'
-
-type Test = typeof t
 
 function coordinator (t: Test, options: GracefulOptions = {}): ReturnType<typeof createGraceful> {
   const graceful = createGraceful({ signals: [], exit: false, logger: false, ...options })

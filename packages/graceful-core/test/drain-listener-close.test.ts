@@ -7,7 +7,7 @@
  * process connects: handshakes still complete (the kernel does them), nothing is accepted, so the
  * accept queue holds exactly what the child managed to connect.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import net from 'node:net'
 import { execFileSync } from 'node:child_process'
@@ -21,7 +21,7 @@ import { ServerDrainer } from '../src/drain/server-drainer.js'
 
 /** A drainer on its own: no probes, nobody to tell of traffic. */
 const NO_WATCHER = { isProbe: () => false, onTraffic: () => {}, onListenerClosedByOther: () => {} }
-import { coordinator, listen, type Test } from './helpers/raw-http.js'
+import { coordinator, listen } from './helpers/raw-http.js'
 import { within } from './helpers/inprocess.js'
 
 const CONNECTOR = fileURLToPath(new URL('./fixtures/queued-connects.mjs', import.meta.url))

@@ -4,13 +4,13 @@
  * `retry:` hint and end cleanly; upgrade requests during the drain get 503; a WebSocket client that
  * never answers the close is terminated at the deadline; `drainSignal` marks the moment.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket, { WebSocketServer } from 'ws'
 import { summaryLine } from '../src/index.js'
-import { coordinator, listen, parseResponses, Raw, type Test } from './helpers/raw-http.js'
+import { coordinator, listen, parseResponses, Raw } from './helpers/raw-http.js'
 
 /** Hang guard for anything awaited below. */
 const GUARD_MS = 5000

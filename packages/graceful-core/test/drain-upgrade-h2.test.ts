@@ -3,13 +3,13 @@
  * 101) and HTTP/2 sessions (h2c). Polite closes (application hook / GOAWAY) are not forced; anything
  * still open at the drain deadline is destroyed and counted as forced.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import http2 from 'node:http2'
 import net from 'node:net'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { coordinator, listen, type Test } from './helpers/raw-http.js'
+import { coordinator, listen } from './helpers/raw-http.js'
 
 
 const UPGRADE_REQUEST = 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n'

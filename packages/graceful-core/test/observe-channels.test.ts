@@ -6,7 +6,8 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 import { createRequire } from 'node:module'
 import t from 'tap'
 import { CHECK_CHANNEL, publishCheck, publishReport, publishState, REPORT_CHANNEL, STATE_CHANNEL } from '../src/observe/channels.js'
-import { listen, sampleReport } from './helpers/otel.js'
+import { listen } from './helpers/otel.js'
+import { sampleReport } from './helpers/report-fixture.js'
 
 t.test('the channel names are the documented ones', async (t) => {
   t.same([STATE_CHANNEL, REPORT_CHANNEL, CHECK_CHANNEL], ['graceful:state', 'graceful:report', 'graceful:check'])

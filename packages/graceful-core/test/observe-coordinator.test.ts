@@ -67,8 +67,8 @@ t.test('one shutdown is one trace: graceful.shutdown, its phases, and each hook 
   const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]))
   const parent = (name: string): string | undefined => byId.get(spans.find((s) => s.name === name || s.attributes['graceful.hook.name'] === name)?.parentSpanContext?.spanId ?? '')?.name
   t.same(spans.filter((s) => s.name === 'graceful.shutdown').length, 1)
-  t.same(['graceful.pre_stop', 'graceful.drain', 'graceful.cleanup', 'graceful.persist'].map(parent), Array(4).fill('graceful.shutdown'))
-  t.same(['queue', 'state', 'db'].map(parent), ['graceful.cleanup', 'graceful.persist', 'graceful.persist'])
+  t.same(['graceful.pre_stop', 'graceful.drain', 'graceful.cleanup', 'graceful.persist', 'graceful.after_persist'].map(parent), Array(5).fill('graceful.shutdown'))
+  t.same(['queue', 'state', 'db'].map(parent), ['graceful.cleanup', 'graceful.persist', 'graceful.after_persist'])
   t.equal(spans.find((s) => s.name === 'graceful.shutdown')?.status.code, SpanStatusCode.UNSET)
 })
 

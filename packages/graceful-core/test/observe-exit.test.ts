@@ -11,5 +11,5 @@ t.test('SIGTERM: the shutdown spans are exported before the exit', async (t) => 
   child.kill('SIGTERM')
   t.same(await exitWithin(child), { code: 0, signal: null })
   const spans = child.lines().filter((l) => l.fixture === 'span').map((l) => l.hook ?? l.name).sort()
-  t.same(spans, ['graceful.cleanup', 'graceful.drain', 'graceful.persist', 'graceful.pre_stop', 'graceful.shutdown', 'save-state'])
+  t.same(spans, ['graceful.after_persist', 'graceful.cleanup', 'graceful.drain', 'graceful.persist', 'graceful.pre_stop', 'graceful.shutdown', 'save-state'])
 })

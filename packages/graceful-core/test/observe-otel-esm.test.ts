@@ -7,7 +7,8 @@ import t from 'tap'
 import * as channels from '../dist/esm/observe/channels.js'
 import * as inFlight from '../dist/esm/observe/in-flight.js'
 import * as telemetry from '../dist/esm/observe/telemetry.js'
-import { installSdk, sampleReport } from './helpers/otel.js'
+import { installSdk } from './helpers/otel.js'
+import { sampleReport } from './helpers/report-fixture.js'
 import { otelSuite } from './helpers/otel-suite.js'
 
 const sdk = installSdk()

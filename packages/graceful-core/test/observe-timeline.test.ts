@@ -1,37 +1,27 @@
 /**
- * A report laid out on the clock (what the spans are built from): phases back to back, hooks in
- * the phase they ran in, nothing past the end of the run.
+ * A report laid out on the clock (what the spans are built from): every phase and hook where the
+ * report says it started, for as long as it says it ran.
  */
 import t from 'tap'
-import { cleanupPhaseHooks, timelineOf } from '../src/observe/timeline.js'
-import type { HookReport } from '../src/types.js'
-import { sampleReport, STARTED_AT } from './helpers/otel.js'
+import { timelineOf } from '../src/observe/timeline.js'
+import { hookReport, sampleReport, STARTED_AT } from './helpers/report-fixture.js'
 
 const t0 = Date.parse(STARTED_AT)
 const rel = (i: { start: number, end: number }): [number, number] => [i.start - t0, i.end - t0]
-const hook = (name: string, phase: HookReport['phase'], durationMs: number): HookReport => ({ name, phase, outcome: 'ok', durationMs })
 
-t.test('phases follow each other from the signal; hooks run back to back in their phase', async (t) => {
+t.test('phases and hooks sit where the report\'s startMs puts them, each in the phase it names', async (t) => {
   const timeline = timelineOf(sampleReport())
   t.same(rel(timeline), [0, 1000])
-  t.same([timeline.phases.preStop, timeline.phases.drain, timeline.phases.cleanup, timeline.phases.persist].map(rel), [[0, 400], [400, 700], [700, 800], [800, 950]])
+  const { preStop, drain, cleanup, persist, afterPersist } = timeline.phases
+  t.same([preStop, drain, cleanup, persist, afterPersist].map(rel), [[0, 400], [400, 700], [700, 800], [800, 900], [900, 950]])
   t.same(timeline.hooks.map((h) => [h.hook.name, h.phase, ...rel(h)]), [
-    ['queue', 'cleanup', 700, 760], ['cache', 'cleanup', 760, 800], ['state', 'persist', 800, 900], ['db', 'persist', 900, 950]
+    ['queue', 'cleanup', 700, 760], ['cache', 'cleanup', 760, 800], ['state', 'persist', 800, 900], ['db', 'afterPersist', 900, 950]
   ])
 })
 
-t.test('rounded durations that add up to more than the run are clamped to its end', async (t) => {
-  const report = sampleReport({ durationMs: 949, hooks: [hook('state', 'persist', 150)] })
+t.test('nothing is guessed from durations: a gap between hooks stays a gap', async (t) => {
+  // A cleanup hook that started 30 ms into its phase (the phase runner's own work before it) is placed there.
+  const report = sampleReport({ hooks: [hookReport('queue', 'cleanup', 730, 20), hookReport('db', 'afterPersist', 940, 5)] })
   const timeline = timelineOf(report)
-  t.same(rel(timeline.phases.persist), [800, 949])
-  t.same(rel(timeline.hooks[0]!), [800, 949])
-})
-
-t.test('without persist hooks, the cleanup phase\'s duration tells which cleanups ran after persistence', async (t) => {
-  const phases = (cleanup: number, persist: number) => ({ ...sampleReport().phases, cleanup: { durationMs: cleanup }, persist: { durationMs: persist } })
-  // 'queue' (60 ms) fills the cleanup phase; 'db' (after persist) took the 50 ms of the persist phase.
-  t.equal(cleanupPhaseHooks(sampleReport({ phases: phases(60, 50), hooks: [hook('queue', 'cleanup', 60), hook('db', 'cleanup', 50)] })), 1)
-  t.equal(cleanupPhaseHooks(sampleReport({ phases: phases(110, 0), hooks: [hook('queue', 'cleanup', 60), hook('db', 'cleanup', 50)] })), 2)
-  t.equal(cleanupPhaseHooks(sampleReport({ phases: phases(0, 50), hooks: [hook('db', 'cleanup', 50)] })), 0, 'no cleanup before persistence')
-  t.equal(cleanupPhaseHooks(sampleReport({ phases: phases(61, 0), hooks: [hook('a', 'cleanup', 30), hook('b', 'cleanup', 31)] })), 2, 'rounding does not push the last one out')
+  t.same(timeline.hooks.map((h) => [h.phase, ...rel(h)]), [['cleanup', 730, 750], ['afterPersist', 940, 945]])
 })

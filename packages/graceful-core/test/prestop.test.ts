@@ -1,12 +1,12 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Agent, request } from 'undici'
 import { createGraceful, type GracefulOptions } from '../src/index.js'
 import { resolveOptions } from '../src/options.js'
 
-async function startServer (t: Tap.Test, options: GracefulOptions) {
+async function startServer (t: Test, options: GracefulOptions) {
   const graceful = createGraceful({ signals: [], exit: false, logger: false, probePaths: ['/ready'], ...options })
   const server = http.createServer((req, res) => {
     if (req.url?.startsWith('/ready')) {
@@ -41,9 +41,6 @@ function keepSending (agent: Agent, url: string): () => Promise<void> {
     await sender
   }
 }
-
-type Tap = typeof t
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
 t.test('pre-stop ends one quiet period after the last request, and serves every request until then', async (t) => {
   const { graceful, agent, base } = await startServer(t, { preStopDelayMs: 200, preStopQuietMs: 600, preStopMaxMs: 15_000, gracePeriodMs: 20_000 })

@@ -42,13 +42,18 @@ export async function drain ({ drainers, webSockets, tasks, logger }: DrainParts
   const complete = waited.outcome === 'ok' && !force.aborted
   const tasksAborted = complete ? 0 : tasks.size
   if (!complete) {
+    const forcedBefore = drainers.reduce((sum, drainer) => sum + drainer.counts.forced, 0)
+    const terminatedBefore = webSockets.counts.terminated
     webSockets.terminateRest()
     const upgraded = drainers.reduce((sum, drainer) => sum + drainer.destroyRemaining(), 0)
+    const destroyed = drainers.reduce((sum, drainer) => sum + drainer.counts.forced, 0) - forcedBefore +
+      webSockets.counts.terminated - terminatedBefore
     // Upgraded sockets cut without a close frame: a registered WebSocket server would have said 1001 first.
     const hint = upgraded > 0 && webSockets.servers === 0
       ? `; ${upgraded} upgraded (WebSocket) socket(s) were among them: register the WebSocket server with graceful.addWebSocketServer(wss) so its clients get close 1001 "going away" when the drain begins`
       : ''
-    logger.warn({ tasksAborted, upgradedDestroyed: upgraded, drainedMs: Math.round(performance.now() - start) }, `drain deadline reached; remaining connections destroyed${hint}`)
+    logger.warn({ destroyed, tasksAborted, upgradedDestroyed: upgraded, drainedMs: Math.round(performance.now() - start) },
+      `${force.aborted ? 'drain cut by a second signal' : 'drain deadline reached'}; ${cutSummary(destroyed, tasksAborted)}${hint}`)
   }
   const closes = drainers.flatMap((d) => (d.listenerClosedAt === undefined ? [] : [d.listenerClosedAt]))
   return {
@@ -59,4 +64,11 @@ export async function drain ({ drainers, webSockets, tasks, logger }: DrainParts
     listenerClosedAt: closes.length === 0 ? start : Math.min(...closes),
     listenerClosedBy: drainers.some((d) => d.listenerClosedByOther) ? 'other' : 'graceful'
   }
+}
+
+/** What the end of the drain cut, as it happened: connections destroyed, tracked tasks left unfinished. */
+function cutSummary (destroyed: number, tasksAborted: number): string {
+  const tasks = `${tasksAborted} tracked task(s) still pending, counted as aborted`
+  if (destroyed === 0) return tasksAborted > 0 ? `no connection was left to destroy; ${tasks}` : 'nothing was left to destroy'
+  return `${destroyed} remaining connection(s) destroyed${tasksAborted > 0 ? `; ${tasks}` : ''}`
 }

@@ -1,8 +1,9 @@
 /**
  * The span tree of one shutdown, built after the fact from its report (spans take explicit start
  * and end times): `graceful.shutdown` from the signal to the end of the run, its phases
- * `graceful.pre_stop`, `graceful.drain`, `graceful.cleanup`, `graceful.persist`, and one
- * `graceful.hook` per hook under the phase it ran in. Built at the end because a shutdown is one
+ * `graceful.pre_stop`, `graceful.drain`, `graceful.cleanup`, `graceful.persist`,
+ * `graceful.after_persist`, and one `graceful.hook` per hook under the phase it ran in (times from
+ * the report's own `startMs` and `durationMs`). Built at the end because a shutdown is one
  * unit the process does not outlive by much: nothing needs to be open while it runs.
  * @module
  */
@@ -18,7 +19,8 @@ const PHASE_SPANS: Record<PhaseName, string> = {
   preStop: 'graceful.pre_stop',
   drain: 'graceful.drain',
   cleanup: 'graceful.cleanup',
-  persist: 'graceful.persist'
+  persist: 'graceful.persist',
+  afterPersist: 'graceful.after_persist'
 }
 
 export function recordShutdownSpans (api: Api, report: ShutdownReport): void {

@@ -6,7 +6,8 @@
 import type { Test } from 'tap'
 import { metrics, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { captureDiagErrors, type HistogramPoint, installMetrics, installTracing, msOf, type ObserveBuild, pointOf, sampleReport, type Sdk, STARTED_AT } from './otel.js'
+import { captureDiagErrors, type HistogramPoint, installMetrics, installTracing, msOf, type ObserveBuild, pointOf, type Sdk } from './otel.js'
+import { hookReport, sampleReport, STARTED_AT } from './report-fixture.js'
 
 export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promise<void> {
   const { enableTelemetry, telemetryReady, disableTelemetry, flushTelemetry } = build.telemetry
@@ -16,7 +17,7 @@ export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promis
   t.teardown(disableTelemetry)
   const t0 = Date.parse(STARTED_AT)
 
-  await t.test('a report becomes graceful.shutdown with its four phases and one graceful.hook per hook', async (t) => {
+  await t.test('a report becomes graceful.shutdown with its five phases and one graceful.hook per hook', async (t) => {
     sdk.reset()
     publishReport(sampleReport())
     const spans = sdk.spans()
@@ -29,9 +30,9 @@ export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promis
     t.match(root.attributes, { 'graceful.shutdown.reason': 'SIGTERM', 'graceful.exit_code': 0, 'graceful.forced': false })
     t.equal(root.status.code, SpanStatusCode.UNSET, 'a clean run is not an error')
     const rootId = root.spanContext().spanId
-    const phases = ['graceful.pre_stop', 'graceful.drain', 'graceful.cleanup', 'graceful.persist'].map((name) => named(name)[0])
-    t.same(phases.map((p) => p?.parentSpanContext?.spanId), [rootId, rootId, rootId, rootId], 'the phases are children of the shutdown span')
-    t.same(phases.map((p) => p && [msOf(p.startTime) - t0, msOf(p.endTime) - t0]), [[0, 400], [400, 700], [700, 800], [800, 950]], 'one after the other')
+    const phases = ['graceful.pre_stop', 'graceful.drain', 'graceful.cleanup', 'graceful.persist', 'graceful.after_persist'].map((name) => named(name)[0])
+    t.same(phases.map((p) => p?.parentSpanContext?.spanId), phases.map(() => rootId), 'the phases are children of the shutdown span')
+    t.same(phases.map((p) => p && [msOf(p.startTime) - t0, msOf(p.endTime) - t0]), [[0, 400], [400, 700], [700, 800], [800, 900], [900, 950]], 'one after the other, as the report has them')
     t.equal(phases[0]?.attributes['graceful.pre_stop.ended_by'], 'fixed')
     const hooks = named('graceful.hook')
     const parentName = (span: ReadableSpan): string | undefined => spans.find((s) => s.spanContext().spanId === span.parentSpanContext?.spanId)?.name
@@ -39,8 +40,8 @@ export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promis
       ['queue', 'ok', 'graceful.cleanup', 700, 760],
       ['cache', 'ok', 'graceful.cleanup', 760, 800],
       ['state', 'ok', 'graceful.persist', 800, 900],
-      ['db', 'ok', 'graceful.persist', 900, 950]
-    ], 'each hook under the phase it ran in (the after-persist cleanup in persist), in order')
+      ['db', 'ok', 'graceful.after_persist', 900, 950]
+    ], 'each hook under the phase it ran in, at the moment the report gives, in order')
     t.equal(new Set(spans.map((s) => s.spanContext().traceId)).size, 1, 'one trace')
   })
 
@@ -49,7 +50,7 @@ export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promis
     publishReport(sampleReport({ forced: true, forcedDuring: 'draining', exitCode: 1 }))
     publishReport(sampleReport({
       exitCode: 1,
-      hooks: [{ name: 'queue', phase: 'cleanup', outcome: 'timeout', durationMs: 100 }, { name: 'state', phase: 'persist', outcome: 'error', durationMs: 5, error: { name: 'Error', message: 'disk full' } }]
+      hooks: [hookReport('queue', 'cleanup', 700, 100, { outcome: 'timeout' }), hookReport('state', 'persist', 800, 5, { outcome: 'error', error: { name: 'Error', message: 'disk full' } })]
     }))
     const roots = sdk.spans().filter((s) => s.name === 'graceful.shutdown')
     t.same(roots.map((s) => [s.status.code, s.status.message]), [

@@ -82,42 +82,6 @@ function sorted (attributes: Attributes): Attributes {
   return Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)))
 }
 
-export const STARTED_AT = '2026-12-01T10:00:00.000Z'
-
-/**
- * A clean run of 1 s: pre-stop 400, drain 300, cleanup 100 (hooks queue 60, cache 40), persist 150
- * (hook state 100, then the after-persist cleanup db 50). Hooks in the order the report lists them.
- */
-export function sampleReport (overrides: Partial<ShutdownReport> = {}): ShutdownReport {
-  return {
-    reason: 'SIGTERM',
-    startedAt: STARTED_AT,
-    endedAt: '2026-12-01T10:00:01.000Z',
-    durationMs: 1000,
-    exitCode: 0,
-    forced: false,
-    phases: {
-      preStop: { durationMs: 400, endedBy: 'fixed', requests: 12 },
-      drain: { durationMs: 300, listenerClosedAtMs: 402, listenerClosedBy: 'graceful', acceptedAfterDrainBegan: 0 },
-      cleanup: { durationMs: 100 },
-      persist: { durationMs: 150 }
-    },
-    requests: { inFlightAtSignal: 3, completedDuringDrain: 15 },
-    sockets: { closedIdle: 7, closedAfterResponse: 4, forced: 1 },
-    tasks: { finished: 1, failed: 0, aborted: 0 },
-    longLived: { streamsEnded: 0, webSocketsClosed: 0, webSocketsTerminated: 0 },
-    hooks: [
-      { name: 'queue', phase: 'cleanup', outcome: 'ok', durationMs: 60 },
-      { name: 'cache', phase: 'cleanup', outcome: 'ok', durationMs: 40 },
-      { name: 'state', phase: 'persist', outcome: 'ok', durationMs: 100 },
-      { name: 'db', phase: 'cleanup', outcome: 'ok', durationMs: 50 }
-    ],
-    startup: { ready: true, durationMs: 20, tasks: [] },
-    faults: [],
-    ...overrides
-  }
-}
-
 /** One build's observe modules (ESM or CJS). */
 export interface ObserveBuild {
   telemetry: { enableTelemetry: () => void, telemetryReady: () => Promise<boolean>, disableTelemetry: () => void, flushTelemetry: (timeoutMs: number) => Promise<void> }

@@ -3,15 +3,13 @@
  * teardown, and a raw client socket that records bytes, FIN, errors and close, with a parser for
  * the HTTP/1.1 responses it received.
  */
-import type t from 'tap'
+import type { Test } from 'tap'
 import type http from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createGraceful, type GracefulOptions } from '../../src/index.js'
-
-export type Test = typeof t
 
 export const GET = (path = '/'): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
 

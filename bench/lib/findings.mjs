@@ -1,0 +1,65 @@
+// The figures the Findings of BENCHMARKS.md quote, each computed from bench/results/<section>.json
+// (rendered by bench/report.mjs between the `bench:findings` markers): the prose around them says
+// what they mean and carries no figure of its own, so a rerun can never leave it behind.
+
+const n = (x) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x))
+const pct = (ratio, digits = 1) => `${(100 * ratio).toFixed(digits).replace(/^-(0\.0+)$/, '$1')} %`
+const range = (xs) => {
+  const lo = Math.min(...xs)
+  const hi = Math.max(...xs)
+  return lo === hi ? n(lo) : `${n(lo)}–${n(hi)}`
+}
+const failedOf = (r) => `${n(r.failed)} of ${n(r.requests)} failed`
+const exitOf = (r) => `exit ${r.exitCode} after ${n(r.sigtermToExitMs)} ms`
+
+function rolling (results) {
+  const rows = results.main.filter((r) => !r.error)
+  const lines = [`- **Rolling update** (${results.config.lagMs / 1000} s LB lag): ` +
+    rows.map((r) => `${r.variant}: ${failedOf(r)}, ${exitOf(r)}`).join('; ') + '.']
+  if (results.preStop?.length) {
+    lines.push('- **Pre-stop window**: ' + results.preStop.filter((r) => !r.error)
+      .map((r) => `${r.variant} behind a ${r.lagMs / 1000} s lag: ${failedOf(r)}, ${exitOf(r)} (pre-stop ended by ${r.preStop?.endedBy ?? '?'})`).join('; ') + '.')
+  }
+  if (results.slowStart?.length) {
+    lines.push('- **Slow start**: ' + results.slowStart.filter((r) => !r.error).map((r) => `${r.variant}: ${failedOf(r)}`).join('; ') + '.')
+  }
+  return lines
+}
+
+const overhead = (results) => ['- **Hot-path overhead** (median of paired req/s ratios; bytes allocated per request added): ' +
+  results.doors.map((d) => `${d.door} ${pct(d.ratio.median)}, ${d.bytesAdded >= 0 ? '+' : ''}${n(d.bytesAdded)} B (${pct(d.bytesRatio - 1)})`).join('; ') + '.']
+
+const idle = (results) => ['- **Idle keep-alive sockets** (median exit time, graceful / the framework\'s own close()): ' +
+  results.rows.map((r) => `${r.door} at ${n(r.sockets)} sockets ${n(r.graceful.medianMs)} / ${n(r.bare.medianMs)} ms`).join('; ') +
+  `; graceful grows ${range(results.rows.map((r) => r.graceful.msPer1k))} ms per 1,000 sockets.`]
+
+const memory = (results) => [`- **Memory**: ${range(results.pairs.map((p) => p.trackingHeapPerSocket))} B of JS heap per idle socket added by tracking (` +
+  results.pairs.map((p) => `${p.pair} ${n(p.trackingHeapPerSocket)}`).join(', ') + `), ${n(results.config.sockets)} sockets.`]
+
+const connectStorm = (results) => ['- **Connect storm**: connections reset, per ' +
+  `${results.config.shutdowns} shutdowns: ` + results.variants.map((v) => `${v.variant} ${n(v.counts.reset)} (${n(v.counts.refused)} refused)`).join('; ') + '.']
+
+function proxies (results) {
+  const byProxy = new Map()
+  for (const r of results.runs.filter((x) => !x.error)) byProxy.set(r.proxy, [...(byProxy.get(r.proxy) ?? []), r])
+  return [...byProxy].map(([proxy, runs]) => `- **Behind ${proxy}**: ` +
+    runs.map((r) => `${r.variant}: ${failedOf(r)}`).join('; ') + '.')
+}
+
+const websockets = (results) => [`- **WebSockets** (${n(results.config.clients)} clients): ` + results.runs.filter((r) => !r.error)
+  .map((r) => `${r.variant}: ${n(r.failedAttempts)} failed reconnects, peak ${n(r.peakPer100Ms)} reconnects per 100 ms, all back after ${n(r.allBackMs)} ms, ${exitOf(r)}`).join('; ') + '.']
+
+const singleHost = (results) => ['- **One host**: ' + results.runs.filter((r) => !r.error)
+  .map((r) => `${r.scenario}, ${r.variant}: ${failedOf(r)} over ${r.restarts} restarts`).join('; ') + '.']
+
+const SECTIONS = { rolling, overhead, idle, memory, 'connect-storm': connectStorm, proxies, websockets, 'single-host': singleHost }
+
+/** The Findings' figures, one paragraph per section that has results. */
+export function findingsBlock (load) {
+  const lines = []
+  for (const [section, render] of Object.entries(SECTIONS)) {
+    const run = load(section)
+    if (run) lines.push(...render(run.results))
+  }
+  return lines.length ? lines.join('\n') : '_no results yet_'
+}

@@ -10,7 +10,7 @@ import { createGraceful, type Graceful, type GracefulOptions } from '../src/inde
 import { deferred, quiet, recordingLogger, within } from './helpers/inprocess.js'
 
 /** A server with Bun's shape: records its stop() calls; a graceful stop resolves when `drained` does. */
-function bunLikeServer (): { stop: (force?: boolean) => Promise<void>, calls: Array<boolean | undefined>, drained: ReturnType<typeof deferred> } {
+function bunLikeServer (): { stop: (force?: boolean) => Promise<void>, calls: Array<boolean | undefined>, drained: ReturnType<typeof deferred<void>> } {
   const drained = deferred()
   const calls: Array<boolean | undefined> = []
   return {
@@ -92,7 +92,7 @@ t.test('a request still in progress at the drain deadline: the server is cut (st
   const graceful = await running({ gracePeriodMs: 600, hookTimeoutMs: 100 })
   const server = bunLikeServer()
   graceful.addServer(server)
-  const fetch = graceful.fetchHandler(() => new Promise<Response>(() => {}))
+  const fetch = graceful.fetchHandler((_request: Request) => new Promise<Response>(() => {}))
   void fetch(get('/stuck'))
   const report = await within(graceful.shutdown(), 5000, 'shutdown')
   t.same(server.calls, [false, true], 'stopped gracefully, then cut')

@@ -190,7 +190,7 @@ export class Graceful extends Registrations {
       preStop = await phase('pre-stop', preStop, () => this.#preStop.run(t0, budget.preStopConfiguredMs, budget.preStopMs))
       drained = await phase('drain', undefined, async () => {
         this.drainController.abort(new Error('drain started'))
-        const parts = { drainers: [...this.drainers.values()], webSockets: this.webSockets, tasks: this.tasks, logger }
+        const parts = { drainers: [...this.drainers.values()], webSockets: this.webSockets, longLived: this.longLived, tasks: this.tasks, logger }
         return await drain(parts, drainDeadline, this.force.signal)
       })
       // A drain that failed half-way must not leave connections open: the process could not exit.
@@ -260,6 +260,7 @@ export class Graceful extends Registrations {
       persistMs: phaseMs.persist ?? 0,
       tasks: { finished: this.tasks.finished, failed: this.tasks.failed, aborted: drained?.tasksAborted ?? this.tasks.size },
       webSockets: this.webSockets.counts,
+      spread: this.longLived.counts,
       hooks,
       startup: this.startupGate.report(),
       faults

@@ -2,6 +2,7 @@ import type { Logger } from '../types.js'
 import type { TaskSet } from '../tasks.js'
 import { raceTimeout } from '../timing.js'
 import { closeListeners } from './listener-close.js'
+import type { LongLivedSpread } from './long-lived-spread.js'
 import type { ServerDrainer } from './server-drainer.js'
 import type { WebSocketCloser } from './websockets.js'
 
@@ -11,6 +12,7 @@ const LISTENER_SETTLE_MAX_MS = 1000
 export interface DrainParts {
   readonly drainers: readonly ServerDrainer[]
   readonly webSockets: WebSocketCloser
+  readonly longLived: LongLivedSpread
   readonly tasks: TaskSet
   readonly logger: Logger
 }
@@ -32,21 +34,21 @@ export interface DrainResult {
  * are empty; connections and tracked tasks are awaited until `deadline` (performance clock), then
  * what is left is destroyed. `force` (a second signal) skips the waits.
  */
-export async function drain ({ drainers, webSockets, tasks, logger }: DrainParts, deadline: number, force: AbortSignal): Promise<DrainResult> {
+export async function drain ({ drainers, webSockets, longLived, tasks, logger }: DrainParts, deadline: number, force: AbortSignal): Promise<DrainResult> {
   const start = performance.now()
-  for (const drainer of drainers) drainer.endLongLived()
-  webSockets.closeAll(deadline - start)
+  longLived.begin(drainers, webSockets, deadline)
   await closeListeners(drainers, Math.min(deadline, start + LISTENER_SETTLE_MAX_MS), force)
   const everything = Promise.all([...drainers.map((d) => d.closed), tasks.settled(), webSockets.closed])
   const waited = await raceTimeout(() => everything, deadline - performance.now(), force)
   const complete = waited.outcome === 'ok' && !force.aborted
   const tasksAborted = complete ? 0 : tasks.size
   if (!complete) {
+    longLived.stop()
     webSockets.terminateRest()
     const upgraded = drainers.reduce((sum, drainer) => sum + drainer.destroyRemaining(), 0)
     // Upgraded sockets cut without a close frame: a registered WebSocket server would have said 1001 first.
     const hint = upgraded > 0 && webSockets.servers === 0
-      ? `; ${upgraded} upgraded (WebSocket) socket(s) were among them: register the WebSocket server with graceful.addWebSocketServer(wss) so its clients get close 1001 "going away" when the drain begins`
+      ? `; ${upgraded} upgraded (WebSocket) socket(s) were among them: register the WebSocket server with graceful.addWebSocketServer(wss) so its clients get a close frame (longLived.closeCode) when the drain begins`
       : ''
     logger.warn({ tasksAborted, upgradedDestroyed: upgraded, drainedMs: Math.round(performance.now() - start) }, `drain deadline reached; remaining connections destroyed${hint}`)
   }

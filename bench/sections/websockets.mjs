@@ -21,6 +21,17 @@ export const VARIANTS = [
 ]
 
 const abs = (at) => performance.timeOrigin + at
+const round1 = (ms) => Math.round(ms * 10) / 10
+
+/** Counts of `times` (absolute ms) per 100 ms slice from `t0`. */
+export function per100Ms (times, t0) {
+  const buckets = {}
+  for (const at of times) {
+    const b = Math.floor((at - t0) / 100)
+    buckets[b] = (buckets[b] ?? 0) + 1
+  }
+  return buckets
+}
 
 async function waitFor (handle, check, ms, what) {
   const end = performance.now() + ms
@@ -58,6 +69,7 @@ export async function websocketRun (variant, cfg) {
     lb.add('v2', (await v2.next('listening', 20_000)).port)
     await lb.waitInRotation('v2', 20_000 + cfg.lagMs)
     await sleep(500)
+    v2.send('ws-reset')
     const tTerm = performance.now()
     const exit = await terminate(v1, cfg.killAfterMs)
     // Every client was closed once and is open again (on v2), or the bound ran out.
@@ -68,17 +80,16 @@ export async function websocketRun (variant, cfg) {
     await sleep(500)
     clients.send('stats')
     const stats = await clients.next('stats', 10_000)
+    v2.send('ws-stats')
+    const onV2 = await v2.next('ws-stats', 10_000)
     const report = v1.messages.find((m) => m.type === 'report')?.report ?? null
     const t0 = abs(tTerm)
-    const buckets = {}
-    for (const a of stats.attempts) {
-      const b = Math.floor((a.at - t0) / 100)
-      buckets[b] = (buckets[b] ?? 0) + 1
-    }
+    const buckets = per100Ms(stats.attempts.map((a) => a.at), t0)
     const peak = Object.entries(buckets).reduce((m, [b, n]) => (n > m.n ? { n, atMs: Number(b) * 100 } : m), { n: 0, atMs: null })
     const failures = {}
     for (const a of stats.attempts) if (!a.ok) failures[a.reason ?? 'unknown'] = (failures[a.reason ?? 'unknown'] ?? 0) + 1
     const attemptTimes = stats.attempts.map((a) => a.at - t0)
+    const v2Buckets = per100Ms(onV2.connectedAt, t0)
     return {
       variant: variant.name,
       kind: variant.kind,
@@ -104,7 +115,15 @@ export async function websocketRun (variant, cfg) {
       longLived: report?.longLived ?? null,
       socketsForced: report?.sockets?.forced ?? null,
       reportExitCode: report?.exitCode ?? null,
-      perHundredMs: buckets
+      perHundredMs: buckets,
+      closeSpanMs: stats.closedAt.length ? Math.round(Math.max(...stats.closedAt) - Math.min(...stats.closedAt)) : null,
+      secondInstance: {
+        accepted: onV2.connectedAt.length,
+        peakPer100Ms: Math.max(0, ...Object.values(v2Buckets)),
+        loopDelayP99Ms: round1(onV2.loopDelayP99Ms),
+        loopDelayMaxMs: round1(onV2.loopDelayMaxMs),
+        perHundredMs: v2Buckets
+      }
     }
   } finally {
     if (clients) { clients.send('stop'); await clients.stop(2000) }

@@ -40,7 +40,7 @@ function failureLines (runs) {
 
 const blocks = {
   machine () {
-    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'single-host'].map(load).filter(Boolean)
+    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'ws-spread', 'single-host'].map(load).filter(Boolean)
     if (!runs.length) return '_no results yet_'
     const m = runs[0].machine
     return [
@@ -194,6 +194,22 @@ const websocketsBlock = () => {
   ].join('\n')
 }
 
+const wsSpreadBlock = () => {
+  const r = load('ws-spread')
+  if (!r) return '_not run yet_'
+  const c = r.results.config
+  return [
+    `WebSocket clients (\`ws\`) through the LB, all on pod v1 (graceful-core, \`addWebSocketServer\`, preStopDelayMs ${c.graceful.preStopDelayMs}, gracePeriodMs ${c.graceful.gracePeriodMs}, close 1012); pod v2 joins, v1 gets SIGTERM and closes its clients over \`longLived.spreadMs\`; a closed client reconnects through the LB after ${c.reconnectDelayMs} ms (fixed, no jitter), to v2. "close span": first to last close seen by the clients; "v2 peak": WebSockets v2 accepted in its busiest 100 ms; "v2 p99 loop delay": its event-loop delay from just before SIGTERM on.`,
+    '',
+    markdown(['clients', 'spread', 'v1 exit', 'SIGTERM→exit ms', 'close span ms', 'v2 peak per 100 ms', 'v2 p99 loop delay ms', 'failed reconnects', 'all back after ms'],
+      r.results.runs.map((x) => x.error
+        ? [x.clients, x.spreadLabel, 'error: ' + x.error.split('\n')[0].slice(0, 80)]
+        : [x.clients, x.spreadLabel, x.exitCode, x.sigtermToExitMs, x.closeSpanMs, `**${x.secondInstance.peakPer100Ms}**`, x.secondInstance.loopDelayP99Ms, x.failedAttempts, x.allBackMs ?? 'not all'])),
+    '',
+    '![Reconnect storm on the remaining instance](bench/charts/ws-spread.svg)'
+  ].join('\n')
+}
+
 const singleHostBlock = () => {
   const r = load('single-host')
   if (!r) return '_not run yet_'
@@ -222,6 +238,7 @@ const singleHostBlock = () => {
 blocks['single-host'] = singleHostBlock
 blocks['connect-storm'] = stormBlock
 blocks.websockets = websocketsBlock
+blocks['ws-spread'] = wsSpreadBlock
 blocks.proxies = proxiesBlock
 
 export function updateDoc () {

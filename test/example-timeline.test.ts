@@ -23,7 +23,7 @@ function report (overrides: Partial<ShutdownReport> = {}): ShutdownReport {
     requests: { inFlightAtSignal: 4, completedDuringDrain: 44 },
     sockets: { closedIdle: 2, closedAfterResponse: 5, forced: 0 },
     tasks: { finished: 1, failed: 0, aborted: 0 },
-    longLived: { streamsEnded: 0, webSocketsClosed: 0, webSocketsTerminated: 0 },
+    longLived: { streamsEnded: 0, webSocketsClosed: 0, webSocketsTerminated: 0, closeCodes: {}, spreadMs: 0, held: 0, holdsExpired: 0 },
     hooks: [
       { name: 'job-queue', phase: 'cleanup', outcome: 'ok', durationMs: 100 },
       { name: 'service-state', phase: 'persist', outcome: 'ok', durationMs: 100 },

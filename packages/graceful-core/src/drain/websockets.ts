@@ -18,7 +18,7 @@ export interface WebSocketServerLike {
 const CLOSING = 2
 const CLOSED = 3
 /** RFC 6455 §7.4.1: "an endpoint is going away, such as a server going down". */
-export const GOING_AWAY = 1001
+const GOING_AWAY = 1001
 /** IANA WebSocket close code registry: "Service Restart", the client may reconnect. */
 export const SERVICE_RESTART = 1012
 /** The reason sent with a close code (at most 123 bytes; for people reading a trace, clients go by the code). */

@@ -4,7 +4,7 @@
 // after a fixed 100 ms, through the LB, to v2: measured on v2 are the reconnects it accepts per
 // 100 ms (the peak) and its p99 event-loop delay; on the clients the span from the first close to
 // the last, and failed reconnects; on v1 its exit code and SIGTERM → exit. 1,000 and 5,000 clients
-// (`--quick`: 300, and only 0 and 3 s). The runner holds 2 sockets per client (LB), the clients
+// (`--quick`: 300, and only 0 and 3 s; `--variant TEXT`: the rows whose name contains TEXT). The runner holds 2 sockets per client (LB), the clients
 // process one: 5,000 clients fit the 20,000 open files and the ephemeral port range.
 import { table } from '../lib/table.mjs'
 import { websocketConfig, websocketRun } from './websockets.mjs'
@@ -30,6 +30,8 @@ export async function runWsSpread (args, { log }) {
   for (const clients of counts) {
     for (const spreadMs of spreads) {
       const variant = { name: `${clients} clients, ${label(spreadMs)}`, kind: 'ws-graceful', opts: { graceful: graceful(spreadMs) } }
+      // --variant '5000 clients, over 3 s' reruns one row (merged into the results file).
+      if (args.variant && !variant.name.includes(args.variant)) continue
       log(`ws-spread: ${variant.name} ...`)
       let r
       try {

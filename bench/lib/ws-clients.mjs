@@ -1,4 +1,4 @@
-// WebSocket clients that reconnect: `node ws-clients.mjs <port> <count> <reconnectDelayMs>` opens
+// WebSocket clients that reconnect: `node ws-clients.mjs <port> <count> <reconnectDelayMs> [reconnectPort]` opens
 // `count` clients to ws://127.0.0.1:<port>/ (50 handshakes at a time) and prints
 // BENCH {"type":"connected"} once all are open. From then on every client that closes, or whose
 // attempt fails, tries again after reconnectDelayMs (fixed, no jitter: the worst case for a storm),
@@ -7,7 +7,7 @@
 // Times are absolute (performance.timeOrigin + performance.now()) so the runner can compare them.
 import WebSocket from 'ws'
 
-const [port, count, reconnectDelayMs] = process.argv.slice(2).map(Number)
+const [port, count, reconnectDelayMs, reconnectPort] = process.argv.slice(2).map(Number)
 const MAX_ATTEMPTS = 200
 const now = () => performance.timeOrigin + performance.now()
 const out = (msg) => process.stdout.write('BENCH ' + JSON.stringify(msg) + '\n')
@@ -25,7 +25,9 @@ function connect (client) {
   client.attempts++
   const attempt = { at: now(), ok: false, reason: null }
   if (reconnecting) attempts.push(attempt)
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { handshakeTimeout: 5000, perMessageDeflate: false })
+  // With a reconnect port, the reconnects go straight to that instance (no LB in between).
+  const target = reconnecting && reconnectPort ? reconnectPort : port
+  const ws = new WebSocket(`ws://127.0.0.1:${target}/`, { handshakeTimeout: 5000, perMessageDeflate: false })
   client.ws = ws
   let opened = false
   return new Promise((resolve) => {

@@ -41,7 +41,7 @@ function failureLines (runs) {
 
 const blocks = {
   machine () {
-    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'single-host'].map(load).filter(Boolean)
+    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'ws-spread', 'single-host'].map(load).filter(Boolean)
     if (!runs.length) return '_no results yet_'
     const m = runs[0].machine
     return [
@@ -195,6 +195,22 @@ const websocketsBlock = () => {
   ].join('\n')
 }
 
+const wsSpreadBlock = () => {
+  const r = load('ws-spread')
+  if (!r) return '_not run yet_'
+  const c = r.results.config
+  return [
+    `WebSocket clients on v1 (gracePeriodMs ${c.graceful.gracePeriodMs}, close 1012 over \`longLived.spreadMs\`); each closed client reconnects after ${c.reconnectDelayMs} ms (fixed, no jitter) straight to v2. Times in ms after SIGTERM. Load average (1 min) before → after: ${r.loadavg1m.before.toFixed(1)} → ${r.loadavg1m.after.toFixed(1)} on ${r.machine.cpus} CPUs.`,
+    '',
+    markdown(['clients', 'spread', 'v1 exit', 'SIGTERM→exit ms', 'close span ms', 'closes peak per 100 ms', 'v2 peak per 100 ms', 'v2 p99 loop delay ms', 'failed reconnects', 'all back after ms'],
+      r.results.runs.map((x) => x.error
+        ? [x.clients, x.spreadLabel, 'error: ' + x.error.split('\n')[0].slice(0, 80)]
+        : [x.clients, x.spreadLabel, x.exitCode, x.sigtermToExitMs, x.closeSpanMs, x.closesPeakPer100Ms, `**${x.secondInstance.peakPer100Ms}**`, x.secondInstance.loopDelayP99Ms, x.failedAttempts, x.allBackMs ?? 'not all'])),
+    '',
+    '![Peak reconnects per 100 ms on the remaining instance against longLived.spreadMs, 1,000 and 5,000 clients](bench/charts/ws-spread.svg)'
+  ].join('\n')
+}
+
 const singleHostBlock = () => {
   const r = load('single-host')
   if (!r) return '_not run yet_'
@@ -223,6 +239,7 @@ const singleHostBlock = () => {
 blocks['single-host'] = singleHostBlock
 blocks['connect-storm'] = stormBlock
 blocks.websockets = websocketsBlock
+blocks['ws-spread'] = wsSpreadBlock
 blocks.proxies = proxiesBlock
 blocks.findings = () => findingsBlock(load)
 

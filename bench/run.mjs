@@ -21,11 +21,12 @@ import { runMemory } from './sections/memory.mjs'
 import { runConnectStorm } from './sections/connect-storm.mjs'
 import { runProxies } from './sections/proxies.mjs'
 import { runWebsockets } from './sections/websockets.mjs'
+import { runWsSpread } from './sections/ws-spread.mjs'
 import { runSingleHost } from './sections/single-host.mjs'
 import { renderCharts, updateDoc } from './report.mjs'
 import { stringifyResults } from './lib/results-json.mjs'
 
-const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets, 'single-host': runSingleHost }
+const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets, 'ws-spread': runWsSpread, 'single-host': runSingleHost }
 
 function parseArgs (argv) {
   const args = { only: Object.keys(SECTIONS), quick: false, doc: true }
@@ -54,7 +55,7 @@ function parseArgs (argv) {
     else if (a.startsWith('--rounds')) args.rounds = Math.max(1, Math.round(num()))
     else if (a.startsWith('--variant')) args.variant = value()
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,single-host] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
+      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,ws-spread,single-host] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }

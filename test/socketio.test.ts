@@ -1,6 +1,6 @@
 /**
  * The README's socket.io recipe: the transports are closed when the drain begins (WebSocket clients
- * with 1001 through graceful.addWebSocketServer, long-polling clients with engine.io's close), so
+ * with 1012 through graceful.addWebSocketServer, long-polling clients with engine.io's close), so
  * socket.io-client sees "transport close" and reconnects, through the load balancer, elsewhere. A
  * server-side disconnect would not do: socket.io-client never reconnects after it.
  */
@@ -25,7 +25,7 @@ async function service (t: Test, recipe: (graceful: Graceful, io: Server) => voi
   let io!: Server
   recipe(graceful, (io = new Server(server, {
     // engine.io makes its ws server without client tracking; this one tracks its clients and hands
-    // itself to graceful, which closes them with 1001 when the drain begins.
+    // itself to graceful, which closes them with 1012 when the drain begins.
     wsEngine: class extends WebSocketServer {
       constructor (options: ConstructorParameters<typeof WebSocketServer>[0]) {
         super({ ...options, clientTracking: true })

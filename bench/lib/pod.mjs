@@ -6,8 +6,11 @@
 // their /ready answers 503 `starting` until it is over; the others' readiness answers 200 at once.
 // Routes: GET and POST /fast (small JSON), GET /slow?ms=N (answers after N ms), GET /ready, GET /health.
 // The ws-* kinds also accept WebSockets (`ws`) and send each client {"pod":<pid>} once it is open.
-// stdin commands: `mem` → gc() and print heap/RSS; `cpu` → print process.cpuUsage(). stdin closing (the runner died) exits the pod.
+// stdin commands: `mem` → gc() and print heap/RSS; `cpu` → print process.cpuUsage(); `ws-reset` →
+// forget the WebSocket connection times and event-loop delays seen so far; `ws-stats` → print them
+// (absolute connection times, p99 and max event-loop delay in ms since the reset). stdin closing (the runner died) exits the pod.
 import http from 'node:http'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 const kind = process.argv[2]
 const opts = JSON.parse(process.argv[3] || '{}')
@@ -19,6 +22,8 @@ process.stdin.on('data', (buf) => {
   for (const cmd of buf.toString().split('\n')) {
     if (cmd === 'mem') measure()
     if (cmd === 'cpu') { const c = process.cpuUsage(); out({ type: 'cpu', user: c.user, system: c.system }) }
+    if (cmd === 'ws-reset') { wsConnectedAt.length = 0; loopDelay.reset() }
+    if (cmd === 'ws-stats') out({ type: 'ws-stats', connectedAt: wsConnectedAt, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 })
   }
 })
 process.stdin.on('end', () => process.exit(98))
@@ -127,10 +132,16 @@ async function listenExpress (app) {
   return server
 }
 
+/** When each WebSocket was accepted (absolute ms), and the event-loop delay: what a reconnect storm costs the pod that takes it. */
+const wsConnectedAt = []
+const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+
 async function webSocketServer (server) {
   const { WebSocketServer } = await import('ws')
   const wss = new WebSocketServer({ server })
+  loopDelay.enable()
   wss.on('connection', (ws) => {
+    wsConnectedAt.push(performance.timeOrigin + performance.now())
     ws.on('error', () => {})
     ws.send(JSON.stringify({ pod: process.pid }))
   })

@@ -1,13 +1,13 @@
-// WebSocket clients that reconnect: `node ws-clients.mjs <port> <count> <reconnectDelayMs>` opens
+// WebSocket clients that reconnect: `node ws-clients.mjs <port> <count> <reconnectDelayMs> [reconnectPort]` opens
 // `count` clients to ws://127.0.0.1:<port>/ (50 handshakes at a time) and prints
 // BENCH {"type":"connected"} once all are open. From then on every client that closes, or whose
 // attempt fails, tries again after reconnectDelayMs (fixed, no jitter: the worst case for a storm),
 // at most 200 attempts per client. stdin commands: `progress` → how many are open; `stats` → every
-// reconnect attempt's time and outcome; `stop` → terminate all and exit.
+// reconnect attempt's time and outcome, and when each close arrived; `stop` → terminate all and exit.
 // Times are absolute (performance.timeOrigin + performance.now()) so the runner can compare them.
 import WebSocket from 'ws'
 
-const [port, count, reconnectDelayMs] = process.argv.slice(2).map(Number)
+const [port, count, reconnectDelayMs, reconnectPort] = process.argv.slice(2).map(Number)
 const MAX_ATTEMPTS = 200
 const now = () => performance.timeOrigin + performance.now()
 const out = (msg) => process.stdout.write('BENCH ' + JSON.stringify(msg) + '\n')
@@ -17,6 +17,7 @@ let stopping = false
 let open = 0
 const attempts = [] // reconnect attempts: { at, ok, reason }
 const closeCodes = {} // close code of an open connection → count
+const closedAt = [] // when each open connection was closed (absolute ms)
 const clients = []
 
 function connect (client) {
@@ -24,7 +25,9 @@ function connect (client) {
   client.attempts++
   const attempt = { at: now(), ok: false, reason: null }
   if (reconnecting) attempts.push(attempt)
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { handshakeTimeout: 5000, perMessageDeflate: false })
+  // With a reconnect port, the reconnects go straight to that instance (no LB in between).
+  const target = reconnecting && reconnectPort ? reconnectPort : port
+  const ws = new WebSocket(`ws://127.0.0.1:${target}/`, { handshakeTimeout: 5000, perMessageDeflate: false })
   client.ws = ws
   let opened = false
   return new Promise((resolve) => {
@@ -41,6 +44,7 @@ function connect (client) {
         open--
         client.closes++
         closeCodes[code] = (closeCodes[code] ?? 0) + 1
+        closedAt.push(now())
       } else attempt.reason ??= `closed before open (${code})`
       if (!stopping) setTimeout(() => connect(client), reconnectDelayMs)
       resolve()
@@ -64,7 +68,7 @@ process.stdin.on('data', (buf) => {
     if (cmd === 'stats') {
       const pods = {}
       for (const c of clients) if (c.ws?.readyState === WebSocket.OPEN) pods[c.pod] = (pods[c.pod] ?? 0) + 1
-      out({ type: 'stats', open, closeCodes, attempts, pods, closesPerClient: clients.map((c) => c.closes) })
+      out({ type: 'stats', open, closeCodes, closedAt, attempts, pods, closesPerClient: clients.map((c) => c.closes) })
     }
     if (cmd === 'stop') {
       stopping = true

@@ -14,13 +14,24 @@ const CLIENTS = new URL('../lib/ws-clients.mjs', import.meta.url)
 const GRACEFUL = { preStopDelayMs: 2000, gracePeriodMs: 10_000 }
 
 export const VARIANTS = [
-  { name: 'graceful-core + addWebSocketServer(wss)', kind: 'ws-graceful', opts: { graceful: GRACEFUL }, note: 'close 1001 spread over ≤ 1 s when the drain begins (after pre-stop 2 s)' },
+  { name: 'graceful-core + addWebSocketServer(wss)', kind: 'ws-graceful', opts: { graceful: GRACEFUL }, note: 'close 1012 spread over 1 s (longLived default) when the drain begins (after pre-stop 2 s)' },
   { name: 'graceful-core, wss not registered', kind: 'ws-unregistered', opts: { graceful: GRACEFUL }, note: 'WebSockets are only upgraded sockets: ended at the drain deadline' },
   { name: 'all at once: close(1001)', kind: 'ws-naive', opts: {}, note: 'SIGTERM → every client close(1001), server.close(), exit when the last socket is gone' },
   { name: 'all at once: terminate()', kind: 'ws-naive', opts: { terminate: true }, note: 'SIGTERM → every client terminate(), server.close(), exit' }
 ]
 
 const abs = (at) => performance.timeOrigin + at
+const round1 = (ms) => Math.round(ms * 10) / 10
+
+/** Counts of `times` (absolute ms) per 100 ms slice from `t0`. */
+export function per100Ms (times, t0) {
+  const buckets = {}
+  for (const at of times) {
+    const b = Math.floor((at - t0) / 100)
+    buckets[b] = (buckets[b] ?? 0) + 1
+  }
+  return buckets
+}
 
 async function waitFor (handle, check, ms, what) {
   const end = performance.now() + ms
@@ -58,6 +69,7 @@ export async function websocketRun (variant, cfg) {
     lb.add('v2', (await v2.next('listening', 20_000)).port)
     await lb.waitInRotation('v2', 20_000 + cfg.lagMs)
     await sleep(500)
+    v2.send('ws-reset')
     const tTerm = performance.now()
     const exit = await terminate(v1, cfg.killAfterMs)
     // Every client was closed once and is open again (on v2), or the bound ran out.
@@ -68,17 +80,16 @@ export async function websocketRun (variant, cfg) {
     await sleep(500)
     clients.send('stats')
     const stats = await clients.next('stats', 10_000)
+    v2.send('ws-stats')
+    const onV2 = await v2.next('ws-stats', 10_000)
     const report = v1.messages.find((m) => m.type === 'report')?.report ?? null
     const t0 = abs(tTerm)
-    const buckets = {}
-    for (const a of stats.attempts) {
-      const b = Math.floor((a.at - t0) / 100)
-      buckets[b] = (buckets[b] ?? 0) + 1
-    }
+    const buckets = per100Ms(stats.attempts.map((a) => a.at), t0)
     const peak = Object.entries(buckets).reduce((m, [b, n]) => (n > m.n ? { n, atMs: Number(b) * 100 } : m), { n: 0, atMs: null })
     const failures = {}
     for (const a of stats.attempts) if (!a.ok) failures[a.reason ?? 'unknown'] = (failures[a.reason ?? 'unknown'] ?? 0) + 1
     const attemptTimes = stats.attempts.map((a) => a.at - t0)
+    const v2Buckets = per100Ms(onV2.connectedAt, t0)
     return {
       variant: variant.name,
       kind: variant.kind,
@@ -104,7 +115,15 @@ export async function websocketRun (variant, cfg) {
       longLived: report?.longLived ?? null,
       socketsForced: report?.sockets?.forced ?? null,
       reportExitCode: report?.exitCode ?? null,
-      perHundredMs: buckets
+      perHundredMs: buckets,
+      closeSpanMs: stats.closedAt.length ? Math.round(Math.max(...stats.closedAt) - Math.min(...stats.closedAt)) : null,
+      secondInstance: {
+        accepted: onV2.connectedAt.length,
+        peakPer100Ms: Math.max(0, ...Object.values(v2Buckets)),
+        loopDelayP99Ms: round1(onV2.loopDelayP99Ms),
+        loopDelayMaxMs: round1(onV2.loopDelayMaxMs),
+        perHundredMs: v2Buckets
+      }
     }
   } finally {
     if (clients) { clients.send('stop'); await clients.stop(2000) }
@@ -155,9 +174,9 @@ export async function runWebsockets (args, { log }) {
 }
 
 // The verdict of a --quick run (bench/lib/verdict.mjs) judges the variant that registers its
-// WebSocket server: every client closed with 1001, reconnected without a failure, the reconnects
+// WebSocket server: every client closed with a close frame (1012 by default, 1001 before), reconnected without a failure, the reconnects
 // spread out. As shares of the clients, since a --quick run has 300 and a full run 1000.
-// - closed with 1001, failed reconnects: 100 % and 0 % in the three committed runs; tolerance 1
+// - closed with a close frame, failed reconnects: 100 % and 0 % in the three committed runs; tolerance 1
 //   point (all at once: 96–100 % of the clients fail a reconnect).
 // - reconnect peak per 100 ms: the count n of one 100 ms bucket varies by about √n between runs;
 //   the noise is 3√n (3.3 points for the 119 of 1,000 committed; the committed runs had 119–127).
@@ -172,7 +191,7 @@ export function metrics (results) {
     if (!label || r.error) continue
     const share = (n) => (100 * n) / r.clients
     out.push(
-      { name: `${label}: closed with 1001, %`, value: share(r.closeCodes['1001'] ?? 0), better: 'higher', noise: SHARE_TOLERANCE },
+      { name: `${label}: closed with 1012 or 1001, %`, value: share((r.closeCodes['1012'] ?? 0) + (r.closeCodes['1001'] ?? 0)), better: 'higher', noise: SHARE_TOLERANCE },
       { name: `${label}: failed reconnects, %`, value: share(r.failedAttempts), better: 'lower', noise: SHARE_TOLERANCE },
       { name: `${label}: reconnect peak/100 ms, %`, value: share(r.peakPer100Ms), better: 'lower', noise: share(3 * Math.sqrt(r.peakPer100Ms)) }
     )

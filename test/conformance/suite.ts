@@ -240,7 +240,7 @@ export function conformance (adapter: Adapter): void {
     t.ok(raw.isClosed(), 'the client sees the upgraded socket closed')
   })
 
-  t.test(`${adapter.name}: WebSocket clients get close 1001 and an event stream gets retry: once pre-stop is over; exit 0 before the deadline`, async (t) => {
+  t.test(`${adapter.name}: WebSocket clients get close 1012 and an event stream gets retry: once pre-stop is over; exit 0 before the deadline`, async (t) => {
     const gracePeriodMs = 20_000
     const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 300, gracePeriodMs }, longLived: true })
     const sockets = await Promise.all([1, 2, 3].map(async () => {
@@ -259,15 +259,56 @@ export function conformance (adapter: Adapter): void {
 
     fx.kill('SIGTERM')
     const codes = await within(Promise.all(sockets.map((s) => s.closed)), EXIT_GUARD_MS, 'the WebSockets to close')
-    t.same(codes, [1001, 1001, 1001], 'every WebSocket client sees close 1001')
+    t.same(codes, [1012, 1012, 1012], 'every WebSocket client sees close 1012 "service restart"')
     await sse.until((text) => text.endsWith('0\r\n\r\n'), 'the end of the event stream')
     t.match(sse.received(), /data: hello\n\n\r\n[0-9a-f]+\r\nretry: \d+\n\n\r\n0\r\n\r\n$/, 'the stream ends with a retry: line and its terminating chunk')
     await expectCleanExit(t, fx)
     const drainStarted = markerIndex(fx.lines, isMarker('drain-started'))
     const firstClose = markerIndex(fx.lines, (line) => line.fixture === 'ws-closed' || line.fixture === 'sse-closed')
     t.ok(drainStarted !== -1 && firstClose > drainStarted, 'nothing long-lived was closed before the drain began')
-    t.same(fx.report()?.longLived, { streamsEnded: 1, webSocketsClosed: 3, webSocketsTerminated: 0 }, 'the report counts them')
+    t.match(fx.report()?.longLived, { streamsEnded: 1, webSocketsClosed: 3, webSocketsTerminated: 0, closeCodes: { 1012: 3 } }, 'the report counts them')
     t.ok((fx.report()?.durationMs ?? gracePeriodMs) < gracePeriodMs, 'the run did not wait for the deadline')
+  })
+
+  t.test(`${adapter.name}: longLived spreads the closes over its window with its close code, event streams included; a window that does not fit is warned of at start-up`, async (t) => {
+    const spreadMs = 1000
+    const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 20_000, longLived: { spreadMs, closeCode: 1001 } }, longLived: true })
+    const sockets: Array<Promise<{ code: number, at: number }>> = []
+    for (let i = 0; i < 20; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${fx.port}/ws`)
+      t.teardown(() => { ws.terminate() })
+      ws.on('error', () => {})
+      sockets.push(new Promise((resolve) => ws.once('close', (code) => resolve({ code, at: performance.now() }))))
+        await within(once(ws, 'open'), 5_000, 'the WebSocket to open')
+    }
+    const streams = await Promise.all([1, 2].map(async () => {
+      const sse = await rawSocket(t, fx.port)
+      sse.socket.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n')
+      await sse.until((text) => text.includes('data: hello\n\n'), 'the first event')
+      return sse
+    }))
+    fx.kill('SIGTERM')
+    const closes = await within(Promise.all(sockets), EXIT_GUARD_MS, 'the WebSockets to close')
+    t.same(new Set(closes.map((c) => c.code)), new Set([1001]), 'every WebSocket client sees the configured close code')
+    const span = Math.max(...closes.map((c) => c.at)) - Math.min(...closes.map((c) => c.at))
+    // 20 batches: the last goes out 19/20 of the window after the first; load only delays later ones.
+    t.ok(span >= spreadMs / 2, `the closes arrived over ${Math.round(span)} ms of the ${spreadMs} ms window`)
+    for (const sse of streams) {
+      await sse.until((text) => text.endsWith('0\r\n\r\n'), 'the end of the event stream')
+      t.match(sse.received(), /retry: \d+\n\n\r\n0\r\n\r\n$/, 'the stream ends with a retry: hint')
+    }
+    await expectCleanExit(t, fx)
+    t.match(fx.report()?.longLived, { streamsEnded: 2, webSocketsClosed: 20, webSocketsTerminated: 0, closeCodes: { 1001: 20 }, spreadMs }, 'the report counts the closes by code and the window used')
+
+    // Hooks 5 s, pre-stop 2 s of gracePeriodMs 10 s: the drain keeps 3 s, the spread may take 1.5 s of it.
+    const tight = await startFixture(t, adapter, {
+      graceful: { gracePeriodMs: 10_000, preStopDelayMs: 2000, longLived: { spreadMs: 5000 } },
+      hooks: [{ phase: 'persist', name: 'state', ms: 10 }],
+      longLived: true
+    })
+    const warning = await tight.waitFor((line) => typeof line.level === 'number' && line.level >= 40 && /longLived\.spreadMs/.test(String(line.msg)), 'the budget warning', EXIT_GUARD_MS)
+    t.match(warning?.msg, /longLived\.spreadMs \(5000\) does not fit the drain: .* shortened to 1500 ms; set longLived\.spreadMs to at most 1500, or gracePeriodMs to at least 17000/,
+      'warned at start-up, naming the option and the values that fit')
   })
 
   t.test(`${adapter.name}: a second SIGTERM during the drain forces a quick non-zero exit`, async (t) => {

@@ -7,10 +7,14 @@
  * 3. The drain gets the rest of what the hooks leave: it ends at gracePeriodMs − reserve.
  * 4. Within the reserve, persistence (and the cleanups that run after it) comes first: the cleanups
  *    before it share only what persistence does not need.
+ * 5. The closes of long-lived connections are spread over at most half of the drain (rounded down),
+ *    so the last ones keep time for their close handshake. A longer `longLived.spreadMs` is
+ *    shortened to that; the drain runs longer when pre-stop ends early, and the window with it.
  *
  * Worked examples are in the core README ("Budget").
  */
 
+import { SPREAD_MAX_SHARE } from './drain/long-lived-spread.js'
 import type { Pm2KillTimeout } from './platform/pm2.js'
 
 /** The hooks reserve at most this share of gracePeriodMs. */
@@ -29,6 +33,7 @@ export interface BudgetOptions {
   readonly preStopDelayMs: number
   readonly preStopQuietMs: number
   readonly preStopMaxMs: number
+  readonly longLived: { readonly spreadMs: number, readonly spreadGiven: boolean }
 }
 
 /** The hooks' timeouts: those that run with persistence (and after it), and the cleanups before it. */
@@ -50,6 +55,9 @@ export interface Budget {
   readonly preStopMs: number
   /** The least the drain keeps (rule 3), when pre-stop takes its longest. */
   readonly drainMinMs: number
+  /** The long-lived close window as configured, and the least it gets (rule 5). */
+  readonly spreadConfiguredMs: number
+  readonly spreadMs: number
 }
 
 /** The longest pre-stop that fits `gracePeriodMs` with hooks of these timeouts (rules 1 and 2). */
@@ -64,6 +72,7 @@ export function planBudget (options: BudgetOptions, hooks: HookTimeouts): Budget
   const hooksMs = Math.min(hookTimeoutsMs, gracePeriodMs * HOOKS_MAX_SHARE)
   const preStopConfiguredMs = options.preStopQuietMs > 0 ? options.preStopMaxMs : options.preStopDelayMs
   const preStopMs = Math.min(preStopConfiguredMs, preStopLimit(gracePeriodMs, hookTimeoutsMs))
+  const drainMinMs = gracePeriodMs - hooksMs - preStopMs
   return {
     gracePeriodMs,
     hookTimeoutsMs,
@@ -71,7 +80,9 @@ export function planBudget (options: BudgetOptions, hooks: HookTimeouts): Budget
     persistMs: Math.min(hooks.persistMs, hooksMs),
     preStopConfiguredMs,
     preStopMs,
-    drainMinMs: gracePeriodMs - hooksMs - preStopMs
+    drainMinMs,
+    spreadConfiguredMs: options.longLived.spreadMs,
+    spreadMs: Math.min(options.longLived.spreadMs, Math.floor(drainMinMs * SPREAD_MAX_SHARE))
   }
 }
 
@@ -84,11 +95,25 @@ export function deadlines (budget: Budget, t0: number): { preStopEnd: number, dr
 /** The smallest gracePeriodMs that lets `preStopMs` run whole with hooks of these timeouts. */
 export function gracePeriodFitting (preStopMs: number, hookTimeoutsMs: number): number {
   // preStopLimit grows with gracePeriodMs; this upper bound fits (the hooks get at most half of it).
+  return smallestFitting((g) => preStopLimit(g, hookTimeoutsMs) >= preStopMs, Math.ceil(3 * preStopMs + 2 * hookTimeoutsMs) + 3)
+}
+
+/** The smallest gracePeriodMs whose drain (with this pre-stop and these hooks) fits a spread of `spreadMs` whole. */
+function gracePeriodFittingSpread (spreadMs: number, options: BudgetOptions, hookTimeoutsMs: number): number {
+  const fits = (g: number): boolean => {
+    const budget = planBudget({ ...options, gracePeriodMs: g, longLived: { spreadMs, spreadGiven: true } }, { persistMs: hookTimeoutsMs, cleanupMs: 0 })
+    return budget.spreadMs >= spreadMs
+  }
+  // The drain keeps at least a third of what the hooks leave, and the hooks take at most half.
+  return smallestFitting(fits, Math.ceil(6 * (spreadMs + 1) / SPREAD_MAX_SHARE + 2 * hookTimeoutsMs + options.preStopMaxMs + options.preStopDelayMs) + 3)
+}
+
+/** Binary search for the smallest gracePeriodMs ≤ `high` that `fits` (which holds from some value on). */
+function smallestFitting (fits: (gracePeriodMs: number) => boolean, high: number): number {
   let low = 0
-  let high = Math.ceil(3 * preStopMs + 2 * hookTimeoutsMs) + 3
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2)
-    if (preStopLimit(middle, hookTimeoutsMs) >= preStopMs) high = middle
+    if (fits(middle)) high = middle
     else low = middle
   }
   return high
@@ -125,6 +150,15 @@ export function budgetWarnings (budget: Budget, options: BudgetOptions & KillDea
       fields: { [option]: preStopConfiguredMs, gracePeriodMs, hookTimeoutsMs, effectivePreStopMs: preStopMs },
       message: `${option} (${preStopConfiguredMs}) does not fit gracePeriodMs (${gracePeriodMs}): the drain keeps at least a third of what the hooks leave, ` +
         `so pre-stop is shortened to ${preStopMs} ms; set ${option} to at most ${preStopMs}, or gracePeriodMs to at least ${gracePeriodFitting(preStopConfiguredMs, hookTimeoutsMs)}`
+    })
+  }
+  const { spreadConfiguredMs, spreadMs } = budget
+  if (options.longLived.spreadGiven && spreadMs < spreadConfiguredMs) {
+    warnings.push({
+      fields: { 'longLived.spreadMs': spreadConfiguredMs, gracePeriodMs, drainMinMs: budget.drainMinMs, effectiveSpreadMs: spreadMs },
+      message: `longLived.spreadMs (${spreadConfiguredMs}) does not fit the drain: the closes take at most half of it, and it may be as short as ${budget.drainMinMs} ms, ` +
+        `so the spread may be shortened to ${spreadMs} ms; set longLived.spreadMs to at most ${spreadMs}, ` +
+        `or gracePeriodMs to at least ${gracePeriodFittingSpread(spreadConfiguredMs, options, hookTimeoutsMs)}`
     })
   }
   // The same deadline, under two names: what must fit before the kill is gracePeriodMs and the exit.

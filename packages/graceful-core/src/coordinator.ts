@@ -201,7 +201,7 @@ export class Graceful extends Registrations {
       preStop = await phase('preStop', preStop, () => this.#preStop.run(t0, budget.preStopConfiguredMs, budget.preStopMs), t0)
       drained = await phase('drain', undefined, async () => {
         this.drainController.abort(new Error('drain started'))
-        const parts = { drainers: [...this.drainers.values()], webSockets: this.webSockets, tasks: this.tasks, logger }
+        const parts = { drainers: [...this.drainers.values()], webSockets: this.webSockets, longLived: this.longLived, tasks: this.tasks, logger }
         return await drain(parts, drainDeadline, this.force.signal)
       })
       // A drain that failed half-way must not leave connections open: the process could not exit.
@@ -266,6 +266,7 @@ export class Graceful extends Registrations {
       counts: [...this.drainers.values()].map((d) => d.counts),
       tasks: { finished: this.tasks.finished, failed: this.tasks.failed, aborted: drained?.tasksAborted ?? this.tasks.size },
       webSockets: this.webSockets.counts,
+      spread: this.longLived.counts,
       hooks,
       startup: this.startupGate.report(),
       faults

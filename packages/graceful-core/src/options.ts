@@ -1,4 +1,5 @@
 import { constants } from 'node:os'
+import { checkCloseCode, SERVICE_RESTART } from './drain/websockets.js'
 import { invalid, rejectUnknownKeys } from './errors.js'
 import { exitProcess } from './exit.js'
 import { defaultLogger, fromMessageLogger, type MessageLogger, safeLogger, silentLogger } from './logger.js'
@@ -8,6 +9,8 @@ import type { GracefulOptions, Logger } from './types.js'
 
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
+/** The default window of long-lived closes: enough to flatten a reconnect storm, cheap for the drain. */
+export const LONG_LIVED_SPREAD_MS = 1000
 /** Signals a process cannot catch. */
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP'])
 
@@ -29,12 +32,15 @@ export interface ResolvedOptions {
   /** Paths that are probes, not traffic: `probePaths` plus the probe routes. */
   readonly probePaths: ReadonlySet<string>
   readonly logger: Logger
+  /** `spreadGiven`: set by the user (a window the budget cannot fit is warned of; the default is shortened silently). */
+  readonly longLived: { readonly spreadMs: number, readonly closeCode: number, readonly spreadGiven: boolean }
 }
 
 const KNOWN_KEYS: readonly string[] = [
   'signals', 'preStopDelayMs', 'preStopQuietMs', 'preStopMaxMs', 'gracePeriodMs', 'hookTimeoutMs',
-  'terminationGracePeriodMs', 'startupTimeoutMs', 'exit', 'exitWithSignalCode', 'probePaths', 'healthPath', 'readyPath', 'logger'
+  'terminationGracePeriodMs', 'startupTimeoutMs', 'exit', 'exitWithSignalCode', 'probePaths', 'healthPath', 'readyPath', 'logger', 'longLived'
 ]
+const LONG_LIVED_KEYS: readonly string[] = ['spreadMs', 'closeCode']
 
 /** Validates a duration option: a finite, non-negative number of milliseconds that setTimeout can wait. */
 export function checkDuration (option: string, value: unknown, { positive = false } = {}): number {
@@ -86,6 +92,22 @@ function checkProbePath (option: string, value: unknown, fallback: string): stri
   if (value === undefined) return fallback
   if (value === false || (typeof value === 'string' && value.startsWith('/') && !value.includes('?'))) return value
   throw invalid(option, "a path starting with '/' (no query string) or false", value)
+}
+
+function checkLongLived (value: unknown, gracePeriodMs: number): ResolvedOptions['longLived'] {
+  if (value === undefined) return { spreadMs: LONG_LIVED_SPREAD_MS, closeCode: SERVICE_RESTART, spreadGiven: false }
+  if (typeof value !== 'object' || value === null) throw invalid('longLived', 'an object such as { spreadMs: 3000, closeCode: 1012 }', value)
+  rejectUnknownKeys('longLived', value, LONG_LIVED_KEYS)
+  const { spreadMs, closeCode } = value as { spreadMs?: unknown, closeCode?: unknown }
+  const spreadGiven = spreadMs !== undefined
+  if (spreadGiven && checkDuration('longLived.spreadMs', spreadMs) > gracePeriodMs) {
+    throw invalid('longLived.spreadMs', `at most gracePeriodMs (${gracePeriodMs}): the closes are spread within the drain`, spreadMs, true)
+  }
+  return {
+    spreadMs: spreadGiven ? spreadMs as number : LONG_LIVED_SPREAD_MS,
+    closeCode: closeCode === undefined ? SERVICE_RESTART : checkCloseCode('longLived.closeCode', closeCode),
+    spreadGiven
+  }
 }
 
 function envSeconds (env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -144,6 +166,7 @@ export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.Proce
     healthPath,
     readyPath,
     probePaths,
-    logger: has('logger') ? checkLogger(o.logger) : safeLogger(defaultLogger)
+    logger: has('logger') ? checkLogger(o.logger) : safeLogger(defaultLogger),
+    longLived: checkLongLived(o.longLived, gracePeriodMs)
   })
 }

@@ -6,7 +6,8 @@ import { type FetchHandler, FetchServerDrainer } from './drain/fetch-server.js'
 import { isNativeServer, type NativeServer } from './drain/native-server.js'
 import { type DrainableServer, isDrainableServer } from './drain/node-http.js'
 import { ServerDrainer } from './drain/server-drainer.js'
-import { checkWebSocketServer, WebSocketCloser, type WebSocketServerLike } from './drain/websockets.js'
+import { LongLivedSpread } from './drain/long-lived-spread.js'
+import { checkWebSocketServer, WebSocketCloser, type WebSocketLike, type WebSocketServerLike } from './drain/websockets.js'
 import { GracefulStateError, invalid, tooLate } from './errors.js'
 import { HookRegistry } from './hooks.js'
 import { claimServer } from './process-runs.js'
@@ -38,6 +39,7 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
   protected readonly force = new AbortController()
   /** @internal */ protected readonly drainController = new AbortController()
   /** @internal */ protected readonly webSockets = new WebSocketCloser()
+  /** @internal */ protected readonly longLived: LongLivedSpread
   /** @internal One per node server; the one FetchServerDrainer (for every native server) under itself. */
   protected readonly drainers = new Map<object, Drainer>()
   /** @internal */ protected readonly tasks: TaskSet
@@ -60,6 +62,7 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
     this.options = resolveOptions(options)
     const { logger } = this.options
     this.tasks = new TaskSet(logger)
+    this.longLived = new LongLivedSpread(this.options.longLived)
     this.hooks = new HookRegistry(this.options.hookTimeoutMs, logger)
     this.checks = new CheckSet(logger)
     this.startupGate = new StartupGate(this.options.startupTimeoutMs, logger, () => this.onStarted(), (reason) => this.onStartupFailure(reason))
@@ -80,15 +83,33 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
   }
 
   /**
-   * Closes a WebSocket server's clients politely when the drain begins: close 1001 "going away",
-   * spread over a short jittered window, the handshake awaited; clients still open at the drain
-   * deadline are terminated. `wss` is a `ws` WebSocketServer or anything with `clients`.
+   * Closes a WebSocket server's clients politely when the drain begins: close `longLived.closeCode`
+   * (1012 "service restart" by default), in random order spread over `longLived.spreadMs`, the
+   * handshake awaited; clients still open at the drain deadline are terminated. `wss` is a `ws`
+   * WebSocketServer or anything with `clients`.
    */
   addWebSocketServer (wss: WebSocketServerLike): this {
     const server = checkWebSocketServer(wss)
     if (this.drainController.signal.aborted) throw tooLate('addWebSocketServer()', this.currentState)
     this.webSockets.add(server)
     return this
+  }
+
+  /**
+   * Lets a long-lived connection (a WebSocket of an added WebSocket server, or the response of an
+   * event stream) finish `work` before the drain closes it: when its turn in the spread comes, its
+   * close waits until `work` settles, and until any work held after it. Bounded: once three quarters
+   * of the drain time have passed the close goes out anyway (counted as `holdsExpired` in the report),
+   * so the close handshake still fits before the deadline. Call it for each message being sent;
+   * it costs nothing until the drain. Returns `work`, so it wraps a send: `await graceful.holdLongLived(ws, send(ws, data))`.
+   */
+  holdLongLived<T> (connection: WebSocketLike | object, work: PromiseLike<T>): PromiseLike<T> {
+    if (typeof connection !== 'object' || connection === null) {
+      throw invalid('holdLongLived(connection)', 'a WebSocket or an event stream\'s response object', connection)
+    }
+    if (!isThenable(work)) throw invalid('holdLongLived(connection, work)', 'a promise that settles when the message is written', work)
+    this.longLived.holds.hold(connection, work)
+    return work
   }
 
   /**

@@ -1,5 +1,7 @@
 import { msFrom } from './timing.js'
 import type { DrainCounts } from './drain/contract.js'
+import type { SpreadCounts } from './drain/long-lived-spread.js'
+import type { WebSocketCounts } from './drain/websockets.js'
 import type { PreStopResult } from './pre-stop.js'
 import type { ErrorInfo, HookReport, PhaseTiming, ShutdownReport, StartupReport, State } from './types.js'
 
@@ -43,7 +45,8 @@ export interface RunRecord {
   readonly drain: { readonly listenerClosedAt: number, readonly listenerClosedBy: 'graceful' | 'other' }
   readonly counts: readonly DrainCounts[]
   readonly tasks: { readonly finished: number, readonly failed: number, readonly aborted: number }
-  readonly webSockets: { readonly closed: number, readonly terminated: number }
+  readonly webSockets: Readonly<WebSocketCounts>
+  readonly spread: Readonly<SpreadCounts>
   readonly hooks: readonly HookReport[]
   readonly startup: StartupReport
   readonly faults: readonly ErrorInfo[]
@@ -78,7 +81,15 @@ export function buildReport (run: RunRecord): ShutdownReport {
     probes: { answered: total('probesAnswered') },
     sockets: { closedIdle: total('closedIdle'), closedAfterResponse: total('closedAfterResponse'), forced: total('forced') },
     tasks: { ...run.tasks },
-    longLived: { streamsEnded: total('streamsEnded'), webSocketsClosed: run.webSockets.closed, webSocketsTerminated: run.webSockets.terminated },
+    longLived: {
+      streamsEnded: total('streamsEnded'),
+      webSocketsClosed: run.webSockets.closed,
+      webSocketsTerminated: run.webSockets.terminated,
+      closeCodes: { ...run.webSockets.codes },
+      spreadMs: run.spread.windowMs,
+      held: run.spread.held,
+      holdsExpired: run.spread.holdsExpired
+    },
     hooks: [...run.hooks],
     startup: run.startup,
     faults: [...run.faults]
@@ -99,7 +110,7 @@ export function summaryLine (report: ShutdownReport): string {
   const { streamsEnded, webSocketsClosed, webSocketsTerminated } = report.longLived
   const longLived = streamsEnded + webSocketsClosed + webSocketsTerminated === 0
     ? ''
-    : `long-lived ${streamsEnded} event streams ended / ${webSocketsClosed} WebSockets closed / ${webSocketsTerminated} terminated, `
+    : `long-lived ${streamsEnded} event streams ended / ${webSocketsClosed} WebSockets closed / ${webSocketsTerminated} terminated over ${report.longLived.spreadMs} ms, `
   return `shutdown ${outcomeOf(report)} (${report.reason}) in ${report.durationMs} ms, exit ${report.exitCode}: ` +
     `pre-stop ${report.phases.preStop.durationMs} ms (${report.phases.preStop.endedBy}), ` +
     `${report.requests.completedDuringDrain} requests completed, sockets ${closedIdle} idle / ${closedAfterResponse} after response / ${forced} forced, ` +

@@ -91,6 +91,24 @@ export interface GracefulOptions {
    * or `false` for none. Default: JSON lines on stdout.
    */
   logger?: Logger | { log(message: string): void, warn(message: string): void, error(message: string): void } | false
+  /** How the drain closes WebSockets (of `addWebSocketServer()`) and server-sent-event streams. */
+  longLived?: LongLivedOptions
+}
+
+export interface LongLivedOptions {
+  /**
+   * The closes are sent in random order, in batches spread evenly over this window from the start of
+   * the drain, so the clients' reconnects reach the remaining instances at an even rate. 0 closes
+   * all at once. At most half of the drain time: a longer window is shortened (and warned of at
+   * start-up, naming the values that would fit). Default 1000.
+   */
+  spreadMs?: number
+  /**
+   * The close code WebSockets get: 1012 "service restart" (default: reconnect, the service is
+   * coming back), 1001 "going away", or any code a server may send (1000–1003, 1007–1014, 3000–4999).
+   * Event streams get a `retry:` hint with jitter instead.
+   */
+  closeCode?: number
 }
 
 export interface HookOptions {
@@ -230,8 +248,22 @@ export interface ShutdownReport {
   probes: { answered: number }
   sockets: { closedIdle: number; closedAfterResponse: number; forced: number }
   tasks: { finished: number; failed: number; aborted: number }
-  /** Server-sent-event streams ended at the drain; WebSockets whose close completed, and those terminated at the deadline. */
-  longLived: { streamsEnded: number; webSocketsClosed: number; webSocketsTerminated: number }
+  /**
+   * Server-sent-event streams ended at the drain; WebSockets whose close completed, and those
+   * terminated at the deadline. `closeCodes`: the completed WebSocket closes by code (the client
+   * echoes ours; its own when it closed first). `spreadMs`: the window the closes were spread over.
+   * `held`: closes that waited for work registered with `holdLongLived()`; `holdsExpired`: of those,
+   * closes sent before the work settled because the hold lasted too long.
+   */
+  longLived: {
+    streamsEnded: number
+    webSocketsClosed: number
+    webSocketsTerminated: number
+    closeCodes: Record<string, number>
+    spreadMs: number
+    held: number
+    holdsExpired: number
+  }
   hooks: HookReport[]
   /** How startup went before this run: its duration and each startup task's outcome. */
   startup: StartupReport

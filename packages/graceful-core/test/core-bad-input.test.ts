@@ -125,6 +125,32 @@ t.test('rejects a bad TERMINATION_GRACE_PERIOD_SECONDS in the environment', asyn
   throwsNaming(t, withQuiet({}), 'type', /^TERMINATION_GRACE_PERIOD_SECONDS must be/, 'negative')
 })
 
+t.test('rejects a bad longLived window or close code, naming the option and the expected form', async (t) => {
+  throwsNaming(t, withQuiet({ longLived: 3000 }), 'type', /^longLived must be an object such as \{ spreadMs: 3000, closeCode: 1012 \}, got 3000$/, 'not an object')
+  throwsNaming(t, withQuiet({ longLived: { spread: 3000 } }), 'type', /^longLived\.spread must be one of spreadMs, closeCode \(unknown option\)/, 'an unknown key')
+  for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '3000']) {
+    throwsNaming(t, withQuiet({ longLived: { spreadMs: bad } }), typeof bad === 'number' && bad < 0 ? 'range' : 'type',
+      /^longLived\.spreadMs must be a non-negative number of milliseconds/, `spreadMs ${String(bad)}`)
+  }
+  throwsNaming(t, withQuiet({ gracePeriodMs: 10_000, longLived: { spreadMs: 10_001 } }), 'range',
+    /^longLived\.spreadMs must be at most gracePeriodMs \(10000\): the closes are spread within the drain, got 10001$/, 'a window longer than the grace period')
+  for (const bad of [999, 1005, 1015, 2000, 5000, 1012.5]) {
+    throwsNaming(t, withQuiet({ longLived: { closeCode: bad } }), 'range',
+      /^longLived\.closeCode must be a WebSocket close code a server may send: 1000–1003, 1007–1014 .* or 3000–4999, got /, `close code ${bad}`)
+  }
+  throwsNaming(t, withQuiet({ longLived: { closeCode: '1012' } }), 'type', /^longLived\.closeCode must be a WebSocket close code/, 'a string close code')
+  for (const good of [{ spreadMs: 0 }, { spreadMs: 30_000 }, { closeCode: 1001 }, { closeCode: 4000 }, {}]) {
+    t.doesNotThrow(() => { void createGraceful({ ...quiet(), longLived: good }).shutdown() }, `accepts ${JSON.stringify(good)}`)
+  }
+})
+
+t.test('rejects a holdLongLived() without a connection or without a promise', async (t) => {
+  const graceful = createGraceful(quiet())
+  t.teardown(() => graceful.shutdown())
+  throwsNaming(t, () => graceful.holdLongLived(undefined as never, Promise.resolve()), 'type', /^holdLongLived\(connection\) must be a WebSocket or an event stream's response object, got undefined$/, 'no connection')
+  throwsNaming(t, () => graceful.holdLongLived({}, (() => {}) as never), 'type', /^holdLongLived\(connection, work\) must be a promise that settles when the message is written, got a function$/, 'a function')
+})
+
 t.test('installs no signal handler when the options are rejected', async (t) => {
   const before = process.listenerCount('SIGTERM')
   t.throws(() => createGraceful({ signals: ['SIGTERM'], exit: false, logger: false, gracePeriodMs: -1 }))

@@ -43,7 +43,7 @@ t.test('the README budget table is what the rule gives: pre-stop takes at most t
 t.test('the gracePeriodMs a warning proposes lets the configured pre-stop run whole', async (t) => {
   for (const [preStopMs, hookTimeoutsMs] of [[9000, 5000], [40_000, 0], [15_000, 15_000], [1, 0], [10_000, 100_000]]) {
     const fitting = gracePeriodFitting(preStopMs!, hookTimeoutsMs!)
-    const at = (gracePeriodMs: number): number => planBudget({ gracePeriodMs, preStopDelayMs: preStopMs!, preStopQuietMs: 0, preStopMaxMs: preStopMs! }, hooks(hookTimeoutsMs!)).preStopMs
+    const at = (gracePeriodMs: number): number => planBudget({ gracePeriodMs, preStopDelayMs: preStopMs!, preStopQuietMs: 0, preStopMaxMs: preStopMs!, longLived: { spreadMs: 0, spreadGiven: false } }, hooks(hookTimeoutsMs!)).preStopMs
     t.equal(at(fitting), preStopMs, `${preStopMs} ms with ${hookTimeoutsMs} ms of hooks fits ${fitting}`)
     t.ok(at(fitting - 1) < preStopMs!, 'and it is the smallest that does')
   }
@@ -89,6 +89,25 @@ t.test('hooks that cannot end within gracePeriodMs even after an instant drain a
   t.same(budgetWarnings(planBudget(fits, hooks(4000, 4000)), fits), [], 'the proposed gracePeriodMs warns of nothing')
   const justShort = resolveOptions({ gracePeriodMs: 8999, preStopDelayMs: 1000 }, {})
   t.equal(budgetWarnings(planBudget(justShort, hooks(4000, 4000)), justShort).length, 1, 'and it is the smallest that does not')
+  await graceful.shutdown()
+})
+
+t.test('a long-lived close window that does not fit half of the drain is shortened, with a warning naming longLived.spreadMs and the values that fit', async (t) => {
+  const logger = recordingLogger()
+  const graceful = createGraceful({ ...quiet(logger), preStopDelayMs: 2000, gracePeriodMs: 10_000, longLived: { spreadMs: 5000 } })
+  graceful.onPersist('state', () => {})
+  await sleep(10)
+  const warning = logger.entries.find((e) => e.level === 'warn' && /longLived\.spreadMs/.test(e.msg ?? ''))
+  t.ok(warning, 'warned once setup was done')
+  // hooks 5000 ms, pre-stop 2000 ms: the drain keeps 3000 ms, the spread may take 1500 of it.
+  t.match(warning?.msg, /longLived\.spreadMs \(5000\) does not fit the drain: .* as short as 3000 ms, so the spread may be shortened to 1500 ms; set longLived\.spreadMs to at most 1500, or gracePeriodMs to at least 17000/)
+  const fits = resolveOptions({ preStopDelayMs: 2000, gracePeriodMs: 17_000, longLived: { spreadMs: 5000 } }, {})
+  t.same(budgetWarnings(planBudget(fits, hooks(5000)), fits), [], 'the proposed gracePeriodMs warns of nothing')
+  const short = resolveOptions({ preStopDelayMs: 2000, gracePeriodMs: 16_999, longLived: { spreadMs: 5000 } }, {})
+  t.equal(budgetWarnings(planBudget(short, hooks(5000)), short).length, 1, 'and it is the smallest that fits')
+  const byDefault = resolveOptions({ gracePeriodMs: 1000 }, {})
+  t.same(budgetWarnings(planBudget(byDefault, hooks(0)), byDefault), [], 'the default window (1000 ms) is shortened silently')
+  t.equal(planBudget(byDefault, hooks(0)).spreadMs, 500, 'to half of the drain')
   await graceful.shutdown()
 })
 

@@ -1,6 +1,6 @@
 /**
  * Long-lived connections at shutdown (real servers on 127.0.0.1, port 0): WebSockets of a registered
- * `ws` server get close 1001 once pre-stop is over, never during it; server-sent-event streams get a
+ * `ws` server get close 1012 "service restart" once pre-stop is over, never during it; server-sent-event streams get a
  * `retry:` hint and end cleanly; upgrade requests during the drain get 503; a WebSocket client that
  * never answers the close is terminated at the deadline; `drainSignal` marks the moment.
  */
@@ -51,7 +51,7 @@ function sseServer (t: Test): http.Server {
   return server
 }
 
-t.test('WebSocket clients get close 1001 after pre-stop, not during it; the run exits 0 before the deadline and counts them', async (t) => {
+t.test('WebSocket clients get close 1012 after pre-stop, not during it; the run exits 0 before the deadline and counts them', async (t) => {
   const server = sseServer(t)
   const wss = new WebSocketServer({ server })
   t.teardown(() => { wss.close() })
@@ -78,12 +78,12 @@ t.test('WebSocket clients get close 1001 after pre-stop, not during it; the run 
   t.equal(preStopMessages, 5, 'and received what the server sent during pre-stop')
   for (const [i, client] of clients.entries()) {
     const closed = await within(client.closed, 'the client close')
-    t.same([closed.code, closed.reason], [1001, 'going away'], `client ${i} sees close 1001 "going away"`)
+    t.same([closed.code, closed.reason], [1012, 'service restart'], `client ${i} sees close 1012 "service restart"`)
     t.ok(closed.at >= drainAt, `client ${i} was closed after the drain began`)
   }
   t.equal(report.exitCode, 0, 'exit 0')
   t.ok(report.durationMs < 20_000, `the run did not wait for the deadline (${report.durationMs} ms)`)
-  t.same(report.longLived, { streamsEnded: 0, webSocketsClosed: 5, webSocketsTerminated: 0 }, 'report counts the WebSockets closed politely')
+  t.match(report.longLived, { streamsEnded: 0, webSocketsClosed: 5, webSocketsTerminated: 0, closeCodes: { 1012: 5 }, spreadMs: 1000 }, 'report counts the WebSockets closed politely, by code, and the window')
   t.equal(report.sockets.forced, 0, 'the upgraded sockets closed politely are not forced')
   t.match(summaryLine(report), /5 WebSockets closed \/ 0 terminated/, 'the summary line names them')
 })
@@ -193,10 +193,10 @@ t.test('a WebSocket client that never answers the close is terminated at the dea
   const took = performance.now() - start
   await within(mute.closed, 'the mute connection to close')
   const frames = mute.data.subarray(mute.data.indexOf('\r\n\r\n') + 4)
-  t.same([...frames.subarray(0, 4)], [0x88, 12, 0x03, 0xe9], 'the mute client was sent a close frame with 1001 first')
-  t.equal((await within(polite.closed, 'the polite close')).code, 1001, 'the polite client closed with 1001')
+  t.same([...frames.subarray(0, 4)], [0x88, 17, 0x03, 0xf4], 'the mute client was sent a close frame with 1012 first')
+  t.equal((await within(polite.closed, 'the polite close')).code, 1012, 'the polite client closed with 1012')
   t.ok(took < GUARD_MS, `the run ended at the deadline (${Math.round(took)} ms, gracePeriodMs 1000)`)
-  t.same(report.longLived, { streamsEnded: 0, webSocketsClosed: 1, webSocketsTerminated: 1 }, 'one closed politely, one terminated')
+  t.match(report.longLived, { streamsEnded: 0, webSocketsClosed: 1, webSocketsTerminated: 1, closeCodes: { 1012: 1 } }, 'one closed politely, one terminated')
   t.equal(report.exitCode, 1, 'exit 1: a connection had to be cut')
   t.match(summaryLine(report), /1 WebSockets closed \/ 1 terminated/)
 })

@@ -32,7 +32,8 @@ export interface DrainWatcher {
  * (ServerDrainer), or servers that call a fetch handler, Bun.serve() and Deno.serve()
  * (FetchServerDrainer). The pipeline calls, in this order:
  * - `announceClose()` (shutdown began): every response from now on announces `Connection: close`;
- * - `endLongLived()` (the drain began): long-lived responses end, upgrades are refused;
+ * - `endLongLived(spread)` (the drain began): upgrades are refused; each long-lived response in
+ *   progress is handed to `spread`, which ends it when its turn comes;
  * - `closeListener(until, cut)`: stops accepting (at a moment nothing is queued, at the latest at
  *   `until`, at once when `cut` aborts) and ends connections as they become idle; `closed`
  *   resolves when none is left;
@@ -50,7 +51,7 @@ export interface Drainer {
   /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
   readonly listenerClosedByOther: boolean
   announceClose (): void
-  endLongLived (): void
+  endLongLived (spread?: (stream: object, end: () => void) => void): void
   closeListener (until: number, cut: AbortSignal): Promise<unknown>
   /** Stops accepting at once and ends connections as they become idle (a drain that failed half-way). */
   closeAndReap (): void

@@ -2,6 +2,7 @@ import type { Logger } from '../types.js'
 import type { TaskSet } from '../tasks.js'
 import { raceTimeout } from '../timing.js'
 import type { Drainer } from './contract.js'
+import type { LongLivedSpread } from './long-lived-spread.js'
 import type { WebSocketCloser } from './websockets.js'
 
 /** The longest the drain waits for the listeners' accept queues to empty before closing them. */
@@ -10,6 +11,7 @@ const LISTENER_SETTLE_MAX_MS = 1000
 export interface DrainParts {
   readonly drainers: readonly Drainer[]
   readonly webSockets: WebSocketCloser
+  readonly longLived: LongLivedSpread
   readonly tasks: TaskSet
   readonly logger: Logger
 }
@@ -31,10 +33,9 @@ export interface DrainResult {
  * are empty; connections and tracked tasks are awaited until `deadline` (performance clock), then
  * what is left is destroyed. `force` (a second signal) skips the waits.
  */
-export async function drain ({ drainers, webSockets, tasks, logger }: DrainParts, deadline: number, force: AbortSignal): Promise<DrainResult> {
+export async function drain ({ drainers, webSockets, longLived, tasks, logger }: DrainParts, deadline: number, force: AbortSignal): Promise<DrainResult> {
   const start = performance.now()
-  for (const drainer of drainers) drainer.endLongLived()
-  webSockets.closeAll(deadline - start)
+  longLived.begin(drainers, webSockets, deadline)
   const settleUntil = Math.min(deadline, start + LISTENER_SETTLE_MAX_MS)
   await Promise.all(drainers.map((drainer) => drainer.closeListener(settleUntil, force)))
   const everything = Promise.all([...drainers.map((d) => d.closed), tasks.settled(), webSockets.closed])
@@ -42,6 +43,7 @@ export async function drain ({ drainers, webSockets, tasks, logger }: DrainParts
   const complete = waited.outcome === 'ok' && !force.aborted
   const tasksAborted = complete ? 0 : tasks.size
   if (!complete) {
+    longLived.stop()
     const forcedBefore = drainers.reduce((sum, drainer) => sum + drainer.counts.forced, 0)
     const terminatedBefore = webSockets.counts.terminated
     webSockets.terminateRest()
@@ -50,7 +52,7 @@ export async function drain ({ drainers, webSockets, tasks, logger }: DrainParts
       webSockets.counts.terminated - terminatedBefore
     // Upgraded sockets cut without a close frame: a registered WebSocket server would have said 1001 first.
     const hint = upgraded > 0 && webSockets.servers === 0
-      ? `; ${upgraded} upgraded (WebSocket) socket(s) were among them: register the WebSocket server with graceful.addWebSocketServer(wss) so its clients get close 1001 "going away" when the drain begins`
+      ? `; ${upgraded} upgraded (WebSocket) socket(s) were among them: register the WebSocket server with graceful.addWebSocketServer(wss) so its clients get a close frame (longLived.closeCode) when the drain begins`
       : ''
     logger.warn({ destroyed, tasksAborted, upgradedDestroyed: upgraded, drainedMs: Math.round(performance.now() - start) },
       `${force.aborted ? 'drain cut by a second signal' : 'drain deadline reached'}; ${cutSummary(destroyed, tasksAborted)}${hint}`)

@@ -3,7 +3,7 @@ import https from 'node:https'
 import type { Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
 import { ConnectedSockets } from './connected-sockets.js'
-import { endIfEventStream } from './event-streams.js'
+import { endEventStream, endIfEventStream, isEventStream } from './event-streams.js'
 import type { DrainCounts, Drainer, DrainWatcher } from './contract.js'
 import { Http2Sessions } from './http2-sessions.js'
 import { IdleReaper } from './idle-reaper.js'
@@ -92,16 +92,20 @@ export class ServerDrainer implements Drainer {
   }
 
   /**
-   * The drain begins (pre-stop is over): event streams in progress, and those that start from now
-   * on, get a `retry:` hint and end; upgrade requests get 503. Kept apart from closeAndReap() so that it
-   * happens at once, not after the accept queue settled.
+   * The drain begins (pre-stop is over): upgrade requests get 503; each event stream in progress is
+   * handed to `spread` (LongLivedSpread), which ends it with a `retry:` hint when its turn comes;
+   * those that start from now on end at once. Kept apart from closeAndReap() so that it happens at
+   * once, not after the accept queue settled.
    */
-  endLongLived (): void {
+  endLongLived (spread: (stream: Response, end: () => void) => void = (_, end) => { end() }): void {
     if (this.#longLivedEnded) return
     this.#longLivedEnded = isHttp1Server(this.server)
       ? refuseUpgrades(this.server, (socket) => { this.#keepUpgraded(socket, true) })
       : () => {}
-    for (const res of this.#requests.inProgress(this.#sockets)) endIfEventStream(res, this.#streamEnded)
+    for (const res of this.#requests.inProgress(this.#sockets)) {
+      if (!res.headersSent) endIfEventStream(res, this.#streamEnded)
+      else if (isEventStream(res)) spread(res, () => { if (endEventStream(res)) this.#streamEnded() })
+    }
   }
 
   closeListener (until: number, cut: AbortSignal): Promise<ListenerCloseMethod> {

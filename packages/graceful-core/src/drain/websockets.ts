@@ -6,8 +6,8 @@ export interface WebSocketLike {
   readonly readyState: number
   close (code?: number, reason?: string): void
   terminate (): void
-  once?: (event: 'close', listener: () => void) => unknown
-  addEventListener?: (event: 'close', listener: () => void, options?: { once?: boolean }) => void
+  once?: (event: 'close', listener: (code?: number) => void) => unknown
+  addEventListener?: (event: 'close', listener: (event?: { code?: number }) => void, options?: { once?: boolean }) => void
 }
 
 /** A `ws` WebSocketServer, or anything whose `clients` are the open WebSockets (a getter is fine). */
@@ -18,19 +18,17 @@ export interface WebSocketServerLike {
 const CLOSING = 2
 const CLOSED = 3
 /** RFC 6455 §7.4.1: "an endpoint is going away, such as a server going down". */
-export const GOING_AWAY = 1001
-/**
- * Closes are spread over a window so that the clients, which reconnect as soon as they see the close,
- * do not all reach the remaining instances in the same instant. At most this long, however large the
- * budget: a second is enough to flatten a reconnect storm and costs the drain little.
- */
-const CLOSE_SPREAD_MAX_MS = 1000
-/** ...and at most this share of the drain time left, so slow clients keep most of it for the handshake. */
-const CLOSE_SPREAD_SHARE = 0.25
+const GOING_AWAY = 1001
+/** IANA WebSocket close code registry: "Service Restart", the client may reconnect. */
+export const SERVICE_RESTART = 1012
+/** The reason sent with a close code (at most 123 bytes; for people reading a trace, clients go by the code). */
+const REASONS: Readonly<Record<number, string>> = { [GOING_AWAY]: 'going away', [SERVICE_RESTART]: 'service restart' }
 
 export interface WebSocketCounts {
-  /** Clients whose close completed before the deadline (ours with 1001, or their own). */
+  /** Clients whose close completed before the deadline (ours, or their own). */
   closed: number
+  /** The completed closes by the code the server saw (the client echoes ours; its own when it closed first). */
+  codes: Record<string, number>
   /** Clients still open at the deadline, terminated. */
   terminated: number
 }
@@ -50,15 +48,14 @@ export function checkWebSocketServer (wss: unknown): WebSocketServerLike {
 }
 
 /**
- * The WebSockets of the registered servers, closed when the drain begins: each open client gets
- * close 1001 "going away" at a random moment of a short window, and the close handshake is
- * awaited. Clients still open at the drain deadline are terminated.
+ * The WebSockets of the registered servers, closed when the drain begins: LongLivedSpread decides
+ * when each open client gets its close, and the handshake is awaited. Clients still open at the
+ * drain deadline are terminated.
  */
 export class WebSocketCloser {
-  readonly counts: WebSocketCounts = { closed: 0, terminated: 0 }
+  readonly counts: WebSocketCounts = { closed: 0, terminated: 0, codes: {} }
   readonly #servers = new Set<WebSocketServerLike>()
   readonly #open = new Set<WebSocketLike>()
-  readonly #timers = new Set<NodeJS.Timeout>()
   #allClosed: Promise<void> = Promise.resolve()
 
   add (wss: WebSocketServerLike): void {
@@ -75,9 +72,8 @@ export class WebSocketCloser {
     return this.#allClosed
   }
 
-  /** Starts the polite closes, spread over min(1 s, a quarter of `budgetMs`). */
-  closeAll (budgetMs: number): void {
-    const spreadMs = Math.max(0, Math.min(CLOSE_SPREAD_MAX_MS, budgetMs * CLOSE_SPREAD_SHARE))
+  /** Watches every open client and hands its close (with `code`) to `schedule`, which decides when it runs. */
+  closeAll (code: number, schedule: (ws: WebSocketLike, close: () => void) => void): void {
     const waits: Array<Promise<void>> = []
     for (const wss of this.#servers) {
       for (const ws of wss.clients) {
@@ -85,11 +81,7 @@ export class WebSocketCloser {
         this.#open.add(ws)
         waits.push(this.#closeOf(ws))
         if (ws.readyState === CLOSING) continue
-        const timer = setTimeout(() => {
-          this.#timers.delete(timer)
-          if (ws.readyState < CLOSING) ws.close(GOING_AWAY, 'going away')
-        }, Math.random() * spreadMs)
-        this.#timers.add(timer)
+        schedule(ws, () => { if (ws.readyState < CLOSING) ws.close(code, REASONS[code] ?? 'server shutting down') })
       }
     }
     this.#allClosed = Promise.all(waits).then(() => {})
@@ -97,8 +89,6 @@ export class WebSocketCloser {
 
   /** Terminates every client whose close has not completed. */
   terminateRest (): void {
-    for (const timer of this.#timers) clearTimeout(timer)
-    this.#timers.clear()
     for (const ws of this.#open) {
       this.#open.delete(ws)
       this.counts.terminated++
@@ -108,13 +98,18 @@ export class WebSocketCloser {
 
   #closeOf (ws: WebSocketLike): Promise<void> {
     return new Promise((resolve) => {
-      const onClose = (): void => {
+      const onClose = (code: unknown): void => {
         // Already counted as terminated when the deadline came first.
-        if (this.#open.delete(ws)) this.counts.closed++
+        if (this.#open.delete(ws)) {
+          this.counts.closed++
+          const key = typeof code === 'number' ? String(code) : 'unknown'
+          this.counts.codes[key] = (this.counts.codes[key] ?? 0) + 1
+        }
         resolve()
       }
+      // ws passes (code, reason); a standard WebSocket a CloseEvent.
       if (typeof ws.once === 'function') ws.once('close', onClose)
-      else ws.addEventListener?.('close', onClose, { once: true })
+      else ws.addEventListener?.('close', (event) => { onClose(event?.code) }, { once: true })
     })
   }
 }
@@ -124,4 +119,15 @@ function isWebSocket (ws: WebSocketLike): boolean {
   return typeof ws === 'object' && ws !== null && typeof ws.readyState === 'number' &&
     typeof ws.close === 'function' && typeof ws.terminate === 'function' &&
     (typeof ws.once === 'function' || typeof ws.addEventListener === 'function')
+}
+
+/** A close code a server may send and every client accepts (RFC 6455 §7.4 and the IANA registry; 1004–1006 and 1015 are never sent). */
+export function checkCloseCode (option: string, value: unknown): number {
+  const sendable = Number.isInteger(value) &&
+    (((value as number) >= 1000 && (value as number) <= 1014 && ((value as number) < 1004 || (value as number) > 1006)) ||
+      ((value as number) >= 3000 && (value as number) <= 4999))
+  if (!sendable) {
+    throw invalid(option, 'a WebSocket close code a server may send: 1000–1003, 1007–1014 (1012 "service restart", 1001 "going away") or 3000–4999', value, typeof value === 'number')
+  }
+  return value as number
 }

@@ -1,6 +1,8 @@
 /**
  * graceful's metrics: `graceful.requests.in_flight` (observable gauge), `graceful.shutdown.duration`
- * (histogram, s), `graceful.connections.closed` (counter by `graceful.close.kind`) and
+ * (histogram, s), `graceful.connections.closed` (counter by `graceful.close.kind`),
+ * `graceful.long_lived.closed` (counter by `graceful.long_lived.kind`: `websocket`, `websocket_terminated`,
+ * `event_stream`) and
  * `graceful.check.duration` (histogram, s, by `graceful.check.name` and `graceful.check.outcome`).
  *
  * The API has no proxy for meters (unlike tracers): instruments made before an SDK registers its
@@ -27,6 +29,7 @@ interface Instruments {
   provider: OTel.MeterProvider
   shutdownDuration: OTel.Histogram
   connectionsClosed: OTel.Counter
+  longLivedClosed: OTel.Counter
   checkDuration: OTel.Histogram
 }
 
@@ -55,6 +58,11 @@ export function instruments (api: Api): Instruments {
       unit: '{connection}',
       valueType: api.ValueType.INT
     }),
+    longLivedClosed: meter.createCounter('graceful.long_lived.closed', {
+      description: 'Long-lived connections the drain ended: WebSockets closed (handshake completed) or terminated at the deadline, event streams ended',
+      unit: '{connection}',
+      valueType: api.ValueType.INT
+    }),
     checkDuration: meter.createHistogram('graceful.check.duration', {
       description: 'Duration of one readiness check run',
       unit: 's',
@@ -65,12 +73,15 @@ export function instruments (api: Api): Instruments {
 }
 
 export function recordShutdownMetrics (api: Api, report: ShutdownReport): void {
-  const { shutdownDuration, connectionsClosed } = instruments(api)
+  const { shutdownDuration, connectionsClosed, longLivedClosed } = instruments(api)
   shutdownDuration.record(report.durationMs / 1000, { 'graceful.shutdown.outcome': outcomeOf(report) })
   // Zeros too: every kind has a series from the first shutdown on, so a dashboard's rate is 0, not missing.
   connectionsClosed.add(report.sockets.closedIdle, { 'graceful.close.kind': 'idle' })
   connectionsClosed.add(report.sockets.closedAfterResponse, { 'graceful.close.kind': 'after_response' })
   connectionsClosed.add(report.sockets.forced, { 'graceful.close.kind': 'forced' })
+  longLivedClosed.add(report.longLived.webSocketsClosed, { 'graceful.long_lived.kind': 'websocket' })
+  longLivedClosed.add(report.longLived.webSocketsTerminated, { 'graceful.long_lived.kind': 'websocket_terminated' })
+  longLivedClosed.add(report.longLived.streamsEnded, { 'graceful.long_lived.kind': 'event_stream' })
 }
 
 export function recordCheckMetrics (api: Api, run: CheckRun): void {

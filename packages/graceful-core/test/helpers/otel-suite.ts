@@ -66,13 +66,14 @@ export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promis
     t.match(hooks[1]?.events.map((e) => [e.name, e.attributes?.['exception.message']]), [['exception', 'disk full']], 'the error is recorded as an exception')
   })
 
-  await t.test('metrics: shutdown duration (s), connections closed by kind, check duration (s) by name and outcome, requests in flight', async (t) => {
+  await t.test('metrics: shutdown duration (s), connections and long-lived connections closed by kind, check duration (s) by name and outcome, requests in flight', async (t) => {
     publishCheck('db', 'ok', 12)
     publishCheck('db', 'timeout', 1000)
     const sources = [{ [build.inFlight.kInFlight]: 2 }, { [build.inFlight.kInFlight]: 3 }]
     for (const source of sources) build.inFlight.registerInFlightSource(source as never)
     const before = await sdk.collect()
     const closedBefore = (kind: string): number => pointOf(before.get('graceful.connections.closed'), { 'graceful.close.kind': kind })?.value ?? 0
+    const longLivedBefore = (kind: string): number => pointOf(before.get('graceful.long_lived.closed'), { 'graceful.long_lived.kind': kind })?.value ?? 0
     const runsBefore = pointOf<HistogramPoint['value']>(before.get('graceful.shutdown.duration'), { 'graceful.shutdown.outcome': 'complete' })?.value.count ?? 0
     publishReport(sampleReport({ durationMs: 2500 }))
     const found = await sdk.collect()
@@ -85,6 +86,9 @@ export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promis
 
     const closed = found.get('graceful.connections.closed')
     t.same(['idle', 'after_response', 'forced'].map((kind) => (pointOf(closed, { 'graceful.close.kind': kind })?.value ?? 0) - closedBefore(kind)), [7, 4, 1], 'the report\'s socket counts, by kind')
+
+    const longLived = found.get('graceful.long_lived.closed')
+    t.same(['websocket', 'websocket_terminated', 'event_stream'].map((kind) => (pointOf(longLived, { 'graceful.long_lived.kind': kind })?.value ?? 0) - longLivedBefore(kind)), [5, 1, 2], 'the report\'s long-lived closes, by kind')
 
     const checks = found.get('graceful.check.duration')
     t.equal(checks?.descriptor.unit, 's')

@@ -35,7 +35,7 @@ export function sampleReport (overrides: Partial<ShutdownReport> = {}): Shutdown
     probes: { answered: 4 },
     sockets: { closedIdle: 7, closedAfterResponse: 4, forced: 1 },
     tasks: { finished: 1, failed: 0, aborted: 0 },
-    longLived: { streamsEnded: 0, webSocketsClosed: 0, webSocketsTerminated: 0 },
+    longLived: { streamsEnded: 2, webSocketsClosed: 5, webSocketsTerminated: 1, closeCodes: { 1012: 4, 1000: 1 }, spreadMs: 1000, held: 0, holdsExpired: 0 },
     hooks: [
       hookReport('queue', 'cleanup', 700, 60),
       hookReport('cache', 'cleanup', 760, 40),

@@ -43,13 +43,13 @@ async function expectCleanExit (t: Test, fx: Fixture): Promise<void> {
 }
 
 export function conformance (adapter: Adapter): void {
-  t.test(`${adapter.name}: keep-alive clients racing the drain never see a reset, and new connections are refused once the listener closed`, async (t) => {
+  scenario('keep-alive-race', `${adapter.name}: keep-alive clients racing the drain never see a reset, and new connections are refused once the listener closed`, async (t) => {
     for (let round = 0; round < RACE_ROUNDS; round++) {
       await t.test(`round ${round + 1}`, (t) => keepAliveRace(t, adapter, round))
     }
   })
 
-  t.test(`${adapter.name}: a slow request in flight at SIGTERM completes 200 with Connection: close, then the process exits 0`, async (t) => {
+  scenario('slow-request', `${adapter.name}: a slow request in flight at SIGTERM completes 200 with Connection: close, then the process exits 0`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 20_000 } })
     const c = client(t, fx.origin)
     const answer = send(c, fx.origin, `/slow?ms=${SLOW_REQUEST_MS}`)
@@ -67,7 +67,7 @@ export function conformance (adapter: Adapter): void {
     t.equal(fx.report()?.requests.completedDuringDrain, 1, 'report: one request completed during the drain')
   })
 
-  t.test(`${adapter.name}: a stuck request is cut at the grace deadline: exit 1, one socket forced`, async (t) => {
+  scenario('stuck-request', `${adapter.name}: a stuck request is cut at the grace deadline: exit 1, one socket forced`, async (t) => {
     const gracePeriodMs = 1000
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs } })
     const c = client(t, fx.origin)
@@ -97,7 +97,7 @@ export function conformance (adapter: Adapter): void {
     t.same(earlyWarnings.map((line) => line.msg), [], 'no warning at start-up: the application registered no hook')
   })
 
-  t.test(`${adapter.name}: answers 503 on /ready during the pre-stop delay while /health and other routes answer 200 with Connection: close`, async (t) => {
+  scenario('probes-pre-stop', `${adapter.name}: answers 503 on /ready during the pre-stop delay while /health and other routes answer 200 with Connection: close`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 1200, gracePeriodMs: 20_000 } })
     const a = agent(t)
     const before = await send(a, fx.origin, '/ready')
@@ -140,7 +140,7 @@ export function conformance (adapter: Adapter): void {
     t.equal(fx.report()?.phases.preStop.endedBy, 'fixed', 'the pre-stop window ran its fixed delay')
   })
 
-  t.test(`${adapter.name}: /ready answers 503 starting until the startup task resolved, then 200; a failing critical check makes it 503 unavailable; /health answers 200 throughout`, async (t) => {
+  scenario('probes-startup', `${adapter.name}: /ready answers 503 starting until the startup task resolved, then 200; a failing critical check makes it 503 unavailable; /health answers 200 throughout`, async (t) => {
     const fx = await startFixture(t, adapter, { startupMs: STARTUP_MS, check: { critical: true } })
     const a = agent(t)
     const probes = async (): Promise<{ ready: Answer, health: Answer }> => {
@@ -175,7 +175,7 @@ export function conformance (adapter: Adapter): void {
     t.equal(fx.lines.filter((line) => line.msg === 'readiness check dependency failed').length, 1, 'the failure is logged once')
   })
 
-  t.test(`${adapter.name}: ${LOAD_CLIENTS} keep-alive clients looping through pre-stop until each saw Connection: close see no failure`, async (t) => {
+  scenario('pre-stop-load', `${adapter.name}: ${LOAD_CLIENTS} keep-alive clients looping through pre-stop until each saw Connection: close see no failure`, async (t) => {
     // Traffic-aware pre-stop (at least 1 s, then until the clients went quiet): see keepAliveRace.
     const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 1000, preStopQuietMs: RACE_QUIET_MS, preStopMaxMs: 10_000, gracePeriodMs: 20_000 }, markRequests: false })
     let stopAt = Number.POSITIVE_INFINITY
@@ -223,7 +223,7 @@ export function conformance (adapter: Adapter): void {
     t.equal(keptAliveAfterClose, 0, 'every response after shutdown began carries Connection: close')
   })
 
-  t.test(`${adapter.name}: an upgraded socket does not keep the process alive past the deadline`, async (t) => {
+  scenario('upgraded-socket', `${adapter.name}: an upgraded socket does not keep the process alive past the deadline`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 1000 }, upgrade: true })
     const raw = await rawSocket(t, fx.port)
     raw.socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
@@ -240,7 +240,7 @@ export function conformance (adapter: Adapter): void {
     t.ok(raw.isClosed(), 'the client sees the upgraded socket closed')
   })
 
-  t.test(`${adapter.name}: WebSocket clients get close 1001 and an event stream gets retry: once pre-stop is over; exit 0 before the deadline`, async (t) => {
+  scenario('long-lived', `${adapter.name}: WebSocket clients get close 1001 and an event stream gets retry: once pre-stop is over; exit 0 before the deadline`, async (t) => {
     const gracePeriodMs = 20_000
     const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 300, gracePeriodMs }, longLived: true })
     const sockets = await Promise.all([1, 2, 3].map(async () => {
@@ -270,7 +270,7 @@ export function conformance (adapter: Adapter): void {
     t.ok((fx.report()?.durationMs ?? gracePeriodMs) < gracePeriodMs, 'the run did not wait for the deadline')
   })
 
-  t.test(`${adapter.name}: a second SIGTERM during the drain forces a quick non-zero exit`, async (t) => {
+  scenario('second-signal', `${adapter.name}: a second SIGTERM during the drain forces a quick non-zero exit`, async (t) => {
     // Without the force the drain would wait for the stuck request until the 30 s deadline.
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 30_000 } })
     const c = client(t, fx.origin)
@@ -281,7 +281,7 @@ export function conformance (adapter: Adapter): void {
     await within(answer, 5_000, 'the stuck request to end')
   })
 
-  t.test(`${adapter.name}: a SIGINT after SIGTERM, during a cleanup hook, forces a quick non-zero exit`, async (t) => {
+  scenario('sigint-during-hook', `${adapter.name}: a SIGINT after SIGTERM, during a cleanup hook, forces a quick non-zero exit`, async (t) => {
     // Without the force the hook would hold the process until its 20 s timeout.
     const fx = await startFixture(t, adapter, {
       graceful: { gracePeriodMs: 60_000, hookTimeoutMs: 20_000 },
@@ -291,7 +291,7 @@ export function conformance (adapter: Adapter): void {
     t.notOk(fx.lines.some(isMarker('hook-end', { name: 'held' })), 'the held hook did not get to finish')
   })
 
-  t.test(`${adapter.name}: cleanup hooks run in reverse registration order and persist hooks in order, after the last in-flight response`, async (t) => {
+  scenario('hook-order', `${adapter.name}: cleanup hooks run in reverse registration order and persist hooks in order, after the last in-flight response`, async (t) => {
     const hooks = [
       { phase: 'cleanup', name: 'cleanup-1', ms: 20 },
       { phase: 'persist', name: 'persist-1', ms: 20 },
@@ -322,7 +322,7 @@ export function conformance (adapter: Adapter): void {
       'the report lists the hooks in the order they ran, all ok')
   })
 
-  t.test(`${adapter.name}: a close started by code (the framework's own close()) runs the pipeline, resolves and leaves the process running`, async (t) => {
+  scenario('close-by-code', `${adapter.name}: a close started by code (the framework's own close()) runs the pipeline, resolves and leaves the process running`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 20_000 }, closeOn: 'SIGHUP', hooks: [{ phase: 'persist', name: 'saved', ms: 10 }] })
     fx.kill('SIGHUP')
     const resolved = await fx.waitForMarker('close-resolved', {}, EXIT_GUARD_MS)
@@ -334,7 +334,7 @@ export function conformance (adapter: Adapter): void {
     t.ok(fx.lines.some(isMarker('state', { state: 'stopped' })), 'the coordinator stopped')
   })
 
-  t.test(`${adapter.name}: a socket left idle by a response that finished after the drain started is ended at once`, async (t) => {
+  scenario('idle-after-response', `${adapter.name}: a socket left idle by a response that finished after the drain started is ended at once`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 60_000 }, keepAliveTimeoutMs: 60_000 })
     const raw = await rawSocket(t, fx.port)
     raw.socket.write('GET /stream?ms=800 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')

@@ -3,6 +3,7 @@ import { type Budget, budgetWarnings, planBudget } from './budget.js'
 import { CheckSet } from './checks.js'
 import { type DrainableServer, isDrainableServer } from './drain/node-http.js'
 import { ServerDrainer } from './drain/server-drainer.js'
+import { detectRuntime, runtimeWarnings, unsupportedRuntime } from './platform/runtime.js'
 import { checkWebSocketServer, WebSocketCloser, type WebSocketServerLike } from './drain/websockets.js'
 import { GracefulStateError, invalid, tooLate } from './errors.js'
 import { HookRegistry } from './hooks.js'
@@ -46,8 +47,12 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
 
   constructor (options?: GracefulOptions) {
     super()
+    const runtime = detectRuntime()
+    const unsupported = unsupportedRuntime(runtime)
+    if (unsupported !== undefined) throw unsupported
     this.options = resolveOptions(options)
     const { logger } = this.options
+    for (const message of runtimeWarnings(runtime)) logger.warn({ runtime }, message)
     this.tasks = new TaskSet(logger)
     this.hooks = new HookRegistry(this.options.hookTimeoutMs, logger)
     this.checks = new CheckSet(logger)

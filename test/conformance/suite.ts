@@ -10,7 +10,7 @@ import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket from 'ws'
 import { type Adapter, type Fixture, type Line, startFixture, within } from '../helpers/fixture.js'
-import { agent, type Answer, client, connectionHeader, connectOutcome, errorCode, pool, rawSocket, send } from '../helpers/clients.js'
+import { agent, type Answer, client, connectionHeader, connectOutcome, connectStorm, errorCode, pool, rawSocket, send } from '../helpers/clients.js'
 
 export type { Adapter } from '../helpers/fixture.js'
 
@@ -28,6 +28,35 @@ const RACE_MAX_REQUESTS = 5000
 const LOAD_CLIENTS = 200
 /** The startup task of the startup scenario: long enough for the first probes to arrive before it resolves. */
 const STARTUP_MS = 2000
+/** Shutdowns of the connect storm, each a fresh process, and its clients (each a new connection per request). */
+const STORM_SHUTDOWNS = 3
+const STORM_CLIENTS = 24
+
+/** Every scenario of the suite, by id. */
+export const SCENARIOS = [
+  'keep-alive-race', 'slow-request', 'stuck-request', 'probes-pre-stop', 'probes-startup', 'pre-stop-load',
+  'connect-storm', 'upgraded-socket', 'long-lived', 'second-signal', 'sigint-during-hook', 'hook-order',
+  'close-by-code', 'idle-after-response'
+] as const
+export type Scenario = typeof SCENARIOS[number]
+
+/**
+ * The scenarios judged by what clients see on the wire (signals, probes, pre-stop, drain, the
+ * keep-alive race, the connect storm, long-lived connections): the ones a runtime's own HTTP layer
+ * can change. The others (hook order, a close by code) run the same JavaScript everywhere.
+ */
+export const WIRE_SCENARIOS: readonly Scenario[] = SCENARIOS.filter((id) => id !== 'hook-order' && id !== 'close-by-code')
+
+export interface ConformanceOptions {
+  /** Only these scenarios (all by default). */
+  readonly scenarios?: readonly Scenario[]
+}
+
+/**
+ * Where the listener closes without resetting a queued connection: Node.js. Elsewhere
+ * createGraceful() warns that it can, and the connect storm counts the resets instead.
+ */
+const resetFree = (adapter: Adapter): boolean => adapter.runtime === undefined || adapter.runtime.startsWith('node')
 
 const markerIndex = (lines: readonly Line[], match: (line: Line) => boolean): number => lines.findIndex(match)
 const isMarker = (name: string, fields: Record<string, unknown> = {}) => (line: Line): boolean =>
@@ -42,7 +71,11 @@ async function expectCleanExit (t: Test, fx: Fixture): Promise<void> {
   t.equal(report?.sockets.forced, 0, 'no socket was forced')
 }
 
-export function conformance (adapter: Adapter): void {
+export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: ConformanceOptions = {}): void {
+  const scenario = (id: Scenario, name: string, fn: (t: Test) => Promise<void>): void => {
+    if (scenarios.includes(id)) t.test(name, fn)
+  }
+
   scenario('keep-alive-race', `${adapter.name}: keep-alive clients racing the drain never see a reset, and new connections are refused once the listener closed`, async (t) => {
     for (let round = 0; round < RACE_ROUNDS; round++) {
       await t.test(`round ${round + 1}`, (t) => keepAliveRace(t, adapter, round))
@@ -223,6 +256,14 @@ export function conformance (adapter: Adapter): void {
     t.equal(keptAliveAfterClose, 0, 'every response after shutdown began carries Connection: close')
   })
 
+  scenario('connect-storm', `${adapter.name}: clients opening a new connection per request through a shutdown are served or refused, ${resetFree(adapter) ? 'never reset' : 'resets counted'}`, async (t) => {
+    const resets: number[] = []
+    for (let shutdown = 1; shutdown <= STORM_SHUTDOWNS; shutdown++) {
+      await t.test(`shutdown ${shutdown}`, async (t) => { resets.push(await connectStormShutdown(t, adapter)) })
+    }
+    if (!resetFree(adapter)) t.comment(`${adapter.name}: ECONNRESET per shutdown ${resets.join(', ')} (${STORM_CLIENTS} clients)`)
+  })
+
   scenario('upgraded-socket', `${adapter.name}: an upgraded socket does not keep the process alive past the deadline`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 1000 }, upgrade: true })
     const raw = await rawSocket(t, fx.port)
@@ -373,6 +414,31 @@ async function secondSignal (t: Test, fx: Fixture, second: NodeJS.Signals, phase
   t.not(report?.exitCode, 0, 'report.exitCode is non-zero')
   t.ok(fx.lines.some((line) => line.phase === phase && typeof line.msg === 'string' && line.msg.includes(phase)),
     'the log says which phase was cut')
+}
+
+/**
+ * One shutdown under a connect storm (research/listener-close.md): the clients keep opening new
+ * connections until the process exited. A refused connect is safe to retry; a reset is not (the
+ * request was usually sent). Returns the resets the clients saw.
+ */
+async function connectStormShutdown (t: Test, adapter: Adapter): Promise<number> {
+  const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 500, gracePeriodMs: 20_000 }, markRequests: false })
+  const storm = connectStorm(t, fx.port, STORM_CLIENTS)
+  await within((async () => { while (storm.counts.ok < STORM_CLIENTS) await sleep(5) })(), 60_000, 'the storm to be served')
+  const killedAt = fx.kill('SIGTERM')
+  await expectCleanExit(t, fx)
+  await storm.stop()
+  const { counts } = storm
+  t.same(storm.others, [], 'every request was answered 200, refused or reset', counts)
+  t.ok(storm.okSentSince(killedAt) > 0, 'requests sent after SIGTERM were served (the pre-stop window)')
+  const warned = fx.lines.some((line) => line.level === 40 && line.runtime !== undefined && String(line.msg).includes('ECONNRESET'))
+  if (resetFree(adapter)) {
+    t.equal(counts.reset, 0, 'no request was reset', counts)
+    t.notOk(warned, 'no runtime warning')
+  } else {
+    t.ok(warned, 'createGraceful() warned that the listener close can reset connections here')
+  }
+  return counts.reset
 }
 
 /**

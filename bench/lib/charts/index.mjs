@@ -6,6 +6,7 @@ import { idleExitSpec } from './idle-exit.mjs'
 import { overheadSpec } from './overhead.mjs'
 import { renderSvg } from './render.mjs'
 import { rollingTimelineSpec, timelineRuns } from './rolling-timeline.mjs'
+import { runtimesSpec } from './runtimes.mjs'
 
 export const CHARTS_DIR = new URL('../../charts/', import.meta.url)
 
@@ -14,7 +15,8 @@ export function chartSpecs (load, { variantOrder = [] } = {}) {
   return {
     'rolling-timeline': rollingTimelineSpec(timelineRuns(load('rolling')?.results?.main, variantOrder)),
     overhead: overheadSpec(load('overhead')),
-    'idle-exit': idleExitSpec(load('idle'))
+    'idle-exit': idleExitSpec(load('idle')),
+    runtimes: runtimesSpec(load('runtimes'))
   }
 }
 

@@ -19,7 +19,7 @@ export class GracefulStateError extends Error {
   override name = 'GracefulStateError'
 }
 
-/** The runtime cannot run graceful (a Node.js below 20): thrown by createGraceful(). */
+/** The runtime cannot run graceful (a Node.js below 20.3): thrown by createGraceful(). */
 export class GracefulRuntimeError extends Error {
   readonly code = UNSUPPORTED_RUNTIME
   override name = 'GracefulRuntimeError'

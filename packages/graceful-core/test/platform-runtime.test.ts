@@ -1,5 +1,5 @@
 /**
- * The runtime read at creation: a Node.js below 20 is refused with an error naming what it lacks,
+ * The runtime read at creation: a Node.js below 20.3 is refused with an error naming what it lacks,
  * Bun and Deno get a warning naming what does not hold there, Node.js 20 and later none.
  * (test/runtimes/internals.test.ts checks the warnings on the real runtimes.)
  */
@@ -14,12 +14,13 @@ t.test('detectRuntime names Bun and Deno by their own version, Node by its', asy
   t.same(detectRuntime(), { name: 'node', version: process.versions.node }, 'this process')
 })
 
-t.test('a Node.js below 20 is refused, naming the version and what is missing', async (t) => {
+t.test('a Node.js below 20.3 is refused, naming the version and what is missing', async (t) => {
   const error = unsupportedRuntime({ name: 'node', version: '18.20.4' })
   t.type(error, GracefulRuntimeError)
   t.equal(error?.code, UNSUPPORTED_RUNTIME)
-  t.equal(error?.message, 'Node.js 18.20.4 is not supported: graceful needs Node.js 20 or later (AbortSignal.any(), server.closeIdleConnections())')
-  for (const version of ['20.0.0', '22.23.5', '26.12.1']) t.equal(unsupportedRuntime({ name: 'node', version }), undefined, `Node.js ${version} runs`)
+  t.equal(error?.message, 'Node.js 18.20.4 is not supported: graceful needs Node.js 20.3 or later (AbortSignal.any(), server.closeIdleConnections())')
+  t.match(unsupportedRuntime({ name: 'node', version: '20.2.0' })?.message, /^Node\.js 20\.2\.0 is not supported/)
+  for (const version of ['20.3.0', '21.0.0', '22.23.5', '26.12.1']) t.equal(unsupportedRuntime({ name: 'node', version }), undefined, `Node.js ${version} runs`)
   t.equal(unsupportedRuntime({ name: 'bun', version: '1.4.5' }), undefined, 'Bun runs, with a warning')
 })
 

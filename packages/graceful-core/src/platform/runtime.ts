@@ -1,6 +1,6 @@
 /**
  * The JavaScript runtime graceful runs on, and what it lacks of what the drain relies on. Read at
- * creation: a Node.js below 20 is refused (graceful uses AbortSignal.any() and Node's
+ * creation: a Node.js below 20.3 is refused (graceful uses AbortSignal.any() and Node's
  * closeIdleConnections()); Bun and Deno run node:http servers through their own layers, which the
  * drain handles but where the listener cannot be closed as cleanly as on Node (README, "Runtimes").
  * @module
@@ -13,8 +13,8 @@ export interface Runtime {
   readonly version: string
 }
 
-/** The oldest Node.js major graceful runs on (the package.json `engines`). */
-export const MIN_NODE_MAJOR = 20
+/** The oldest Node.js graceful runs on, [major, minor] (the package.json `engines`: AbortSignal.any() came in 20.3). */
+export const MIN_NODE: readonly [number, number] = [20, 3]
 
 type Versions = Readonly<Record<string, string | undefined>>
 
@@ -27,9 +27,9 @@ export function detectRuntime (versions: Versions = process.versions): Runtime {
 /** The error for a runtime graceful cannot run on, naming what is missing; undefined when it can. */
 export function unsupportedRuntime (runtime: Runtime): GracefulRuntimeError | undefined {
   if (runtime.name !== 'node') return undefined
-  const major = Number.parseInt(runtime.version, 10)
-  if (major >= MIN_NODE_MAJOR) return undefined
-  return new GracefulRuntimeError(`Node.js ${runtime.version} is not supported: graceful needs Node.js ${MIN_NODE_MAJOR} or later (AbortSignal.any(), server.closeIdleConnections())`)
+  const [major = 0, minor = 0] = runtime.version.split('.').map(Number)
+  if (major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1])) return undefined
+  return new GracefulRuntimeError(`Node.js ${runtime.version} is not supported: graceful needs Node.js ${MIN_NODE.join('.')} or later (AbortSignal.any(), server.closeIdleConnections())`)
 }
 
 /** What does not hold on this runtime, one warning each (none on Node.js). */

@@ -16,6 +16,7 @@ const NODE = {
   handleMethods: true,
   onconnectionWrapSeesAccepts: true,
   relisten: 0,
+  backlogLowered: true,
   connectionsList: 'all/active/idle',
   httpMessageNamesResponse: true,
   warnings: []
@@ -33,6 +34,7 @@ const EXPECTED: Record<RuntimeName | 'node', Record<string, unknown>> = {
     handleMethods: false,
     onconnectionWrapSeesAccepts: null,
     relisten: null,
+    backlogLowered: null,
     connectionsList: null,
     newConnectionIdle: null,
     httpMessageNamesResponse: true,
@@ -41,6 +43,8 @@ const EXPECTED: Record<RuntimeName | 'node', Record<string, unknown>> = {
   deno: {
     ...NODE,
     handle: 'TCPWrap',
+    // listen(0) answers 0 and changes nothing: the listener closes after the quiet wait.
+    backlogLowered: false,
     connectionsList: 'other shape',
     newConnectionIdle: null,
     warnings: [/^Deno \d+\.\d+\.\d+: its node:http listener closes without resetting queued connections most of the time, not always/]
@@ -60,7 +64,7 @@ for (const [name, expected] of Object.entries(EXPECTED)) {
     const found = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>
     const { warnings, ...rest } = expected
     const { warnings: foundWarnings, ...foundRest } = found
-    t.same(foundRest, rest, 'handle, accept wrap, backlog change, connection list and socket._httpMessage')
+    t.same(foundRest, rest, 'handle, accept wrap, backlog change and its effect, connection list and socket._httpMessage')
     t.match(foundWarnings, warnings, 'createGraceful() warns of what does not hold here, and only there')
     t.equal((foundWarnings as unknown[]).length, (warnings as unknown[]).length, 'no other warning')
   })

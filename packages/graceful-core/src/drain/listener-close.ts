@@ -115,20 +115,17 @@ interface ListeningHandle {
 /**
  * The server's own listening TCP handle, when lowering its backlog is known to work: Linux, a real
  * TCP handle (not a cluster worker's stand-in, whose listen() does nothing), still open. Deno's
- * node:http has its own native `TCPWrap` with the same methods and no `fd`; Bun's has no handle.
+ * node:http handle (`TCPWrap`, no fd) answers listen(0) with 0 but keeps its backlog, and Bun's
+ * servers have no handle: both close after the quiet wait (test/runtimes/internals.test.ts).
  */
 function listeningHandle (server: DrainableServer): ListeningHandle | undefined {
   if (process.platform !== 'linux') return undefined
   if (isInheritedListener(server)) return undefined // shared socket: its backlog is the next instance's queue
   const handle = (server as unknown as { _handle?: Partial<ListeningHandle> & { fd?: unknown } | null })._handle
-  if (handle == null || !LISTENING_HANDLES.has(handle.constructor?.name ?? '')) return undefined
-  if (handle.fd !== undefined && (typeof handle.fd !== 'number' || handle.fd < 0)) return undefined
+  if (handle == null || handle.constructor?.name !== 'TCP' || typeof handle.fd !== 'number' || handle.fd < 0) return undefined
   if (typeof handle.listen !== 'function' || typeof handle.onconnection !== 'function' || typeof handle.close !== 'function') return undefined
   return handle as ListeningHandle
 }
-
-/** Node's TCP handle class, and Deno's. */
-const LISTENING_HANDLES = new Set(['TCP', 'TCPWrap'])
 
 interface AcceptCounter {
   count: number

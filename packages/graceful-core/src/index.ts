@@ -6,7 +6,7 @@
 export { createGraceful, Graceful, type GracefulEvents, kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger, type ProbeRequest, type ProbeResponse } from './coordinator.js'
 export type { DrainableServer } from './drain/server-drainer.js'
 export type { WebSocketLike, WebSocketServerLike } from './drain/websockets.js'
-export { GracefulRangeError, GracefulRuntimeError, GracefulStateError, GracefulTypeError, INVALID_OPTION, REGISTERED_TOO_LATE, UNSUPPORTED_RUNTIME } from './errors.js'
+export { GracefulRangeError, GracefulStateError, GracefulTypeError, INVALID_OPTION, REGISTERED_TOO_LATE } from './errors.js'
 export { summaryLine } from './report.js'
 export type * from './types.js'
 export { pathOf, probeAnswer, type ProbeAnswer, type ProbeKind, readinessOf } from './probes.js'

@@ -4,7 +4,8 @@
  * (test/runtimes/internals.test.ts checks the warnings on the real runtimes.)
  */
 import t from 'tap'
-import { createGraceful, GracefulRuntimeError, UNSUPPORTED_RUNTIME } from '../src/index.js'
+import { createGraceful } from '../src/index.js'
+import { GracefulRuntimeError, UNSUPPORTED_RUNTIME } from '../src/errors.js'
 import { detectRuntime, runtimeWarnings, unsupportedRuntime } from '../src/platform/runtime.js'
 
 t.test('detectRuntime names Bun and Deno by their own version, Node by its', async (t) => {

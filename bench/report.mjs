@@ -8,6 +8,7 @@ import { markdown, median } from './lib/table.mjs'
 import { KINDS, KIND_LABEL } from './lib/load.mjs'
 import { OUTCOMES, OUTCOME_LABEL } from './sections/connect-storm.mjs'
 import { MAIN_VARIANTS, slowStartHeaders, slowStartRow } from './sections/rolling.mjs'
+import { runtimeHeaders, runtimeRow } from './sections/runtimes.mjs'
 
 const DOC = new URL('../BENCHMARKS.md', import.meta.url)
 const load = (name) => {
@@ -41,7 +42,7 @@ function failureLines (runs) {
 
 const blocks = {
   machine () {
-    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'ws-spread', 'single-host'].map(load).filter(Boolean)
+    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'ws-spread', 'single-host', 'runtimes'].map(load).filter(Boolean)
     if (!runs.length) return '_no results yet_'
     const m = runs[0].machine
     return [
@@ -236,7 +237,19 @@ const singleHostBlock = () => {
   return lines.join('\n')
 }
 
+const runtimesBlock = () => {
+  const r = load('runtimes')
+  if (!r) return '_not run yet_'
+  const c = r.results.config
+  return [
+    `The same pods on each runtime (the Node running the bench is node20). Rolling update: ${c.rolling.loops.proxyFast + c.rolling.loops.directFast} fast and ${c.rolling.loops.proxySlow + c.rolling.loops.directSlow} slow client loops, half through the LB (readiness probed every 200 ms, ${c.lagMs / 1000} s lag), at least ${c.rolling.durationMs / 1000} s and ${c.rolling.minRequests} requests, ours with \`preStopDelayMs: ${c.graceful.preStopDelayMs}\`. Connect storm: ${c.storm.clients} clients, a new connection per request, ${c.storm.shutdowns} shutdowns, \`preStopDelayMs: ${c.storm.preStopDelayMs}\`; ECONNREFUSED is safe to retry, ECONNRESET is not.`,
+    '',
+    markdown(runtimeHeaders, r.results.runs.map(runtimeRow).map((row) => row.map((cell, i) => (i === 6 ? `**${cell}**` : cell))))
+  ].join('\n')
+}
+
 blocks['single-host'] = singleHostBlock
+blocks.runtimes = runtimesBlock
 blocks['connect-storm'] = stormBlock
 blocks.websockets = websocketsBlock
 blocks['ws-spread'] = wsSpreadBlock

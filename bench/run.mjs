@@ -3,7 +3,7 @@
 // Options: --duration MS (rolling: minimum load per run), --requests N (rolling:
 // minimum requests per run, default 20000), --rate RPS (rolling fast-request rate),
 // --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
-// rolling, connect-storm, proxies and websockets variants; `slow-start`: the rolling slow-start
+// rolling, connect-storm, proxies and websockets variants, or runtimes by name; `slow-start`: the rolling slow-start
 // group; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds),
 // --shutdowns N (connect-storm shutdowns, proxies restarts, single-host reloads per variant), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
@@ -23,10 +23,11 @@ import { runProxies } from './sections/proxies.mjs'
 import { runWebsockets } from './sections/websockets.mjs'
 import { runWsSpread } from './sections/ws-spread.mjs'
 import { runSingleHost } from './sections/single-host.mjs'
+import { runRuntimes } from './sections/runtimes.mjs'
 import { renderCharts, updateDoc } from './report.mjs'
 import { stringifyResults } from './lib/results-json.mjs'
 
-const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets, 'ws-spread': runWsSpread, 'single-host': runSingleHost }
+const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets, 'ws-spread': runWsSpread, 'single-host': runSingleHost, runtimes: runRuntimes }
 
 function parseArgs (argv) {
   const args = { only: Object.keys(SECTIONS), quick: false, doc: true }
@@ -55,7 +56,7 @@ function parseArgs (argv) {
     else if (a.startsWith('--rounds')) args.rounds = Math.max(1, Math.round(num()))
     else if (a.startsWith('--variant')) args.variant = value()
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,ws-spread,single-host] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
+      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,ws-spread,single-host,runtimes] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }
@@ -72,11 +73,11 @@ function fdHardLimit () {
 }
 
 /**
- * A `--variant` run measures a few rows: they replace the same rows (same variant, proxy and LB lag)
+ * A `--variant` run measures a few rows: they replace the same rows (same variant, proxy, LB lag and runtime)
  * of the results file already there and the other rows are kept, so the tables stay whole.
  */
 function mergeRows (previous, fresh) {
-  const key = (r) => JSON.stringify([r.variant, r.proxy, r.lagMs])
+  const key = (r) => JSON.stringify([r.variant, r.proxy, r.lagMs, r.runtime])
   const merged = { ...previous, ...fresh }
   for (const [name, rows] of Object.entries(fresh)) {
     const old = previous[name]

@@ -6,6 +6,7 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { runtimeCommand } from '../../scripts/runtimes.mjs'
 
 const live = new Set()
 
@@ -33,6 +34,12 @@ function hookExit () {
   })
 }
 
+function runtimeProgram (runtime, path, nodeArgs) {
+  if (nodeArgs.length > 0) throw new Error(`node arguments (${nodeArgs.join(' ')}) cannot be passed to runtime ${runtime}`)
+  const { command, args } = runtimeCommand(runtime, path)
+  return [command, ...args]
+}
+
 /**
  * Start `node <script> ...args`. Returns a handle with:
  * - `next(type, timeoutMs)`: the next BENCH message of that type (rejects on timeout or exit)
@@ -41,11 +48,13 @@ function hookExit () {
  * - `lines`: the last non-BENCH output lines, for error messages
  * - `messages`: BENCH messages nobody waited for, each with `receivedAt` (performance.now() when read)
  */
-export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit = 0, cpu } = {}) {
+export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit = 0, cpu, runtime } = {}) {
   hookExit()
   const path = script instanceof URL ? fileURLToPath(script) : script
+  // `runtime` (scripts/runtimes.mjs, installed beforehand): the script runs there instead of this Node.
+  const program = runtime === undefined ? [process.execPath, ...nodeArgs, path] : runtimeProgram(runtime, path, nodeArgs)
   // Pinned to one CPU (see pinnable()): `taskset -c N node ...`.
-  const command = [...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)]), process.execPath, ...nodeArgs, path, ...args.map(String)]
+  const command = [...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)]), ...program, ...args.map(String)]
   const options = { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }
   // A raised (soft) descriptor limit needs a shell: `ulimit -n N && exec node ...`.
   const child = ulimit

@@ -83,8 +83,8 @@ function storm (port, clients, maxMs) {
 }
 
 /** One shutdown of one pod under the storm. */
-export async function stormShutdown (variant, cfg) {
-  const pod = startNode(POD, [variant.kind, JSON.stringify({ graceful: GRACEFUL, maxLifeMs: 60_000 })])
+export async function stormShutdown (variant, cfg, runtime) {
+  const pod = startNode(POD, [variant.kind, JSON.stringify({ graceful: GRACEFUL, maxLifeMs: 60_000 })], { runtime })
   let load = null
   try {
     const { port } = await pod.next('listening', 20_000)

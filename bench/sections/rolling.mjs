@@ -73,7 +73,7 @@ export async function rollingRun (variant, cfg) {
   const proxyPort = await lb.listen()
   const opts = JSON.stringify({ ...variant.opts, maxLifeMs: 300_000 })
   const newPodOpts = JSON.stringify({ ...variant.opts, ...variant.newPod, maxLifeMs: 300_000 })
-  const v1 = startNode(POD, [variant.kind, opts])
+  const v1 = startNode(POD, [variant.kind, opts], { runtime: variant.runtime })
   let v2 = null
   let load = null
   try {
@@ -83,7 +83,7 @@ export async function rollingRun (variant, cfg) {
     load = createLoad({ lb, proxyPort, loops: cfg.loops, rate: cfg.rate, maxMs: Math.max(cfg.durationMs, cfg.maxLoadMs) + 120_000 })
     const loadStart = performance.now()
     await sleep(cfg.warmupMs)
-    v2 = startNode(POD, [variant.kind, newPodOpts])
+    v2 = startNode(POD, [variant.kind, newPodOpts], { runtime: variant.runtime })
     const l2 = await v2.next('listening', 20_000)
     const v2ListeningAt = performance.now()
     lb.add('v2', l2.port)

@@ -2,6 +2,7 @@
  * HTTP clients for the conformance suite: undici dispatchers and raw sockets, each closed in the
  * test's teardown whatever happened.
  */
+import http from 'node:http'
 import net from 'node:net'
 import type { Test } from 'tap'
 import { Agent, Client, type Dispatcher, Pool } from 'undici'
@@ -121,5 +122,69 @@ export async function rawSocket (t: Test, port: number): Promise<RawSocket> {
     },
     closed,
     isClosed: () => closedAt !== undefined
+  }
+}
+
+/** What a request on a new connection came to, from the client's view. */
+export type StormOutcome = 'ok' | 'status' | 'refused' | 'reset' | 'other'
+
+export interface ConnectStorm {
+  readonly counts: Record<StormOutcome, number>
+  /** Error codes of 'other' outcomes, and statuses other than 200. */
+  readonly others: string[]
+  /** Requests answered 200 that were sent at or after `since` (performance clock). */
+  okSentSince: (since: number) => number
+  /** Stops the loops; resolves once every request in flight settled (a dropped SYN is retried about 1 s later). */
+  stop: () => Promise<void>
+}
+
+/**
+ * `clients` loops, each sending GET /hello on a new connection (no keep-alive, `Connection: close`)
+ * one after the other, until stop(): the clients that reconnect per request, or a proxy without
+ * upstream keep-alive. Refused connects are paced, so a closed port does not make them spin.
+ */
+export function connectStorm (t: Test, port: number, clients: number): ConnectStorm {
+  const counts: Record<StormOutcome, number> = { ok: 0, status: 0, refused: 0, reset: 0, other: 0 }
+  const others: string[] = []
+  const okSentAt: number[] = []
+  let stopped = false
+  const one = (): Promise<void> => new Promise((resolve) => {
+    const sentAt = performance.now()
+    const done = (outcome: StormOutcome, detail?: string): void => {
+      counts[outcome]++
+      if (detail !== undefined) others.push(detail)
+      if (outcome === 'ok') okSentAt.push(sentAt)
+      resolve()
+    }
+    const req = http.request({ host: '127.0.0.1', port, path: '/hello', agent: false, headers: { connection: 'close' }, timeout: 10_000 }, (res) => {
+      res.resume()
+      res.once('end', () => { res.statusCode === 200 ? done('ok') : done('status', `status ${res.statusCode}`) })
+      res.once('error', () => { done('reset') })
+    })
+    req.once('timeout', () => { req.destroy(new Error('timeout')) })
+    req.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED') done('refused')
+      else if (error.code === 'ECONNRESET' || error.code === 'EPIPE') done('reset')
+      else done('other', error.code ?? error.message)
+    })
+    req.end()
+  })
+  const loops = Array.from({ length: clients }, async () => {
+    for (let i = 0; i < 100_000 && !stopped; i++) {
+      const refusedBefore = counts.refused
+      await one()
+      if (counts.refused > refusedBefore) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })
+  const all = Promise.all(loops)
+  t.teardown(() => { stopped = true })
+  return {
+    counts,
+    others,
+    okSentSince: (since) => okSentAt.filter((at) => at >= since).length,
+    async stop () {
+      stopped = true
+      await within(all, 30_000, 'the connect storm to stop')
+    }
   }
 }

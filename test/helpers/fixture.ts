@@ -7,12 +7,15 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import type { ShutdownReport } from 'graceful-core'
+import { type RuntimeName, runtimeCommand } from '../../scripts/runtimes.mjs'
 
-/** What the suite needs to know about an adapter: its name and its app factory module. */
+/** What the suite needs to know about an adapter: its name, its app factory module, the runtime it runs on. */
 export interface Adapter {
   readonly name: string
   /** An app factory module (see test/fixtures/server.mjs for its shape). */
   readonly app: URL
+  /** The runtime the server runs on (scripts/runtimes.mjs, installed by the test beforehand); this Node by default. */
+  readonly runtime?: RuntimeName
 }
 
 export interface HookSpec {
@@ -92,7 +95,11 @@ export async function within<T> (promise: Promise<T>, ms: number, what: string):
 }
 
 export async function startFixture (t: Test, adapter: Adapter, options: FixtureOptions = {}): Promise<Fixture> {
-  const child = spawn(process.execPath, [SERVER, fileURLToPath(adapter.app), JSON.stringify(options)], {
+  const serverArgs = [fileURLToPath(adapter.app), JSON.stringify(options)]
+  const { command, args } = adapter.runtime === undefined
+    ? { command: process.execPath, args: [SERVER, ...serverArgs] }
+    : runtimeCommand(adapter.runtime, SERVER, serverArgs)
+  const child = spawn(command, args, {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     env: { ...process.env, KUBERNETES_SERVICE_HOST: '', TERMINATION_GRACE_PERIOD_SECONDS: '' },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -7,6 +7,7 @@ import { overheadSpec } from './overhead.mjs'
 import { renderSvg } from './render.mjs'
 import { rollingTimelineSpec, timelineRuns } from './rolling-timeline.mjs'
 import { wsSpreadSpec } from './ws-spread.mjs'
+import { runtimesSpec } from './runtimes.mjs'
 
 export const CHARTS_DIR = new URL('../../charts/', import.meta.url)
 
@@ -16,7 +17,8 @@ export function chartSpecs (load, { variantOrder = [] } = {}) {
     'rolling-timeline': rollingTimelineSpec(timelineRuns(load('rolling')?.results?.main, variantOrder)),
     overhead: overheadSpec(load('overhead')),
     'idle-exit': idleExitSpec(load('idle')),
-    'ws-spread': wsSpreadSpec(load('ws-spread'))
+    'ws-spread': wsSpreadSpec(load('ws-spread')),
+    runtimes: runtimesSpec(load('runtimes'))
   }
 }
 

@@ -2,6 +2,7 @@
 
 export const INVALID_OPTION = 'GRACEFUL_ERR_INVALID_OPTION'
 export const REGISTERED_TOO_LATE = 'GRACEFUL_ERR_TOO_LATE'
+export const UNSUPPORTED_RUNTIME = 'GRACEFUL_ERR_UNSUPPORTED_RUNTIME'
 
 export class GracefulTypeError extends TypeError {
   readonly code = INVALID_OPTION
@@ -16,6 +17,12 @@ export class GracefulRangeError extends RangeError {
 export class GracefulStateError extends Error {
   readonly code = REGISTERED_TOO_LATE
   override name = 'GracefulStateError'
+}
+
+/** The runtime cannot run graceful (a Node.js below 20.3): thrown by createGraceful(). */
+export class GracefulRuntimeError extends Error {
+  readonly code = UNSUPPORTED_RUNTIME
+  override name = 'GracefulRuntimeError'
 }
 
 /** Renders a bad value for a message: strings quoted, everything else by its kind. */

@@ -7,6 +7,7 @@ import { isNativeServer, type NativeServer } from './drain/native-server.js'
 import { type DrainableServer, isDrainableServer } from './drain/node-http.js'
 import { ServerDrainer } from './drain/server-drainer.js'
 import { LongLivedSpread } from './drain/long-lived-spread.js'
+import { detectRuntime, runtimeWarnings, unsupportedRuntime } from './platform/runtime.js'
 import { checkWebSocketServer, WebSocketCloser, type WebSocketLike, type WebSocketServerLike } from './drain/websockets.js'
 import { GracefulStateError, invalid, tooLate } from './errors.js'
 import { HookRegistry } from './hooks.js'
@@ -59,8 +60,12 @@ export abstract class Registrations extends EventEmitter<GracefulEvents> {
 
   constructor (options?: GracefulOptions) {
     super()
+    const runtime = detectRuntime()
+    const unsupported = unsupportedRuntime(runtime)
+    if (unsupported !== undefined) throw unsupported
     this.options = resolveOptions(options)
     const { logger } = this.options
+    for (const message of runtimeWarnings(runtime)) logger.warn({ runtime }, message)
     this.tasks = new TaskSet(logger)
     this.longLived = new LongLivedSpread(this.options.longLived)
     this.hooks = new HookRegistry(this.options.hookTimeoutMs, logger)

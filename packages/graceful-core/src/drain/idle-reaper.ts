@@ -21,8 +21,8 @@ interface SocketState {
 /**
  * HTTP/1 sockets from draining on: the requests in progress on each, and, once reaping started,
  * the end of each socket as soon as it is idle (when a response ends, and on a backoff poll).
- * Node's close() ends the sockets idle at that moment (closeIdleConnections()); those busy then,
- * or receiving a request, are the reaper's.
+ * Node's close() ends the sockets idle at that moment (closeIdleConnections(), see stopListening);
+ * those busy then, receiving a request, or new and silent, are the reaper's.
  */
 export class IdleReaper {
   readonly #sockets = new Map<Socket, SocketState>()

@@ -110,7 +110,9 @@ interface ListeningHandle {
 
 /**
  * The server's own listening TCP handle, when lowering its backlog is known to work: Linux, a real
- * TCP handle (not a cluster worker's stand-in, whose listen() does nothing), still open.
+ * TCP handle (not a cluster worker's stand-in, whose listen() does nothing), still open. Deno's
+ * node:http handle (`TCPWrap`, no fd) answers listen(0) with 0 but keeps its backlog, and Bun's
+ * servers have no handle: both close after the quiet wait (test/runtimes/internals.test.ts).
  */
 function listeningHandle (server: DrainableServer): ListeningHandle | undefined {
   if (process.platform !== 'linux') return undefined

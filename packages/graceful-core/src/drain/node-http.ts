@@ -33,20 +33,44 @@ export function responseOn (socket: Socket): http.ServerResponse | null | undefi
   return (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage
 }
 
-type ConnectionsList = Partial<Record<'all' | 'active', () => Array<{ socket?: Socket }>>>
+type ConnectionsList = Partial<Record<'all' | 'active' | 'idle', () => Array<{ socket?: Socket }>>>
 
 /**
  * A node:http server's own connection list: `all` of them (to adopt sockets accepted before we
- * listened), or the `active` ones (a request, or its first byte, is being received). Node keeps it
+ * listened), the `active` ones (a request, or its first byte, is being received), or the `idle` ones. Node keeps it
  * under a symbol, so it is feature-detected; without it, sockets opened earlier are left to
  * closeAllConnections() at the deadline, and half-received requests may be ended as idle.
  */
-export function nodeConnections (server: DrainableServer, which: 'all' | 'active'): Socket[] {
+export function nodeConnections (server: DrainableServer, which: 'all' | 'active' | 'idle'): Socket[] {
   const key = Object.getOwnPropertySymbols(server).find((symbol) => symbol.description === 'http.server.connections')
   const list = key === undefined ? undefined : (server as unknown as Record<symbol, ConnectionsList | undefined>)[key]
   const read = list?.[which]
   if (typeof read !== 'function') return []
   return read.call(list).flatMap((parser) => (parser.socket && !parser.socket.destroyed ? [parser.socket] : []))
+}
+
+/**
+ * Stops the server listening: server.close(), whose closeIdleConnections() ends the idle keep-alive
+ * sockets, except those that have not received a byte yet. Node 26 counts a connection accepted a
+ * moment ago, whose request is still unread, as idle: destroying it resets a client that already
+ * sent its request. The drain's reaper gives such a connection its grace (IdleReaper).
+ */
+export function stopListening (server: DrainableServer, callback: (error?: Error) => void): void {
+  if (!isHttp1Server(server)) {
+    server.close(callback)
+    return
+  }
+  const restore = wrapMethod(server as http.Server, 'closeIdleConnections', () => function closeIdleExceptNew () {
+    for (const socket of nodeConnections(server, 'idle')) {
+      const response = responseOn(socket)
+      if (socket.bytesRead > 0 && (response == null || response.finished)) socket.destroy()
+    }
+  })
+  try {
+    server.close(callback)
+  } finally {
+    restore()
+  }
 }
 
 /**

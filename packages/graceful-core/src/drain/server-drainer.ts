@@ -8,7 +8,7 @@ import type { DrainCounts, Drainer, DrainWatcher } from './contract.js'
 import { Http2Sessions } from './http2-sessions.js'
 import { IdleReaper } from './idle-reaper.js'
 import { closeListener as closeWhenQueueEmpty, type ListenerCloseMethod } from './listener-close.js'
-import { announceCloseOn, type DrainableServer, isHttp1Server, nodeConnections, onListenerClose } from './node-http.js'
+import { announceCloseOn, type DrainableServer, isHttp1Server, nodeConnections, onListenerClose, stopListening } from './node-http.js'
 import { type Request, RequestsInProgress, type Response } from './requests.js'
 import { refuseUpgrades, watchUpgrades } from './upgrade-refusal.js'
 
@@ -117,8 +117,8 @@ export class ServerDrainer implements Drainer {
     if (this.#phase === 'closing') return
     this.announceClose()
     this.#phase = 'closing'
-    // Node (≥ 19) ends the idle keep-alive connections in here (closeIdleConnections()).
-    this.server.close(() => {
+    // Node (≥ 19) ends the idle keep-alive connections in here (closeIdleConnections()); see stopListening.
+    stopListening(this.server, () => {
       // Also called with ERR_SERVER_NOT_RUNNING when the server was closed already: fine either way.
       this.#listenerClosed = true
       this.#checkDone()

@@ -11,10 +11,11 @@
  * to start a script on a runtime.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 
 /** Pinned, so every run tests the same binaries. `bin` is the executable inside the install folder. */
@@ -59,17 +60,45 @@ export function runtimeCommand (name, script, args = []) {
 export async function installRuntimes (names = RUNTIME_NAMES) {
   const binaries = {}
   await Promise.all(names.map(async (name) => {
-    if (runtimeBinary(name) === undefined) {
-      const folder = folderOf(name)
-      mkdirSync(folder, { recursive: true })
-      writeFileSync(join(folder, 'package.json'), '{ "private": true }\n')
-      await promisify(execFile)('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--loglevel=error', known(name).package], { cwd: folder })
-    }
+    await installOnce(name)
     const binary = runtimeBinary(name)
     if (binary === undefined) throw new Error(`installing ${known(name).package} left no ${known(name).bin} in ${folderOf(name)}`)
     binaries[name] = binary
   }))
   return binaries
+}
+
+/** A lock older than this is left over from an install that died: it is taken over. */
+const STALE_LOCK_MS = 10 * 60_000
+
+/**
+ * Installs one runtime unless it is there, one process at a time: test files running in parallel
+ * may all ask for it, and two npm installs into one folder would corrupt it. The others wait for
+ * the lock (a folder, created atomically) to go, then find the runtime installed.
+ */
+async function installOnce (name) {
+  const folder = folderOf(name)
+  const lock = `${folder}.lock`
+  mkdirSync(cacheDir, { recursive: true })
+  for (;;) {
+    if (!existsSync(lock) && runtimeBinary(name) !== undefined) return
+    try {
+      mkdirSync(lock)
+      break
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error
+      if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true })
+      else await sleep(500)
+    }
+  }
+  try {
+    if (runtimeBinary(name) !== undefined) return
+    mkdirSync(folder, { recursive: true })
+    writeFileSync(join(folder, 'package.json'), '{ "private": true }\n')
+    await promisify(execFile)('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--loglevel=error', known(name).package], { cwd: folder })
+  } finally {
+    rmSync(lock, { recursive: true, force: true })
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -36,7 +36,7 @@ const STORM_CLIENTS = 24
 export const SCENARIOS = [
   'keep-alive-race', 'slow-request', 'stuck-request', 'probes-pre-stop', 'probes-startup', 'pre-stop-load',
   'connect-storm', 'upgraded-socket', 'long-lived', 'long-lived-spread', 'second-signal', 'sigint-during-hook', 'hook-order',
-  'close-by-code', 'idle-after-response'
+  'close-by-code', 'idle-after-response', 'connected-before-close'
 ] as const
 export type Scenario = typeof SCENARIOS[number]
 
@@ -57,6 +57,13 @@ export interface ConformanceOptions {
  * createGraceful() warns that it can, and the connect storm counts the resets instead.
  */
 const resetFree = (adapter: Adapter): boolean => adapter.runtime === undefined || adapter.runtime.startsWith('node')
+/**
+ * What becomes of a connection that has not sent its request when the listener closes: served on
+ * Node; ended by Bun's server.close(); on Deno either (measured both; its warning says new
+ * connections can be reset).
+ */
+const silentConnectionAtClose = (adapter: Adapter): 'served' | 'ended' | 'either' =>
+  adapter.runtime === 'bun' ? 'ended' : adapter.runtime === 'deno' ? 'either' : 'served'
 
 const markerIndex = (lines: readonly Line[], match: (line: Line) => boolean): number => lines.findIndex(match)
 const isMarker = (name: string, fields: Record<string, unknown> = {}) => (line: Line): boolean =>
@@ -257,12 +264,42 @@ export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: Confor
     t.equal(keptAliveAfterClose, 0, 'every response after shutdown began carries Connection: close')
   })
 
-  scenario('connect-storm', `${adapter.name}: clients opening a new connection per request through a shutdown are served or refused, ${resetFree(adapter) ? 'never reset' : 'resets counted'}`, async (t) => {
+  scenario('connect-storm', `${adapter.name}: clients opening a new connection per request through three shutdowns are served or refused, ${resetFree(adapter) ? 'not reset' : 'resets counted'}`, async (t) => {
     const resets: number[] = []
     for (let shutdown = 1; shutdown <= STORM_SHUTDOWNS; shutdown++) {
       await t.test(`shutdown ${shutdown}`, async (t) => { resets.push(await connectStormShutdown(t, adapter)) })
     }
-    if (!resetFree(adapter)) t.comment(`${adapter.name}: ECONNRESET per shutdown ${resets.join(', ')} (${STORM_CLIENTS} clients)`)
+    const total = resets.reduce((a, b) => a + b, 0)
+    if (resetFree(adapter)) {
+      // The documented limit of the listener close (listener-close.ts): a client whose handshake
+      // completes in the microseconds of the close itself is reset, the server never sees it.
+      // Measured: 0 in every shutdown of the bench (bench/results/runtimes.json); once in the 27
+      // Node shutdowns of a full runtime matrix on a 2-core machine loaded far beyond its cores.
+      // More than one in three shutdowns
+      // is a regression (Node 26 reset 4 to 11 before the drain kept its new connections).
+      t.ok(total <= 1, `at most one reset in ${STORM_SHUTDOWNS} shutdowns (ECONNRESET per shutdown ${resets.join(', ')})`)
+    } else {
+      t.comment(`${adapter.name}: ECONNRESET per shutdown ${resets.join(', ')} (${STORM_CLIENTS} clients)`)
+    }
+  })
+
+  scenario('connected-before-close', `${adapter.name}: a client that connected before the listener closed and sends its request after it is ${{ served: 'served', ended: 'ended unanswered', either: 'served or ended' }[silentConnectionAtClose(adapter)]}`, async (t) => {
+    const fx = await startFixture(t, adapter, { graceful: { preStopDelayMs: 0, gracePeriodMs: 20_000 } })
+    const raw = await rawSocket(t, fx.port)
+    await fx.waitForMarker('state', { state: 'running' })
+    fx.kill('SIGTERM')
+    await fx.waitForMarker('listener-closed')
+    raw.socket.write('GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    const expected = silentConnectionAtClose(adapter)
+    const served = await within(Promise.race([
+      raw.until((received) => received.includes('{"hello":"world"}'), 'the response').then(() => true, () => false),
+      raw.closed.then(() => raw.received().includes('{"hello":"world"}'))
+    ]), 10_000, 'the response or the end of the connection')
+    if (expected === 'either') t.comment(`${adapter.name}: the connection was ${served ? 'served' : 'ended unanswered'}`)
+    else t.equal(served ? 'served' : 'ended', expected, expected === 'served' ? 'answered 200' : `${adapter.runtime} ends it unanswered (see its runtime warning)`)
+    if (served) t.match(raw.received(), /^HTTP\/1\.1 200[^]*connection: close/i, 'with 200 and Connection: close')
+    t.equal(await connectOutcome(t, fx.port), 'ECONNREFUSED', 'a new connection is refused')
+    await expectCleanExit(t, fx)
   })
 
   scenario('upgraded-socket', `${adapter.name}: an upgraded socket does not keep the process alive past the deadline`, async (t) => {
@@ -474,12 +511,8 @@ async function connectStormShutdown (t: Test, adapter: Adapter): Promise<number>
   t.same(storm.others, [], 'every request was answered 200, refused or reset', counts)
   t.ok(storm.okSentSince(killedAt) > 0, 'requests sent after SIGTERM were served (the pre-stop window)')
   const warned = fx.lines.some((line) => line.level === 40 && line.runtime !== undefined && String(line.msg).includes('ECONNRESET'))
-  if (resetFree(adapter)) {
-    t.equal(counts.reset, 0, 'no request was reset', counts)
-    t.notOk(warned, 'no runtime warning')
-  } else {
-    t.ok(warned, 'createGraceful() warned that the listener close can reset connections here')
-  }
+  if (resetFree(adapter)) t.notOk(warned, 'no runtime warning')
+  else t.ok(warned, 'createGraceful() warned that the listener close can reset connections here')
   return counts.reset
 }
 

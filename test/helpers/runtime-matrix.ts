@@ -11,13 +11,14 @@ import { conformance, type Scenario, WIRE_SCENARIOS } from '../conformance/suite
 const DOORS = { fastify: 'fastify.mjs', express: 'express5.mjs', 'node:http': 'node-http.mjs' } as const
 
 /**
- * Per door, one scenario where each runtime differs most (the connect storm: the listener close),
- * one of probes or signals, one of the drain, chosen to keep the matrix within CI's time.
+ * Per door, one scenario of probes or signals, one of the drain, and where the runtimes differ most,
+ * the listener close (the connect storm, a connection made just before the close), chosen to keep
+ * the matrix within CI's time.
  */
 const CI_SCENARIOS: Record<keyof typeof DOORS, Scenario[]> = {
-  fastify: ['connect-storm', 'probes-pre-stop'],
-  express: ['idle-after-response', 'second-signal'],
-  'node:http': ['long-lived', 'stuck-request']
+  fastify: ['connect-storm', 'probes-pre-stop', 'connected-before-close'],
+  express: ['idle-after-response', 'second-signal', 'connected-before-close'],
+  'node:http': ['long-lived', 'stuck-request', 'connected-before-close']
 }
 
 export async function runtimeMatrix (runtime: RuntimeName): Promise<void> {

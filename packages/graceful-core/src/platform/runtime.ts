@@ -36,9 +36,9 @@ export function unsupportedRuntime (runtime: Runtime): GracefulRuntimeError | un
 export function runtimeWarnings (runtime: Runtime): string[] {
   switch (runtime.name) {
     case 'bun':
-      return [`Bun ${runtime.version}: its node:http servers have no listening handle (server._handle), so the listener cannot be closed without resetting the connections still queued in the kernel: clients that connect while it closes can see ECONNRESET. Requests in flight, keep-alive clients, long-lived connections and probes drain as on Node.js; run on Node.js where new connections must never be reset`]
+      return [`Bun ${runtime.version}: its node:http servers have no listening handle (server._handle) whose backlog graceful could lower, and their close() resets the connections still queued and those that have not sent a request yet: clients that connect while the listener closes can see ECONNRESET. Requests in flight, keep-alive clients, long-lived connections and probes drain as on Node.js; run on Node.js where new connections must never be reset`]
     case 'deno':
-      return [`Deno ${runtime.version}: its node:http listener closes without resetting queued connections most of the time, not always: a client that connects while it closes can see ECONNRESET. Requests in flight, keep-alive clients, long-lived connections and probes drain as on Node.js; run on Node.js where new connections must never be reset`]
+      return [`Deno ${runtime.version}: its node:http listening handle keeps its backlog when graceful lowers it, so the listener closes after a quiet moment and resets the connections still queued then: clients that connect while it closes can see ECONNRESET. Requests in flight, keep-alive clients, long-lived connections and probes drain as on Node.js; run on Node.js where new connections must never be reset`]
     default:
       return []
   }

@@ -30,13 +30,13 @@ function checkSvg (t: Test, svg: string): void {
   t.equal(doc.svg?.['@_xmlns'], 'http://www.w3.org/2000/svg', 'in the SVG namespace (shown by browsers and GitHub)')
 }
 
-t.test('report.mjs renders the three charts from the committed results as valid SVG, the same as the committed files', async (t) => {
+t.test('report.mjs renders the four charts from the committed results as valid SVG, the same as the committed files', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'graceful-charts-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const written: string[] = await renderCharts({ dir: pathToFileURL(dir + '/') })
-  t.same(written.map((f) => f.slice(dir.length + 1)).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg'])
+  t.same(written.map((f) => f.slice(dir.length + 1)).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg', 'ws-spread.svg'])
   const committed = join(root, 'bench', 'charts')
-  t.same(readdirSync(committed).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg'], 'the committed charts')
+  t.same(readdirSync(committed).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg', 'ws-spread.svg'], 'the committed charts')
   for (const name of readdirSync(dir)) {
     const svg = readFileSync(join(dir, name), 'utf8')
     await t.test(name, async (t) => { checkSvg(t, svg) })
@@ -58,6 +58,11 @@ t.test('report.mjs renders the three charts from the committed results as valid 
   const idle = texts(readFileSync(join(dir, 'idle-exit.svg'), 'utf8'))
   for (const door of new Set(results('idle').results.rows.map((r: { door: string }) => r.door))) t.match(idle, door as string, `the idle chart has ${door}`)
   for (const side of ['graceful', "framework's own close()"]) t.match(idle, side, `and tells ${side} apart`)
+
+  const spread = texts(readFileSync(join(dir, 'ws-spread.svg'), 'utf8'))
+  for (const clients of new Set(results('ws-spread').results.runs.map((r: { clients: number }) => r.clients))) {
+    t.match(spread, `${(clients as number).toLocaleString('en')} clients`, `the spread chart has a line for ${clients} clients`)
+  }
 })
 
 t.test('the idle chart takes any number of socket counts (50k included)', async (t) => {

@@ -30,13 +30,13 @@ function checkSvg (t: Test, svg: string): void {
   t.equal(doc.svg?.['@_xmlns'], 'http://www.w3.org/2000/svg', 'in the SVG namespace (shown by browsers and GitHub)')
 }
 
-t.test('report.mjs renders the four charts from the committed results as valid SVG, the same as the committed files', async (t) => {
+t.test('report.mjs renders the five charts from the committed results as valid SVG, the same as the committed files', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'graceful-charts-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const written: string[] = await renderCharts({ dir: pathToFileURL(dir + '/') })
-  t.same(written.map((f) => f.slice(dir.length + 1)).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg', 'runtimes.svg'])
+  t.same(written.map((f) => f.slice(dir.length + 1)).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg', 'runtimes.svg', 'ws-spread.svg'])
   const committed = join(root, 'bench', 'charts')
-  t.same(readdirSync(committed).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg', 'runtimes.svg'], 'the committed charts')
+  t.same(readdirSync(committed).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg', 'runtimes.svg', 'ws-spread.svg'], 'the committed charts')
   for (const name of readdirSync(dir)) {
     const svg = readFileSync(join(dir, name), 'utf8')
     await t.test(name, async (t) => { checkSvg(t, svg) })
@@ -64,6 +64,10 @@ t.test('report.mjs renders the four charts from the committed results as valid S
     t.match(runtimes, run.runtime, `the runtimes chart has ${run.runtime}`)
   }
   for (const measure of ['rolling update: failed', 'connect storm: ECONNRESET']) t.match(runtimes, measure, `and ${measure}`)
+  const spread = texts(readFileSync(join(dir, 'ws-spread.svg'), 'utf8'))
+  for (const clients of new Set(results('ws-spread').results.runs.map((r: { clients: number }) => r.clients))) {
+    t.match(spread, `${(clients as number).toLocaleString('en')} clients`, `the spread chart has a line for ${clients} clients`)
+  }
 })
 
 t.test('the idle chart takes any number of socket counts (50k included)', async (t) => {

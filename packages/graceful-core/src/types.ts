@@ -98,7 +98,8 @@ export interface GracefulOptions {
 export interface LongLivedOptions {
   /**
    * The closes are sent in random order, in batches spread evenly over this window from the start of
-   * the drain, so the clients' reconnects reach the remaining instances at an even rate. 0 closes
+   * the drain, so the clients' reconnects reach the remaining instances at an even rate (batches
+   * late after a stall of the event loop catch up at twice the rate, not in one burst). 0 closes
    * all at once. At most half of the drain time: a longer window is shortened (and warned of at
    * start-up, naming the values that would fit). Default 1000.
    */

@@ -60,14 +60,24 @@ export class LongLivedSpread {
     shuffle(queue)
     const windowMs = Math.min(this.#options.spreadMs, drainMs * SPREAD_MAX_SHARE)
     this.counts.windowMs = Math.round(windowMs)
-    const holdsExpire = new Promise<void>((resolve) => { this.#at(start + drainMs * HOLD_END_SHARE, resolve) })
+    const holdsEnd = start + drainMs * HOLD_END_SHARE
+    const holdsExpire = new Promise<void>((resolve) => { this.#at(holdsEnd, resolve) })
     const batches = Math.max(1, Math.min(queue.length, Math.floor(windowMs / BATCH_INTERVAL_MS)))
-    for (let i = 0; i < batches; i++) {
-      const batch = queue.slice(Math.floor((i * queue.length) / batches), Math.floor(((i + 1) * queue.length) / batches))
-      const run = (): void => { for (const closing of batch) this.#close(closing, holdsExpire) }
-      if (i === 0) run()
-      else this.#at(start + (i * windowMs) / batches, run)
+    const intervalMs = windowMs / batches
+    const send = (from: number, to: number): void => {
+      const batch = queue.slice(Math.floor((from * queue.length) / batches), Math.floor((to * queue.length) / batches))
+      for (const closing of batch) this.#close(closing, holdsExpire)
     }
+    const runBatch = (i: number): void => {
+      send(i, i + 1)
+      if (i + 1 >= batches) return
+      // One batch per timer: after a stall of the event loop the late batches catch up at twice the
+      // rate instead of all in one burst; whatever is left when the holds end goes then.
+      const at = Math.max(start + (i + 1) * intervalMs, performance.now() + intervalMs / 2)
+      if (at < holdsEnd) this.#at(at, () => { runBatch(i + 1) })
+      else this.#at(holdsEnd, () => { send(i + 1, batches) })
+    }
+    runBatch(0)
   }
 
   /** The deadline came (or a second signal): no close is sent any more; what is left is terminated. */

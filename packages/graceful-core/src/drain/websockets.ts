@@ -123,11 +123,11 @@ function isWebSocket (ws: WebSocketLike): boolean {
 
 /** A close code a server may send and every client accepts (RFC 6455 §7.4 and the IANA registry; 1004–1006 and 1015 are never sent). */
 export function checkCloseCode (option: string, value: unknown): number {
-  const sendable = Number.isInteger(value) &&
-    (((value as number) >= 1000 && (value as number) <= 1014 && ((value as number) < 1004 || (value as number) > 1006)) ||
-      ((value as number) >= 3000 && (value as number) <= 4999))
+  const code = value as number
+  const sendable = Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999))
   if (!sendable) {
     throw invalid(option, 'a WebSocket close code a server may send: 1000–1003, 1007–1014 (1012 "service restart", 1001 "going away") or 3000–4999', value, typeof value === 'number')
   }
-  return value as number
+  return code
 }

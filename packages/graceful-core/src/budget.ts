@@ -16,6 +16,7 @@
 
 import { SPREAD_MAX_SHARE } from './drain/long-lived-spread.js'
 import type { Pm2KillTimeout } from './platform/pm2.js'
+import type { Logger } from './types.js'
 
 /** The hooks reserve at most this share of gracePeriodMs. */
 const HOOKS_MAX_SHARE = 1 / 2
@@ -180,4 +181,47 @@ export function budgetWarnings (budget: Budget, options: BudgetOptions & KillDea
     })
   }
   return warnings
+}
+
+/**
+ * Warns of a budget that cannot work as configured, once per warning: after the synchronous setup
+ * (hooks registered right after createGraceful() count), and before the instance reports running
+ * (PM2's 'ready') at the latest.
+ */
+export class BudgetWarnings {
+  readonly #warned = new Set<string>()
+  readonly #plan: () => Budget
+  readonly #options: BudgetOptions & KillDeadlines
+  readonly #logger: Logger
+  #pending: NodeJS.Immediate | undefined
+
+  constructor (plan: () => Budget, options: BudgetOptions & KillDeadlines, logger: Logger) {
+    this.#plan = plan
+    this.#options = options
+    this.#logger = logger
+  }
+
+  /** A registration changed the budget: check it once the setup tick is over. */
+  schedule (): void {
+    this.#pending ??= setImmediate(() => { this.now() }).unref()
+  }
+
+  /** Logs the warnings not logged yet, if a check is due. */
+  nowIfDue (): void {
+    if (this.#pending !== undefined) this.now()
+  }
+
+  now (): void {
+    this.cancel()
+    for (const { fields, message } of budgetWarnings(this.#plan(), this.#options)) {
+      if (this.#warned.has(message)) continue
+      this.#warned.add(message)
+      this.#logger.warn(fields, message)
+    }
+  }
+
+  cancel (): void {
+    clearImmediate(this.#pending)
+    this.#pending = undefined
+  }
 }

@@ -1,78 +1,85 @@
-import { deadlines } from './budget.js'
-import { drain, type DrainResult } from './drain/drain.js'
-import { errorInfo, invalid } from './errors.js'
-import { exitCodeOf, flushLogger } from './exit.js'
-import { releaseServer, runEnded, runStarted } from './process-runs.js'
-import { publishReport, publishState } from './observe/channels.js'
+import type { FetchHandler } from './drain/fetch-server.js'
+import type { NativeServer } from './drain/native-server.js'
+import type { DrainableServer } from './drain/node-http.js'
+import type { ServerDrainer } from './drain/server-drainer.js'
+import { checkWebSocketServer, type WebSocketLike, type WebSocketServerLike } from './drain/websockets.js'
+import { GracefulStateError, invalid, tooLate } from './errors.js'
+import { isThenable } from './validate.js'
+import type { GracefulEvents } from './lifecycle.js'
 import { kInFlight, registerInFlightSource } from './observe/in-flight.js'
-import { enableTelemetry, flushTelemetry } from './observe/telemetry.js'
+import { enableTelemetry } from './observe/telemetry.js'
+import { buildParts, type Parts } from './parts.js'
 import { attachProcessManager } from './platform/process-manager.js'
-import { PreStopWindow, type PreStopResult } from './pre-stop.js'
-import { onProcessFault, onSignals } from './process-events.js'
-import { type GracefulEvents, Registrations } from './registrations.js'
-import { buildReport, type PhaseName, type PhaseTimes, summaryLine } from './report.js'
-import { SignalPolicy } from './signals.js'
-import type { ErrorInfo, GracefulOptions, HookReport, ShutdownReport, State } from './types.js'
+import { runShutdown } from './pipeline.js'
+import { onSignals } from './process-events.js'
+import type { ProbeAnswer, ProbeKind, ProbeRequest, ProbeResponse } from './probes.js'
+import { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
+import type {
+  CheckFn, CheckOptions, CleanupOptions, GracefulOptions, Hook, HookOptions, Logger, Readiness, ShutdownReport, StartupOptions, StartupTask, State, Task
+} from './types.js'
 
-export type { GracefulEvents } from './registrations.js'
-
-/** Each phase as its failure is logged. */
-const PHASE_LABELS: Record<PhaseName, string> = { preStop: 'pre-stop', drain: 'drain', cleanup: 'cleanup', persist: 'persist', afterPersist: 'after-persist cleanup' }
-
-/** The longest the exit waits for OpenTelemetry's exporters. */
-const TELEMETRY_FLUSH_TIMEOUT_MS = 1000
+export type { GracefulEvents } from './lifecycle.js'
 export type { ProbeRequest, ProbeResponse } from './probes.js'
 
 /**
- * The shutdown coordinator. It owns the state and orders the phases; each phase lives in its own
- * file (see the README's "Architecture"). One run of the pipeline, in this order:
- *
- * 1. a signal or `shutdown()`: state `draining`, `signal` aborts, readiness reports draining, every
- *    response from now on carries `Connection: close` (signals.ts decides what a signal means);
- * 2. pre-stop (pre-stop.ts): real traffic is still served for `preStopDelayMs` (and, with
- *    `preStopQuietMs`, until traffic stops, at most `preStopMaxMs`), never longer than budget.ts allows;
- * 3. drain (drain/drain.ts): `drainSignal` aborts, listeners close, idle sockets end at once, busy
- *    ones after their response, tracked tasks are awaited; at the drain deadline what is left is destroyed;
- * 4. cleanup hooks in reverse registration order, each under its timeout (hooks.ts);
- * 5. persist hooks in registration order, with a reserved budget; then (phase `afterPersist`) the
- *    cleanups registered with `afterPersist`;
- * 6. every install is undone, the report (report.ts) is emitted and logged, the logger flushed, and
- *    a signal-started run exits (exit.ts: 0 when clean).
- *
- * Nothing in the pipeline throws: a failure inside a phase is a fault of the report and the next
- * phase still runs. `shutdown()` returns the same promise to every caller. A second signal skips the
- * remaining waits and exits non-zero.
+ * The shutdown coordinator: what an application registers (servers, WebSocket servers, hooks,
+ * tasks, startup tasks, readiness checks), what it can ask at any time (state, probes), and the one
+ * run of the pipeline (pipeline.ts) that a signal or `shutdown()` starts. It holds its parts and
+ * wires them; each concept lives in its own file (see the README's "Architecture").
  */
-export class Graceful extends Registrations {
-  readonly #preStop: PreStopWindow
-  readonly #signals: SignalPolicy
+export class Graceful {
+  readonly #parts: Parts
   readonly #unsubscribeSignals: () => void
-  #forcedDuring: State | undefined
-  /** Set by a signal: only a signal-started (or signal-joined) run ends the process. */
-  #exitWhenStopped = false
-  #reason: string | undefined
+  #run: Promise<ShutdownReport> | undefined
 
   constructor (options?: GracefulOptions) {
-    super(options)
-    this.#preStop = new PreStopWindow(this.options, this.force.signal)
-    this.#signals = new SignalPolicy(this.options.logger, this.options.signals)
-    this.#unsubscribeSignals = onSignals(this.options.signals, this.#onSignal)
+    const parts = this.#parts = buildParts(this, options, { onStarted: () => { this.#onStarted() }, onStartupFailure: (reason) => { this.#onStartupFailure(reason) } })
+    this.#unsubscribeSignals = onSignals(parts.options.signals, this.#onSignal)
     // PM2 and node:cluster: 'ready' once running, the 'shutdown' message starts a run like a signal.
     attachProcessManager(this, this.#onSignal)
     // OpenTelemetry, when @opentelemetry/api is installed: spans and metrics from the channels.
     enableTelemetry()
     registerInFlightSource(this)
-    this.checkBudget()
+    parts.budgetWarnings.schedule()
+  }
+
+  /**
+   * Listens to `'state'` (every state change) or `'report'` (the ShutdownReport, once), with
+   * node:events semantics (an EventEmitter holds the listeners; `events.once(graceful, 'report')` works).
+   */
+  on<E extends keyof GracefulEvents> (event: E, listener: (...value: GracefulEvents[E]) => void): this {
+    this.#parts.lifecycle.events.on(event, listener as never)
+    return this
+  }
+
+  once<E extends keyof GracefulEvents> (event: E, listener: (...value: GracefulEvents[E]) => void): this {
+    this.#parts.lifecycle.events.once(event, listener as never)
+    return this
+  }
+
+  off<E extends keyof GracefulEvents> (event: E, listener: (...value: GracefulEvents[E]) => void): this {
+    this.#parts.lifecycle.events.off(event, listener as never)
+    return this
+  }
+
+  /** The same as off(), the name events.once() and older code remove listeners by. */
+  removeListener<E extends keyof GracefulEvents> (event: E, listener: (...value: GracefulEvents[E]) => void): this {
+    return this.off(event, listener)
   }
 
   /** The current lifecycle state. */
   get state (): State {
-    return this.currentState
+    return this.#parts.lifecycle.state
   }
 
   /** Why the shutdown began: the signal's name (`'SIGTERM'`) or the caller's reason; undefined before. */
   get shutdownReason (): string | undefined {
-    return this.#reason
+    return this.#parts.lifecycle.reason
+  }
+
+  /** Aborted when shutdown begins: pass it to long-running work so it stops taking new work. */
+  get signal (): AbortSignal {
+    return this.#parts.lifecycle.shutdown.signal
   }
 
   /**
@@ -80,212 +87,210 @@ export class Graceful extends Registrations {
    * end long-lived work (long polls, streaming responses) so clients reconnect to another instance.
    */
   get drainSignal (): AbortSignal {
-    return this.drainController.signal
+    return this.#parts.lifecycle.drain.signal
+  }
+
+  /**
+   * Tracks a server's connections from now on so shutdown can drain them: a node:http, node:https
+   * or node:http2 server, or the server `Bun.serve()` or `Deno.serve()` returned (its handler
+   * wrapped by `fetchHandler()`). Servers can join until the drain begins; a server belongs to one
+   * coordinator.
+   */
+  addServer (server: DrainableServer | NativeServer): this {
+    this.#parts.servers.add(server)
+    return this
+  }
+
+  /**
+   * Wraps a fetch handler (Hono's `app.fetch`, or any `(request, ...) => Response`) for
+   * `Bun.serve()` or `Deno.serve()`: it answers the probes, and graceful sees its requests (in
+   * progress, traffic during pre-stop, `Connection: close` once shutdown began). Register the server
+   * it serves with `addServer(server)`, so the drain stops it.
+   */
+  fetchHandler<H extends FetchHandler> (handler: H): H {
+    return this.#parts.servers.fetchHandler(handler)
+  }
+
+  /**
+   * Closes a WebSocket server's clients politely when the drain begins: close `longLived.closeCode`
+   * (1012 "service restart" by default), in random order spread over `longLived.spreadMs`, the
+   * handshake awaited; clients still open at the drain deadline are terminated. `wss` is a `ws`
+   * WebSocketServer or anything with `clients`.
+   */
+  addWebSocketServer (wss: WebSocketServerLike): this {
+    const server = checkWebSocketServer(wss)
+    if (this.drainSignal.aborted) throw tooLate('addWebSocketServer()', this.state)
+    this.#parts.webSockets.add(server)
+    return this
+  }
+
+  /**
+   * Lets a long-lived connection (a WebSocket of an added WebSocket server, or an event stream's
+   * response) finish `work` before the drain closes it, bounded: once three quarters of the drain
+   * time have passed the close goes out anyway (`holdsExpired` in the report). Costs nothing until
+   * the drain. Returns `work`: `await graceful.holdLongLived(ws, send(ws, data))`.
+   */
+  holdLongLived<T> (connection: WebSocketLike | object, work: PromiseLike<T>): PromiseLike<T> {
+    this.#parts.longLived.holds.hold(connection, work)
+    return work
+  }
+
+  /**
+   * Registers resource release. Cleanup hooks run after the drain in reverse registration order,
+   * each under its timeout; with `afterPersist: true` a hook runs after the persist phase instead,
+   * for resources persistence still needs.
+   */
+  onCleanup (name: string, fn: Hook, options: CleanupOptions = {}): this {
+    this.#assertRegistering(`onCleanup('${String(name)}')`)
+    this.#parts.hooks.addCleanup(name, fn, options)
+    this.#parts.budgetWarnings.schedule()
+    return this
+  }
+
+  /**
+   * Registers state persistence. Persist hooks run after cleanup in registration order, each under
+   * its timeout, and keep their budget even when drain or cleanup overran. They may run again on a
+   * later start, so make them idempotent.
+   */
+  onPersist (name: string, fn: Hook, options: HookOptions = {}): this {
+    this.#assertRegistering(`onPersist('${String(name)}')`)
+    this.#parts.hooks.addPersist(name, fn, options)
+    this.#parts.budgetWarnings.schedule()
+    return this
+  }
+
+  /**
+   * Tracks background work: a promise, or a function called at once with `signal`. Shutdown awaits
+   * it during the drain; work still running at the drain deadline is reported as aborted.
+   */
+  track (task: Task): void {
+    if (typeof task !== 'function' && !isThenable(task)) throw invalid('track(task)', 'a Promise or a function (signal) => Promise', task)
+    if (!this.#parts.lifecycle.serving && this.state !== 'draining') throw tooLate('track()', this.state)
+    this.#parts.tasks.add(task, this.signal)
+  }
+
+  /**
+   * Work the instance needs before it can serve (a connection, a cache warm-up): a promise, or a
+   * function called at once with a signal that aborts when shutdown begins. Readiness answers 503
+   * `starting` until every startup task resolved and every added server listens. A task that
+   * rejects or outlives its timeout (default: what remains of `startupTimeoutMs`) fails startup: the
+   * shutdown pipeline runs and the process exits 1. Register while starting.
+   */
+  startup (name: string, task: StartupTask, options: StartupOptions = {}): this {
+    if (this.state !== 'starting') {
+      throw new GracefulStateError(`startup('${String(name)}') was called in state '${this.state}'; register startup tasks while starting, before the server listens`)
+    }
+    this.#parts.startupGate.add(name, task, options)
+    return this
+  }
+
+  /**
+   * A readiness dependency check, run only for the readiness probe and never once shutdown began,
+   * under `timeoutMs` (1000), its result reused for `cacheMs` (1000). A throw, a rejection or
+   * `false` fails it; a failing `critical` (default) check makes readiness 503 `unavailable`, a
+   * non-critical one 200 `degraded`.
+   */
+  check (name: string, fn: CheckFn, options: CheckOptions = {}): this {
+    this.#assertRegistering(`check('${String(name)}')`)
+    this.#parts.checks.add(name, fn, options)
+    return this
+  }
+
+  /** What readiness is, without running a check: ready only while running and no critical check failed at its last run. */
+  readiness (): Readiness {
+    return this.#parts.probes.readiness()
+  }
+
+  /** Where the probe routes live (`healthPath`, `readyPath`), for doors that register them as their framework's routes. */
+  get probeRoutes (): Readonly<Record<ProbeKind, string | false>> {
+    return this.#parts.probes.routes
+  }
+
+  /**
+   * What a probe route answers: liveness (`health`) is 200 while the process lives; readiness
+   * (`ready`) is 200 only when the instance can take traffic (due checks run first).
+   */
+  async probe (kind: ProbeKind): Promise<ProbeAnswer> {
+    return await this.#parts.probes.answer(kind)
+  }
+
+  /** Which probe a request is for: GET or HEAD on `healthPath` or `readyPath` (query strings ignored), else undefined. */
+  probeKind (method: string | undefined, url: string | undefined): ProbeKind | undefined {
+    return this.#parts.probes.kindOf(method, url)
+  }
+
+  /** Answers GET or HEAD on the probe paths for any node:http framework and returns true; false for any other request, untouched. */
+  handleProbe (req: ProbeRequest, res: ProbeResponse): boolean {
+    return this.#parts.probes.handle(req, res)
   }
 
   /** Runs the pipeline once; every call, concurrent or later, gets the same report. */
   shutdown (reason = 'shutdown()'): Promise<ShutdownReport> {
     if (typeof reason !== 'string') throw invalid('shutdown(reason)', 'a string', reason)
-    if (this.run) return this.run
+    if (this.#run) return this.#run
     // #run is set before the pipeline starts, so a listener of its first (synchronous) steps that
     // calls shutdown() gets this same promise.
     let start!: (report: Promise<ShutdownReport>) => void
-    this.run = new Promise((resolve) => { start = resolve })
-    start(this.#pipeline(reason))
-    return this.run
-  }
-
-  /** A signal, or a process manager's `'shutdown'` message: a run that ends the process. */
-  #onSignal = (signal: string): void => {
-    this.#exitWhenStopped = true
-    const meaning = this.#signals.receive(signal, this.run !== undefined, this.currentState)
-    if (meaning === 'start') {
-      void this.shutdown(signal)
-    } else if (meaning === 'force') {
-      this.#forcedDuring = this.currentState
-      this.force.abort()
-    }
-  }
-
-  /** @internal */
-  protected onListenerClosedByOther (): void {
-    if (this.currentState === 'starting' || this.currentState === 'running' || this.drainController.signal.aborted) return
-    this.options.logger.warn({ state: this.currentState },
-      'the server stopped listening before the drain: something else closed it (another SIGTERM handler?), so new connections were refused before the load balancer caught up')
-  }
-
-  /** @internal Startup is over: every startup task resolved and every added server listens. */
-  protected onStarted (): void {
-    if (this.currentState !== 'starting') return
-    // What cannot work as configured is said before anyone is told the instance runs (PM2's 'ready').
-    if (this.budgetCheck !== undefined) this.warnOfBudgetNow()
-    this.#setState('running')
-  }
-
-  /** @internal A startup task failed: the normal pipeline runs and, as after a signal, the process exits (1). */
-  protected onStartupFailure (reason: string): void {
-    this.#exitWhenStopped = true
-    void this.shutdown(reason)
+    this.#run = new Promise((resolve) => { start = resolve })
+    this.#parts.budgetWarnings.cancel()
+    start(runShutdown({ ...this.#parts, coordinator: this, unsubscribeSignals: this.#unsubscribeSignals }, reason))
+    return this.#run
   }
 
   /** Requests this coordinator's servers are serving right now (probes excluded), for the in-flight gauge. */
   get [kInFlight] (): number {
-    let requests = 0
-    for (const drainer of this.drainers.values()) requests += drainer.inFlight
-    return requests
+    return this.#parts.servers.inFlight
   }
 
-  /** @internal */
-  protected onTraffic (): void {
-    this.#preStop.sawTraffic()
+  /** Door protocol (graceful-core/door): a request whose server may not be added yet; the server is added on its first request. */
+  [kAdoptRequest] (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
+    this.#parts.servers.adopt(req, res)
   }
 
-  async #pipeline (reason: string): Promise<ShutdownReport> {
-    const { logger } = this.options
-    const startedAt = new Date()
-    const t0 = performance.now()
-    const faults: ErrorInfo[] = []
-    const fault = (error: unknown, phase: string): void => {
-      faults.push(errorInfo(error))
-      logger.error({ err: error, phase }, `${phase} failed; shutdown goes on`)
+  /** Door protocol: the framework's own close (fastify's app.close()) as the very last cleanup, reserving no budget. */
+  [kFrameworkCleanup] (name: string, fn: Hook): void {
+    this.#assertRegistering(`onCleanup('${String(name)}')`)
+    this.#parts.hooks.addFrameworkClose(name, fn)
+  }
+
+  /** Door protocol: holds the instance in `starting` until the framework finished its setup; returns the release. */
+  [kHoldStartup] (): () => void {
+    return this.#parts.startupGate.hold()
+  }
+
+  get [kLogger] (): Logger {
+    return this.#parts.options.logger
+  }
+
+  /** A signal, or a process manager's `'shutdown'` message: a run that ends the process. */
+  #onSignal = (signal: string): void => {
+    const lifecycle = this.#parts.lifecycle
+    lifecycle.exitWhenStopped = true
+    const meaning = this.#parts.signals.receive(signal, this.#run !== undefined, lifecycle.state)
+    if (meaning === 'start') {
+      void this.shutdown(signal)
+    } else if (meaning === 'force') {
+      lifecycle.forcedDuring = lifecycle.state
+      lifecycle.force.abort()
     }
-    // Every install has its undo here, run in the finally whatever happened (LIFO).
-    const undo: Array<() => void> = [this.#unsubscribeSignals]
-    undo.push(onProcessFault((error) => fault(error, 'uncaught error during shutdown')))
-    undo.push(() => {
-      for (const [server, drainer] of this.drainers) {
-        drainer.detach()
-        releaseServer(server, this)
-      }
-    })
-    runStarted(this)
-    clearImmediate(this.budgetCheck)
-    /** When each phase started and ended (performance clock): the report's `startMs` and `durationMs`. */
-    const phaseTimes: PhaseTimes = {}
-    /**
-     * Runs one phase; a throw becomes a fault and `fallback` its result, so the next phase still runs.
-     * `start` is when the phase began: pre-stop counts from the signal itself.
-     */
-    const phase = async <T>(name: PhaseName, fallback: T, run: () => Promise<T>, start = performance.now()): Promise<T> => {
-      try {
-        return await run()
-      } catch (error) {
-        fault(error, `the ${PHASE_LABELS[name]} phase`)
-        return fallback
-      } finally {
-        phaseTimes[name] = { start, end: performance.now() }
-      }
-    }
-
-    let inFlightAtSignal = 0
-    let preStop: PreStopResult = { durationMs: 0, endedBy: 'forced', requests: 0, configuredMs: 0, effectiveMs: 0 }
-    let drained: DrainResult | undefined
-    const hooks: HookReport[] = []
-    const budget = this.budget()
-    try {
-      // Whoever sees the state change (or the signal abort) can already read the reason and the state.
-      const from = this.currentState
-      this.currentState = 'draining'
-      this.#reason = reason
-      this.shutdownController.abort(new Error(`shutdown: ${reason}`))
-      this.#setState('draining', from)
-      this.startupGate.abort(this.signal.reason)
-      this.tasks.startCounting()
-      for (const drainer of this.drainers.values()) {
-        inFlightAtSignal += drainer.inFlight
-        drainer.announceClose()
-      }
-      logger.info({ reason, inFlight: inFlightAtSignal }, 'shutdown started; readiness reports draining')
-      const { drainDeadline, cleanupDeadline } = deadlines(budget, t0)
-
-      preStop = await phase('preStop', preStop, () => this.#preStop.run(t0, budget.preStopConfiguredMs, budget.preStopMs), t0)
-      drained = await phase('drain', undefined, async () => {
-        this.drainController.abort(new Error('drain started'))
-        const parts = { drainers: [...this.drainers.values()], webSockets: this.webSockets, longLived: this.longLived, tasks: this.tasks, logger }
-        return await drain(parts, drainDeadline, this.force.signal)
-      })
-      // A drain that failed half-way must not leave connections open: the process could not exit.
-      if (drained === undefined) {
-        for (const drainer of this.drainers.values()) {
-          drainer.closeAndReap()
-          drainer.destroyRemaining()
-        }
-      }
-
-      this.#setState('cleaning')
-      hooks.push(...await phase('cleanup', [], () => this.hooks.runCleanup(t0, cleanupDeadline, this.force.signal)))
-      this.#setState('persisting')
-      hooks.push(...await phase('persist', [], () => this.hooks.runPersist(t0, this.force.signal)))
-      hooks.push(...await phase('afterPersist', [], () => this.hooks.runAfterPersist(t0, this.force.signal)))
-    } catch (error) {
-      fault(error, 'the shutdown pipeline')
-    } finally {
-      for (const step of undo.reverse()) {
-        try {
-          step()
-        } catch (error) {
-          fault(error, 'undoing an install')
-        }
-      }
-      this.#setState('stopped')
-    }
-    const report = this.#report(reason, startedAt, t0, { inFlightAtSignal, preStop, drained, hooks, faults, phaseTimes })
-    // Published first: a 'report' listener that shuts its telemetry SDK down must not lose the shutdown's spans.
-    publishReport(report)
-    this.#emitSafely('report', report)
-    if (report.exitCode === 0) logger.info({ report }, summaryLine(report))
-    else logger.error({ report }, summaryLine(report))
-    const exit = this.#exitWhenStopped ? this.options.exit : undefined
-    // The shutdown's own spans and metrics are made from the report: export them before exiting.
-    if (exit) await Promise.all([flushLogger(logger), flushTelemetry(TELEMETRY_FLUSH_TIMEOUT_MS)])
-    // The process exits once every coordinator in it has finished its run (process-runs.ts).
-    runEnded(this, report.exitCode, exit, logger)
-    return report
   }
 
-  #report (reason: string, startedAt: Date, t0: number, run: {
-    inFlightAtSignal: number, preStop: PreStopResult, drained: DrainResult | undefined, hooks: HookReport[], faults: ErrorInfo[], phaseTimes: PhaseTimes
-  }): ShutdownReport {
-    const { drained, hooks, faults, phaseTimes } = run
-    const forced = this.force.signal.aborted
-    const failed = forced || drained?.complete !== true || hooks.some((h) => h.outcome !== 'ok') || faults.length > 0 ||
-      this.tasks.failed > 0 || this.startupGate.failed
-    return buildReport({
-      reason,
-      startedAt,
-      t0,
-      exitCode: exitCodeOf(reason, failed, this.options.exitWithSignalCode),
-      forcedDuring: forced ? this.#forcedDuring ?? this.currentState : undefined,
-      inFlightAtSignal: run.inFlightAtSignal,
-      preStop: run.preStop,
-      phaseTimes,
-      drain: {
-        listenerClosedAt: drained?.listenerClosedAt ?? t0,
-        listenerClosedBy: drained?.listenerClosedBy ?? 'graceful'
-      },
-      counts: [...this.drainers.values()].map((d) => d.counts),
-      tasks: { finished: this.tasks.finished, failed: this.tasks.failed, aborted: drained?.tasksAborted ?? this.tasks.size },
-      webSockets: this.webSockets.counts,
-      spread: this.longLived.counts,
-      hooks,
-      startup: this.startupGate.report(),
-      faults
-    })
+  /** Startup is over: every startup task resolved and every added server listens. */
+  #onStarted (): void {
+    if (this.state !== 'starting') return
+    // What cannot work as configured is said before anyone is told the instance runs (PM2's 'ready').
+    this.#parts.budgetWarnings.nowIfDue()
+    this.#parts.lifecycle.setState('running')
   }
 
-  #setState (state: State, from = this.currentState): void {
-    this.currentState = state
-    publishState(from, state, this.#reason ?? 'started')
-    this.#emitSafely('state', state)
+  /** A startup task failed: the normal pipeline runs and, as after a signal, the process exits (1). */
+  #onStartupFailure (reason: string): void {
+    this.#parts.lifecycle.exitWhenStopped = true
+    void this.shutdown(reason)
   }
 
-  /** A throwing listener is logged, never allowed to break the pipeline. */
-  #emitSafely (event: keyof GracefulEvents, value: State | ShutdownReport): void {
-    try {
-      (this.emit as (event: string, value: unknown) => boolean)(event, value)
-    } catch (error) {
-      this.options.logger.error({ err: error, event }, 'a graceful event listener threw')
-    }
+  #assertRegistering (what: string): void {
+    if (!this.#parts.lifecycle.serving) throw tooLate(what, this.state)
   }
 }
 

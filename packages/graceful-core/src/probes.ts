@@ -1,4 +1,7 @@
-import type { CheckSummary } from './checks.js'
+import type { CheckSet, CheckSummary } from './checks.js'
+import { invalid } from './errors.js'
+import type { Lifecycle } from './lifecycle.js'
+import type { ResolvedOptions } from './options.js'
 import type { Logger, Readiness, State } from './types.js'
 
 /** The path of a request URL, without its query string. */
@@ -67,4 +70,54 @@ export function respondToProbe (req: ProbeRequest, res: ProbeResponse, answer: P
     if (!res.headersSent) res.writeHead(500)
     res.end()
   })
+}
+
+/** What the probes need of the coordinator: its probe paths, logger, checks and lifecycle. */
+export interface ProbesParts {
+  readonly options: Pick<ResolvedOptions, 'healthPath' | 'readyPath' | 'probePaths' | 'logger'>
+  readonly checks: CheckSet
+  readonly lifecycle: Lifecycle
+}
+
+/** The probe API of a coordinator (`readiness()`, `probe()`, `probeKind()`, `handleProbe()`, `probeRoutes`). */
+export class Probes {
+  readonly routes: Readonly<Record<ProbeKind, string | false>>
+  readonly #parts: ProbesParts
+
+  constructor (parts: ProbesParts) {
+    this.#parts = parts
+    this.routes = { health: parts.options.healthPath, ready: parts.options.readyPath }
+  }
+
+  /** Ready only while running and no critical check failed at its last run. */
+  readiness (): Readiness {
+    const { checks, lifecycle } = this.#parts
+    return readinessOf(lifecycle.state, checks.size > 0 ? checks.summary() : undefined)
+  }
+
+  async answer (kind: ProbeKind): Promise<ProbeAnswer> {
+    if (kind !== 'health' && kind !== 'ready') throw invalid('probe(kind)', "'health' or 'ready'", kind)
+    const { checks, lifecycle } = this.#parts
+    // Liveness never depends on a dependency; readiness checks run only while running.
+    if (kind === 'health') return probeAnswer(kind, readinessOf(lifecycle.state))
+    if (lifecycle.state === 'running' && checks.size > 0) await checks.refresh(lifecycle.shutdown.signal)
+    return probeAnswer(kind, this.readiness())
+  }
+
+  kindOf (method: string | undefined, url: string | undefined): ProbeKind | undefined {
+    return probeKindOf(method, url, this.routes)
+  }
+
+  /** Answers a probe request on a node:http response and returns true; false for any other request. */
+  handle (req: ProbeRequest, res: ProbeResponse): boolean {
+    const kind = this.kindOf(req.method, req.url)
+    if (kind === undefined) return false
+    respondToProbe(req, res, this.answer(kind), this.#parts.options.logger)
+    return true
+  }
+
+  /** True for a request to a probe path (`probePaths`): never counted as a request, nor as traffic. */
+  isProbePath (url: string | undefined): boolean {
+    return this.#parts.options.probePaths.has(pathOf(url))
+  }
 }

@@ -35,7 +35,7 @@ t.test('a run started by shutdown() resolves with the report and never calls exi
 
 t.test('a signal arriving during a run started by code makes that run end the process', async (t) => {
   const exits: number[] = []
-  const graceful = createGraceful({ ...quiet(), signals: [SIGNAL], exit: (code) => { exits.push(code) }, preStopDelayMs: 300 })
+  const graceful = createGraceful({ ...quiet(), signals: [SIGNAL], exit: (code) => { exits.push(code) }, preStopDelayMs: 2000 })
   const run = graceful.shutdown('app.close()')
   await delay(50)
   process.kill(process.pid, SIGNAL)

@@ -3,14 +3,13 @@
  * under its timeout, single flight and cached; critical → 503 unavailable, non-critical → 200
  * degraded; bodies carry names and outcomes only; errors logged once per change.
  */
-import { once } from 'node:events'
 import http from 'node:http'
 import t, { type Test } from 'tap'
 import { createGraceful, type Graceful } from '../src/index.js'
-import { deferred, quiet, recordingLogger, untilAborted, within } from './helpers/inprocess.js'
+import { deferred, quiet, recordingLogger, untilAborted, within, nextState } from './helpers/inprocess.js'
 
 async function running (graceful: Graceful): Promise<Graceful> {
-  while (graceful.state === 'starting') await within(once(graceful, 'state'), 2000, 'running')
+  while (graceful.state === 'starting') await within(nextState(graceful), 2000, 'running')
   return graceful
 }
 

@@ -7,6 +7,7 @@
 import http from 'node:http'
 import t, { type Test } from 'tap'
 import * as realDrain from '../src/drain/drain.js'
+import * as realHooks from '../src/hooks.js'
 import * as realPreStop from '../src/pre-stop.js'
 import type { GracefulOptions, ShutdownReport } from '../src/index.js'
 import { quiet, within } from './helpers/inprocess.js'
@@ -21,15 +22,23 @@ class ThrowingPreStop extends realPreStop.PreStopWindow {
   override async run (): Promise<never> { throw injected('pre-stop') }
 }
 
-/**
- * How each phase is made to throw: the coordinator loaded with a pre-stop or drain that throws (a
- * module mock of its direct imports), or a hook registry whose phase runner throws.
- */
-const faultyPhases: Record<string, { mocks: Record<string, unknown>, registry?: Record<string, () => never> }> = {
-  'pre-stop': { mocks: { '../src/pre-stop.js': { ...realPreStop, PreStopWindow: ThrowingPreStop } } },
-  drain: { mocks: { '../src/drain/drain.js': { ...realDrain, drain: async () => { throw injected('drain') } } } },
-  cleanup: { mocks: {}, registry: { runCleanup: () => { throw injected('cleanup') } } },
-  persist: { mocks: {}, registry: { runPersist: () => { throw injected('persist') } } }
+class ThrowingCleanup extends realHooks.HookRegistry {
+  override async runCleanup (): Promise<never> { throw injected('cleanup') }
+}
+
+class ThrowingPersist extends realHooks.HookRegistry {
+  override async runPersist (): Promise<never> { throw injected('persist') }
+}
+
+/** A part of the coordinator loaded with one of its imports replaced (a module mock of its direct imports). */
+interface Fault { module: '../src/parts.js' | '../src/pipeline.js', mocks: Record<string, unknown> }
+
+/** How each phase is made to throw: the coordinator loaded with a part that throws. */
+const faultyPhases: Record<string, Fault> = {
+  'pre-stop': { module: '../src/parts.js', mocks: { '../src/pre-stop.js': { ...realPreStop, PreStopWindow: ThrowingPreStop } } },
+  drain: { module: '../src/pipeline.js', mocks: { '../src/drain/drain.js': { ...realDrain, drain: async () => { throw injected('drain') } } } },
+  cleanup: { module: '../src/parts.js', mocks: { '../src/hooks.js': { ...realHooks, HookRegistry: ThrowingCleanup } } },
+  persist: { module: '../src/parts.js', mocks: { '../src/hooks.js': { ...realHooks, HookRegistry: ThrowingPersist } } }
 }
 
 interface Snapshot { process: number[], server: number[], own: string[], onconnection: unknown }
@@ -52,15 +61,15 @@ async function listeningServer (t: Test): Promise<http.Server> {
   return server
 }
 
-async function runOnce (t: Test, fault: { mocks: Record<string, unknown>, registry?: Record<string, () => never> }, options: GracefulOptions, start: (graceful: { shutdown: () => Promise<ShutdownReport> }) => Promise<ShutdownReport>) {
-  const { createGraceful } = await t.mockImport<typeof import('../src/coordinator.js')>('../src/coordinator.js', fault.mocks)
+async function runOnce (t: Test, fault: Fault | undefined, options: GracefulOptions, start: (graceful: { shutdown: () => Promise<ShutdownReport> }) => Promise<ShutdownReport>) {
+  const mocks = fault === undefined ? {} : { [fault.module]: await t.mockImport<object>(fault.module, fault.mocks) }
+  const { createGraceful } = await t.mockImport<typeof import('../src/coordinator.js')>('../src/coordinator.js', mocks)
   const server = await listeningServer(t)
   const before = snapshot(server)
   const graceful = createGraceful({ ...quiet(), signals: [SIGNAL], exit: false, preStopDelayMs: 50, ...options })
   graceful.addServer(server)
   graceful.onCleanup('release', () => {})
   graceful.onPersist('save', () => {})
-  Object.assign((graceful as unknown as { hooks: object }).hooks, fault.registry)
   const report = await within(start(graceful), 10_000, 'the run')
   // Node's own close callbacks (a once('close') per close() call) go once the server closed.
   const onconnection = snapshot(server).onconnection
@@ -82,7 +91,7 @@ for (const [phase, fault] of Object.entries(faultyPhases)) {
 }
 
 t.test('a throwing hook and a throwing exit function leave nothing installed', async (t) => {
-  const { before, after, report } = await runOnce(t, { mocks: {} }, { exit: () => { throw new Error('exit failed') } }, async (g) => {
+  const { before, after, report } = await runOnce(t, undefined, { exit: () => { throw new Error('exit failed') } }, async (g) => {
     (g as unknown as { onCleanup: (name: string, fn: () => void) => void }).onCleanup('broken', () => { throw new Error('hook failed') })
     const reported = new Promise<ShutdownReport>((resolve) => (g as unknown as { once: (e: string, f: (r: ShutdownReport) => void) => void }).once('report', resolve))
     process.kill(process.pid, SIGNAL)
@@ -94,7 +103,7 @@ t.test('a throwing hook and a throwing exit function leave nothing installed', a
 })
 
 t.test('a second signal forces the run, and every install is undone', async (t) => {
-  const { before, after, report } = await runOnce(t, { mocks: {} }, { preStopDelayMs: 60_000 }, async (g) => {
+  const { before, after, report } = await runOnce(t, undefined, { preStopDelayMs: 60_000 }, async (g) => {
     const run = g.shutdown()
     // The first signal joins the run started by code; the second, well apart from it, forces.
     process.kill(process.pid, SIGNAL)
@@ -107,7 +116,7 @@ t.test('a second signal forces the run, and every install is undone', async (t) 
 })
 
 t.test('a run started by code undoes every install too', async (t) => {
-  const { before, after, report } = await runOnce(t, { mocks: {} }, {}, (g) => g.shutdown())
+  const { before, after, report } = await runOnce(t, undefined, {}, (g) => g.shutdown())
   t.equal(report.exitCode, 0)
   t.same(after, before)
 })

@@ -2,10 +2,9 @@
  * One run of the pipeline: idempotent shutdown, state order, readiness, the shutdown signal,
  * tracked tasks, the report and the exit.
  */
-import { once } from 'node:events'
 import t from 'tap'
 import { createGraceful, type Readiness, type ShutdownReport, type State } from '../src/index.js'
-import { deferred, delay, quiet, recordingLogger, untilAborted, within, exitCalled } from './helpers/inprocess.js'
+import { deferred, delay, quiet, recordingLogger, untilAborted, within, exitCalled, nextState } from './helpers/inprocess.js'
 
 t.test('returns the same promise and report to three concurrent callers and runs once', async (t) => {
   const graceful = createGraceful(quiet())
@@ -66,7 +65,7 @@ t.test('emits the states in order starting → running → draining → cleaning
   const seen: Array<[State, State]> = []
   t.equal(graceful.state, 'starting', 'starts starting')
   graceful.on('state', (s) => seen.push([s, graceful.state]))
-  await within(once(graceful, 'state'), 2000, 'running')
+  await within(nextState(graceful), 2000, 'running')
   await within(graceful.shutdown(), 5000, 'shutdown')
   t.same(seen.map(([s]) => s), ['running', 'draining', 'cleaning', 'persisting', 'stopped'])
   t.ok(seen.every(([event, current]) => event === current), 'the state getter agrees with each event')
@@ -77,7 +76,7 @@ t.test('reports readiness for each state', async (t) => {
   const graceful = createGraceful(quiet())
   const seen: Array<[State, Readiness]> = [['starting', graceful.readiness()]]
   graceful.on('state', (s) => seen.push([s, graceful.readiness()]))
-  await within(once(graceful, 'state'), 2000, 'running')
+  await within(nextState(graceful), 2000, 'running')
   graceful.onCleanup('c', () => { seen.push(['cleaning', graceful.readiness()]) })
   graceful.onPersist('p', () => { seen.push(['persisting', graceful.readiness()]) })
   await within(graceful.shutdown(), 5000, 'shutdown')

@@ -9,11 +9,11 @@ import t from 'tap'
 import { createGraceful, type Graceful, type State } from '../src/index.js'
 import { kHoldStartup } from '../src/door.js'
 import { exitWithin, reportLines, spawnFixture } from './helpers/child.js'
-import { deferred, quiet, recordingLogger, untilAborted, within, exitCalled } from './helpers/inprocess.js'
+import { deferred, quiet, recordingLogger, untilAborted, within, exitCalled, nextState } from './helpers/inprocess.js'
 
 /** Resolves once the coordinator reached `running` (at once when it already has). */
 async function untilRunning (graceful: Graceful): Promise<void> {
-  while (graceful.state === 'starting') await once(graceful, 'state')
+  while (graceful.state === 'starting') await nextState(graceful)
 }
 
 const nextMacrotask = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve))

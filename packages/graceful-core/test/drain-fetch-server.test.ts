@@ -7,7 +7,7 @@
 import { once } from 'node:events'
 import t from 'tap'
 import { createGraceful, type Graceful, type GracefulOptions } from '../src/index.js'
-import { deferred, quiet, recordingLogger, within } from './helpers/inprocess.js'
+import { deferred, quiet, recordingLogger, within, nextState } from './helpers/inprocess.js'
 
 /** A server with Bun's shape: records its stop() calls; a graceful stop resolves when `drained` does. */
 function bunLikeServer (): { stop: (force?: boolean) => Promise<void>, calls: Array<boolean | undefined>, drained: ReturnType<typeof deferred<void>> } {
@@ -25,7 +25,7 @@ function bunLikeServer (): { stop: (force?: boolean) => Promise<void>, calls: Ar
 
 async function running (options: GracefulOptions = {}): Promise<Graceful> {
   const graceful = createGraceful({ ...quiet(), preStopDelayMs: 50, gracePeriodMs: 5000, ...options })
-  await within(once(graceful, 'state'), 2000, 'running')
+  await within(nextState(graceful), 2000, 'running')
   return graceful
 }
 
@@ -39,7 +39,7 @@ t.test('answers the probes and passes other requests, with this and every argume
     return new Response('app')
   })
   t.equal((await fetch(get('/ready?verbose'))).status, 503, '/ready is 503 while starting')
-  await within(once(graceful, 'state'), 2000, 'running')
+  await within(nextState(graceful), 2000, 'running')
   const ready = await fetch(get('/ready'))
   t.equal(ready.status, 200)
   t.same(await ready.json(), { status: 'healthy', ready: true })

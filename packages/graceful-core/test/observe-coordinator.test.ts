@@ -10,14 +10,14 @@ import type { AddressInfo } from 'node:net'
 import { SpanStatusCode } from '@opentelemetry/api'
 import t from 'tap'
 import { createGraceful, type Graceful, type ShutdownReport } from '../src/index.js'
-import { deferred, delay, quiet, within } from './helpers/inprocess.js'
+import { deferred, delay, quiet, within, nextState } from './helpers/inprocess.js'
 import { installSdk, listen, pointOf } from './helpers/otel.js'
 
 const sdk = installSdk()
 t.teardown(async () => { await sdk.shutdown() })
 
 async function running (graceful: Graceful): Promise<Graceful> {
-  while (graceful.state === 'starting') await within(once(graceful, 'state'), 2000, 'running')
+  while (graceful.state === 'starting') await within(nextState(graceful), 2000, 'running')
   return graceful
 }
 
@@ -80,7 +80,7 @@ t.test('a shutdown forced by a second signal is an error span', async (t) => {
   t.teardown(() => { stuck.resolve() })
   const report = new Promise<ShutdownReport>((resolve) => graceful.once('report', resolve))
   process.kill(process.pid, 'SIGUSR2')
-  while (graceful.state !== 'cleaning') await within(once(graceful, 'state'), 5000, 'cleaning')
+  while (graceful.state !== 'cleaning') await within(nextState(graceful), 5000, 'cleaning')
   await delay(150) // beyond the window in which a copy of the first signal is not a second one
   process.kill(process.pid, 'SIGUSR2')
   t.equal((await within(report, 5000, 'report')).forced, true)

@@ -1,3 +1,6 @@
+import { invalid } from '../errors.js'
+import { isThenable } from '../validate.js'
+
 /**
  * Work a long-lived connection is in the middle of (a message being written, a frame being sent):
  * its spread close waits for that work to settle, so the client never sees a close in the middle of
@@ -9,6 +12,10 @@ export class LongLivedHolds {
 
   /** The close of `connection` waits for `work` to settle (resolve or reject). */
   hold (connection: object, work: PromiseLike<unknown>): void {
+    if (typeof connection !== 'object' || connection === null) {
+      throw invalid('holdLongLived(connection)', 'a WebSocket or an event stream\'s response object', connection)
+    }
+    if (!isThenable(work)) throw invalid('holdLongLived(connection, work)', 'a promise that settles when the message is written', work)
     let pending = this.#held.get(connection)
     if (pending === undefined) this.#held.set(connection, pending = new Set())
     pending.add(work)

@@ -12,7 +12,6 @@
  * @module
  */
 import cluster from 'node:cluster'
-import type { EventEmitter } from 'node:events'
 import type { State } from '../types.js'
 import { detectHost } from './host.js'
 
@@ -21,7 +20,10 @@ export const SHUTDOWN_MESSAGE = 'shutdown'
 /** The IPC message sent once the instance can serve (PM2's `wait_ready`). */
 export const READY_MESSAGE = 'ready'
 
-interface Coordinator extends Pick<EventEmitter, 'on' | 'off'> {}
+interface Coordinator {
+  on: (event: 'state', listener: (state: State) => void) => unknown
+  off: (event: 'state', listener: (state: State) => void) => unknown
+}
 
 /**
  * Connects a coordinator to the process manager it runs under, if any; `startRun(reason)` starts a

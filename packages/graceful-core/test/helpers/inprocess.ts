@@ -1,5 +1,5 @@
 /** Helpers for in-process tests: a recording logger, deferred promises, timing. */
-import type { Logger } from '../../src/index.js'
+import type { Logger, State } from '../../src/index.js'
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error'
@@ -61,4 +61,9 @@ export async function untilAborted (signal: AbortSignal): Promise<void> {
 /** Resolves once `exit` was called (recorded in `exits`): the exit follows the report after the logger and telemetry flushed. */
 export async function exitCalled (exits: readonly number[], ms = 5000): Promise<void> {
   await within((async () => { while (exits.length === 0) await delay(5) })(), ms, 'the exit')
+}
+
+/** The next state the coordinator moves to. */
+export async function nextState (graceful: { once: (event: 'state', listener: (state: State) => void) => unknown }): Promise<State> {
+  return await new Promise((resolve) => { graceful.once('state', resolve) })
 }

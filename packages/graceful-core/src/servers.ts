@@ -1,0 +1,137 @@
+import type { Drainer, DrainWatcher } from './drain/contract.js'
+import { type FetchHandler, FetchServerDrainer } from './drain/fetch-server.js'
+import { isNativeServer, type NativeServer } from './drain/native-server.js'
+import { type DrainableServer, isDrainableServer } from './drain/node-http.js'
+import { ServerDrainer } from './drain/server-drainer.js'
+import { GracefulStateError, invalid, tooLate } from './errors.js'
+import type { Lifecycle } from './lifecycle.js'
+import { claimServer, releaseServer } from './process-runs.js'
+import type { Probes } from './probes.js'
+import type { StartupGate } from './startup.js'
+import type { Logger } from './types.js'
+
+/** What the servers need of the rest of the coordinator. */
+export interface ServerSetParts {
+  readonly lifecycle: Lifecycle
+  readonly probes: Probes
+  readonly startupGate: StartupGate
+  readonly logger: Logger
+  /** A request that is not a probe arrived while draining (it keeps a traffic-aware pre-stop open). */
+  readonly onTraffic: () => void
+}
+
+/**
+ * The servers a coordinator drains, each with its drainer: node:http, node:https and node:http2
+ * servers one by one, and every fetch handler and native server (Bun.serve(), Deno.serve()) under
+ * one FetchServerDrainer. `owner` is the coordinator: a server belongs to one in the process.
+ */
+export class ServerSet {
+  readonly #drainers = new Map<object, Drainer>()
+  readonly #parts: ServerSetParts
+  readonly #owner: object
+  readonly #watcher: DrainWatcher
+  #fetchDrainer: FetchServerDrainer | undefined
+
+  constructor (owner: object, parts: ServerSetParts) {
+    this.#owner = owner
+    this.#parts = parts
+    this.#watcher = {
+      isProbe: (req) => parts.probes.isProbePath(req.url),
+      onTraffic: parts.onTraffic,
+      onListenerClosedByOther: () => { this.#warnOfEarlyClose() }
+    }
+  }
+
+  /** Every drainer, for the run. */
+  get drainers (): Drainer[] {
+    return [...this.#drainers.values()]
+  }
+
+  /** Requests in progress on every server right now (probes excluded). */
+  get inFlight (): number {
+    let requests = 0
+    for (const drainer of this.#drainers.values()) requests += drainer.inFlight
+    return requests
+  }
+
+  add (server: DrainableServer | NativeServer): void {
+    const native = isNativeServer(server)
+    if (!native && !isDrainableServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server, or the server of Bun.serve() or Deno.serve()', server)
+    if (this.#drainers.has(server)) return
+    const { lifecycle } = this.#parts
+    if (lifecycle.drain.signal.aborted) throw tooLate('addServer()', lifecycle.state)
+    if (native) {
+      this.#fetchServers().add(server)
+      return
+    }
+    if (!claimServer(server, this.#owner)) {
+      throw new GracefulStateError('addServer(server): another graceful coordinator already drains this server; use one coordinator per server ' +
+        '(coordinators on different servers are fine: one signal starts them all and the process exits once every one has finished)')
+    }
+    const drainer = new ServerDrainer(server, this.#watcher)
+    this.#drainers.set(server, drainer)
+    if (lifecycle.state === 'starting') this.#parts.startupGate.watch(server)
+    else if (lifecycle.state !== 'running') drainer.announceClose()
+  }
+
+  fetchHandler<H extends FetchHandler> (handler: H): H {
+    if (typeof handler !== 'function') throw invalid('fetchHandler(handler)', 'a function (request, ...) => Response, such as app.fetch', handler)
+    return this.#fetchServers().wrap(handler)
+  }
+
+  /** A request on a server that may not be added yet (see Graceful[kAdoptRequest]). */
+  adopt (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
+    const server = (req.socket as { server?: DrainableServer }).server
+    // Every request of a known server takes this first branch: one lookup, then nothing to do.
+    const known = server === undefined ? undefined : this.#drainers.get(server)
+    if (known instanceof ServerDrainer) return known.adoptRequest(req, res)
+    if (!isDrainableServer(server) || this.#parts.lifecycle.drain.signal.aborted) return
+    // Another coordinator drains this server (two middleware on one app): its coordinator tracks the request.
+    if (!claimServer(server, this.#owner)) return
+    this.add(server)
+    ;(this.#drainers.get(server) as ServerDrainer | undefined)?.adoptRequest(req, res)
+  }
+
+  /** Shutdown began: every response from now on announces `Connection: close`; returns the requests in flight. */
+  announceClose (): number {
+    const inFlight = this.inFlight
+    for (const drainer of this.#drainers.values()) drainer.announceClose()
+    return inFlight
+  }
+
+  /** A drain that failed half-way must not leave connections open: the process could not exit. */
+  cutAll (): void {
+    for (const drainer of this.#drainers.values()) {
+      drainer.closeAndReap()
+      drainer.destroyRemaining()
+    }
+  }
+
+  /** The run is over: every install is removed, and the servers can be drained by another coordinator. */
+  detachAll (): void {
+    for (const [server, drainer] of this.#drainers) {
+      drainer.detach()
+      releaseServer(server, this.#owner)
+    }
+  }
+
+  /** The one drainer of every fetch handler and native server, made on first use. */
+  #fetchServers (): FetchServerDrainer {
+    if (this.#fetchDrainer !== undefined) return this.#fetchDrainer
+    const { probes, logger, lifecycle } = this.#parts
+    const drainer = this.#fetchDrainer = new FetchServerDrainer({
+      ...this.#watcher, probeKind: (method, path) => probes.kindOf(method, path), probe: (kind) => probes.answer(kind), logger
+    })
+    this.#drainers.set(drainer, drainer)
+    if (!lifecycle.serving) drainer.announceClose()
+    return drainer
+  }
+
+  /** Someone else closed an added server's listener before the drain did. */
+  #warnOfEarlyClose (): void {
+    const { lifecycle, logger } = this.#parts
+    if (lifecycle.serving || lifecycle.drain.signal.aborted) return
+    logger.warn({ state: lifecycle.state },
+      'the server stopped listening before the drain: something else closed it (another SIGTERM handler?), so new connections were refused before the load balancer caught up')
+  }
+}

@@ -139,7 +139,7 @@ const stormBlock = () => {
     '',
     markdown(['variant', 'shutdowns', 'requests', ...OUTCOMES.map((k) => OUTCOME_LABEL[k]), 'ECONNRESET per shutdown', 'report: accepted after drain began, per shutdown'],
       r.results.variants.map((v) => [v.variant, v.shutdowns.length, v.requests, ...OUTCOMES.map((k) => k === 'reset' ? `**${v.counts[k]}**` : v.counts[k]),
-        v.shutdowns.map((s) => s.counts.reset).join(' '), v.ours ? v.shutdowns.map((s) => s.acceptedAfterDrainBegan ?? '—').join(' ') : '—']))
+        v.shutdowns.map((s) => s.counts.reset).join(' '), v.ours ? v.shutdowns.map((s) => s.acceptedWhileClosing ?? '—').join(' ') : '—']))
   ].join('\n')
 }
 

@@ -28,7 +28,7 @@ t.test('rows in the order the pipeline ran, each with its duration; hooks under 
   const labels = text.split('\n').map((l) => /^(\S.*?|  \S+)\s+\[/.exec(l)?.[1]?.trimEnd()).filter(Boolean)
   t.same(labels, ['pre-stop', 'drain', 'cleanup', '  job-queue', 'persist', '  service-state', 'after persist', '  sqlite'], 'the after-persist cleanup has its own phase')
   t.match(text, /^pre-stop +\[[^\]]+\] 400 ms +\/ready 503, 12 new request\(s\) served; ended by fixed$/m)
-  t.match(text, /^drain +\[[^\]]+\] 300 ms +listener closed at \+402 ms; sockets 7 idle \/ 4 after response \/ 1 forced/m)
+  t.match(text, /^drain +\[[^\]]+\] 300 ms +listener closed at \+402 ms; sockets 7 idle \/ 4 after response \/ 1 destroyed/m)
   t.match(text, /^  service-state +\[[^\]]+\] 100 ms +ok$/m)
   t.match(text, /SIGTERM -> exit 0 in 1000 ms \(complete\)/)
   t.match(text, /^exit +code 0 at \+1000 ms$/m)
@@ -49,8 +49,8 @@ t.test('plain ASCII: no colour codes, nothing a terminal without Unicode would g
 })
 
 t.test('a forced run and its faults say so', async (t) => {
-  const text = renderTimeline(report({ forced: true, forcedDuring: 'cleaning', exitCode: 1, faults: [{ name: 'Error', message: 'boom' }] }))
-  t.match(text, /-> exit 1 in 1000 ms \(FORCED during cleaning\)/)
+  const text = renderTimeline(report({ forced: true, forcedDuring: 'cleanup', exitCode: 1, faults: [{ name: 'Error', message: 'boom' }] }))
+  t.match(text, /-> exit 1 in 1000 ms \(FORCED during cleanup\)/)
   t.match(text, /^faults: Error: boom$/m)
 })
 

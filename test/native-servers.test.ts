@@ -117,7 +117,7 @@ for (const runtime of RUNTIMES) {
 
     t.equal(await within(run.exited, 20_000, 'exit'), 0, 'exits 0')
     const report = reportOf(run.output())
-    t.match(report, { reason: 'SIGTERM', exitCode: 0, forced: false, requests: { completedDuringDrain: 2 }, sockets: { forced: 0 } })
+    t.match(report, { reason: 'SIGTERM', exitCode: 0, forced: false, requests: { completedAfterSignal: 2 }, sockets: { destroyed: 0 } })
     t.same(report.hooks.map((h: { name: string, outcome: string }) => `${h.name}:${h.outcome}`), ['db:ok', 'counters:ok'], 'the cleanup and persist hooks ran')
     t.match(run.output(), /"msg":"db closed"[\s\S]*"msg":"counters saved"/, 'in that order')
   })
@@ -146,8 +146,8 @@ for (const runtime of RUNTIMES) {
       t.match(report, {
         exitCode: stuck ? 1 : 0,
         forced: false,
-        requests: { inFlightAtSignal: stuck ? 2 : 1, completedDuringDrain: 1 },
-        sockets: { forced: stuck ? 1 : 0 }
+        requests: { inFlightAtSignal: stuck ? 2 : 1, completedAfterSignal: 1 },
+        sockets: { destroyed: stuck ? 1 : 0 }
       })
       t.same(report.hooks.map((h: { name: string, outcome: string }) => `${h.name}:${h.outcome}`), ['cleanup-hook:ok', 'persist-hook:ok'], 'the hooks ran')
       t.match(run.output(), /"fixture":"hook","name":"cleanup-hook"[\s\S]*"fixture":"hook","name":"persist-hook"/)

@@ -78,7 +78,7 @@ t.test('socket.io clients see a transport close when the drain begins, not befor
   }
   t.equal(report.exitCode, 0, 'exit 0')
   t.equal(report.longLived.webSocketsClosed, 3, 'the WebSocket transports were closed politely and counted')
-  t.equal(report.sockets.forced, 0, 'nothing was forced')
+  t.equal(report.sockets.destroyed, 0, 'nothing was forced')
 })
 
 t.test('a server-side socket.disconnect() would leave socket.io clients disconnected for good (why the recipe closes the transport)', async (t) => {

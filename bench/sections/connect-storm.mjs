@@ -97,7 +97,7 @@ export async function stormShutdown (variant, cfg, runtime) {
     const { counts, otherCodes } = await load.stop()
     load = null
     const report = pod.messages.find((m) => m.type === 'report')?.report ?? null
-    return { exitCode: exitLabel(exit), sigtermToExitMs: Math.round(exit.at - tTerm), counts, otherCodes, acceptedAfterDrainBegan: report?.phases?.drain?.acceptedAfterDrainBegan ?? null }
+    return { exitCode: exitLabel(exit), sigtermToExitMs: Math.round(exit.at - tTerm), counts, otherCodes, acceptedWhileClosing: report?.phases?.drain?.acceptedWhileClosing ?? null }
   } finally {
     if (load) await load.stop()
     pod.kill('SIGKILL')
@@ -124,7 +124,7 @@ export async function runConnectStorm (args, { log }) {
         const s = await stormShutdown(v, cfg)
         r.shutdowns.push(s)
         for (const k of OUTCOMES) { r.counts[k] += s.counts[k]; r.requests += s.counts[k] }
-        log(`connect-storm: ${v.name} #${round + 1}: ${OUTCOMES.map((k) => `${OUTCOME_LABEL[k]} ${s.counts[k]}`).join(', ')}; exit ${s.exitCode}${Object.keys(s.otherCodes).length ? ` (${JSON.stringify(s.otherCodes)})` : ''}${s.acceptedAfterDrainBegan === null ? '' : `; report: accepted after drain began ${s.acceptedAfterDrainBegan}`}`)
+        log(`connect-storm: ${v.name} #${round + 1}: ${OUTCOMES.map((k) => `${OUTCOME_LABEL[k]} ${s.counts[k]}`).join(', ')}; exit ${s.exitCode}${Object.keys(s.otherCodes).length ? ` (${JSON.stringify(s.otherCodes)})` : ''}${s.acceptedWhileClosing === null ? '' : `; report: accepted after drain began ${s.acceptedWhileClosing}`}`)
       } catch (err) {
         r.error = String(err.message || err)
         log(`  ${v.name} FAILED: ${err.stack || err}`)

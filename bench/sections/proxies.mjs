@@ -282,7 +282,7 @@ export async function proxyRun (proxyName, variant, cfg) {
         pods[slot] = startPod(variant, podPorts[slot])
         await pods[slot].next('listening', 20_000)
         await backInRotation(proxyName, proxy, slot, cfg)
-        restarts.push({ slot: slot + 1, atMs: Math.round(tTerm - t0), exitCode: exitLabel(exit), sigtermToExitMs: Math.round(exit.at - tTerm), acceptedAfterDrainBegan: report?.phases?.drain?.acceptedAfterDrainBegan ?? null })
+        restarts.push({ slot: slot + 1, atMs: Math.round(tTerm - t0), exitCode: exitLabel(exit), sigtermToExitMs: Math.round(exit.at - tTerm), acceptedWhileClosing: report?.phases?.drain?.acceptedWhileClosing ?? null })
       }
     }
     await sleep(cfg.tailMs)

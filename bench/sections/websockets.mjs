@@ -113,7 +113,7 @@ export async function websocketRun (variant, cfg) {
       rss: { before: before.rss, withClients: withClients.rss, perClient: Math.round((withClients.rss - before.rss) / cfg.clients) },
       heap: { before: before.heapUsed, withClients: withClients.heapUsed, perClient: Math.round((withClients.heapUsed - before.heapUsed) / cfg.clients) },
       longLived: report?.longLived ?? null,
-      socketsForced: report?.sockets?.forced ?? null,
+      socketsForced: report?.sockets?.destroyed ?? null,
       reportExitCode: report?.exitCode ?? null,
       perHundredMs: buckets,
       closeSpanMs: stats.closedAt.length ? Math.round(Math.max(...stats.closedAt) - Math.min(...stats.closedAt)) : null,

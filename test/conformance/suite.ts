@@ -75,7 +75,7 @@ async function expectCleanExit (t: Test, fx: Fixture): Promise<void> {
   const report = fx.report()
   t.ok(report, 'the ShutdownReport is logged')
   t.equal(report?.exitCode, 0, 'report.exitCode is 0')
-  t.equal(report?.sockets.forced, 0, 'no socket was forced')
+  t.equal(report?.sockets.destroyed, 0, 'no socket was forced')
 }
 
 export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: ConformanceOptions = {}): void {
@@ -104,7 +104,7 @@ export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: Confor
     const stopped = markerIndex(fx.lines, isMarker('state', { state: 'stopped' }))
     t.ok(finished !== -1 && finished < stopped, 'the response finished before the coordinator stopped')
     t.equal(fx.report()?.requests.inFlightAtSignal, 1, 'report: one request in flight at the signal')
-    t.equal(fx.report()?.requests.completedDuringDrain, 1, 'report: one request completed during the drain')
+    t.equal(fx.report()?.requests.completedAfterSignal, 1, 'report: one request completed during the drain')
   })
 
   scenario('stuck-request', `${adapter.name}: a stuck request is cut at the grace deadline: exit 1, one socket forced`, async (t) => {
@@ -125,7 +125,7 @@ export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: Confor
     t.equal(exit.code, 1, 'the process exits 1')
     const report = fx.report()
     t.equal(report?.exitCode, 1, 'report.exitCode is 1')
-    t.equal(report?.sockets.forced, 1, 'report.sockets.forced is 1')
+    t.equal(report?.sockets.destroyed, 1, 'report.sockets.destroyed is 1')
     t.ok(report !== undefined && report.durationMs < 60_000, 'the run ended before the request would have')
     t.match(await within(answer, 5_000, 'the stuck request to fail'), /^error /, 'the client sees its connection cut, no response')
     // The application registered no hook, so the drain may use the whole grace period: the request
@@ -314,7 +314,7 @@ export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: Confor
     const exit = await fx.waitForExit(1000 + EXIT_GUARD_MS)
     t.ok(exit.code !== null, `the process exited by itself (exit ${exit.code}, ${Math.round(exit.at - killedAt)} ms after SIGTERM)`)
     t.equal(exit.code, 1, 'exit 1: the upgraded socket had to be forced')
-    t.equal(fx.report()?.sockets.forced, 1, 'report.sockets.forced counts the upgraded socket')
+    t.equal(fx.report()?.sockets.destroyed, 1, 'report.sockets.destroyed counts the upgraded socket')
     await within(raw.closed, 5_000, 'the upgraded socket to close')
     t.ok(raw.isClosed(), 'the client sees the upgraded socket closed')
   })
@@ -396,8 +396,8 @@ export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: Confor
     const c = client(t, fx.origin)
     const answer = send(c, fx.origin, '/slow?ms=60000').catch(() => undefined)
     await fx.waitForMarker('request', { path: '/slow?ms=60000' })
-    await secondSignal(t, fx, 'SIGTERM', 'draining')
-    t.equal(fx.report()?.sockets.forced, 1, 'the stuck request\'s socket was destroyed and counted')
+    await secondSignal(t, fx, 'SIGTERM', 'drain')
+    t.equal(fx.report()?.sockets.destroyed, 1, 'the stuck request\'s socket was destroyed and counted')
     await within(answer, 5_000, 'the stuck request to end')
   })
 
@@ -407,7 +407,7 @@ export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: Confor
       graceful: { gracePeriodMs: 60_000, hookTimeoutMs: 20_000 },
       hooks: [{ phase: 'cleanup', name: 'held', until: 'SIGUSR2' }]
     })
-    await secondSignal(t, fx, 'SIGINT', 'cleaning', () => fx.waitForMarker('hook-start', { name: 'held' }))
+    await secondSignal(t, fx, 'SIGINT', 'cleanup', () => fx.waitForMarker('hook-start', { name: 'held' }))
     t.notOk(fx.lines.some(isMarker('hook-end', { name: 'held' })), 'the held hook did not get to finish')
   })
 
@@ -469,7 +469,7 @@ export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: Confor
     t.ok(closedAt <= exit.at, 'the socket was ended before the process exited')
     const report = fx.report()
     t.equal(report?.exitCode, 0, 'report.exitCode is 0')
-    t.equal(report?.sockets.forced, 0, 'no socket was forced')
+    t.equal(report?.sockets.destroyed, 0, 'no socket was forced')
     t.equal(report?.sockets.closedAfterResponse, 1, 'report: the socket was closed after its response')
   })
 }

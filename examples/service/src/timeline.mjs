@@ -41,7 +41,7 @@ export function renderTimeline (report, { width = 48 } = {}) {
 
   const rows = [
     phaseRow('pre-stop', 'preStop', `/ready 503, ${phases.preStop.requests} new request(s) served; ended by ${phases.preStop.endedBy}`),
-    phaseRow('drain', 'drain', `listener closed at +${phases.drain.listenerClosedAtMs} ms; sockets ${sockets.closedIdle} idle / ${sockets.closedAfterResponse} after response / ${sockets.forced} forced; tasks ${tasks.finished} finished / ${tasks.aborted} aborted`),
+    phaseRow('drain', 'drain', `listener closed at +${phases.drain.listenerClosedAtMs} ms; sockets ${sockets.closedIdle} idle / ${sockets.closedAfterResponse} after response / ${sockets.destroyed} destroyed; tasks ${tasks.finished} finished / ${tasks.aborted} aborted`),
     ...hookPhaseRows('cleanup', 'cleanup'),
     ...hookPhaseRows('persist', 'persist'),
     ...hookPhaseRows('after persist', 'afterPersist')

@@ -110,7 +110,7 @@ export class CheckSet {
     const started = performance.now()
     const raced = await raceTimeout(check.fn, check.timeoutMs, shutdown, `readiness check ${check.name} timed out after ${check.timeoutMs} ms`)
     // Shutdown began meanwhile: readiness no longer depends on checks, and an aborted check is no news.
-    if (raced.outcome === 'cut' || shutdown.aborted) return
+    if (raced.outcome === 'aborted' || shutdown.aborted) return
     // A throw is a failure too; resolving to false is the plain way to say "not ready".
     const outcome: CheckOutcome = raced.outcome === 'ok' ? (raced.value === false ? 'fail' : 'ok') : raced.outcome === 'error' ? 'fail' : 'timeout'
     publishCheck(check.name, outcome, performance.now() - started)

@@ -266,11 +266,11 @@ export class Graceful {
   #onSignal = (signal: string): void => {
     const lifecycle = this.#parts.lifecycle
     lifecycle.exitWhenStopped = true
-    const meaning = this.#parts.signals.receive(signal, this.#run !== undefined, lifecycle.state)
+    const meaning = this.#parts.signals.receive(signal, this.#run !== undefined, lifecycle.phase ?? 'preStop')
     if (meaning === 'start') {
       void this.shutdown(signal)
     } else if (meaning === 'force') {
-      lifecycle.forcedDuring = lifecycle.state
+      lifecycle.forcedDuring = lifecycle.phase ?? 'preStop'
       lifecycle.force.abort()
     }
   }

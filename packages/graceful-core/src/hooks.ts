@@ -104,7 +104,7 @@ export class HookRegistry {
     const report: HookReport = {
       name: hook.name,
       phase,
-      outcome: skipped ? 'skipped' : raced.outcome === 'cut' ? 'timeout' : raced.outcome,
+      outcome: skipped ? 'skipped' : raced.outcome === 'aborted' ? 'timeout' : raced.outcome,
       startMs,
       durationMs: Math.max(0, msFrom(t0, performance.now()) - startMs),
       ...(raced.outcome === 'error' ? { error: errorInfo(raced.error) } : {})

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { publishState } from './observe/channels.js'
-import type { Logger, ShutdownReport, State } from './types.js'
+import type { Logger, ShutdownPhase, ShutdownReport, State } from './types.js'
 
 export interface GracefulEvents {
   state: [State]
@@ -22,8 +22,10 @@ export class Lifecycle {
   readonly drain = new AbortController()
   /** Aborted by a second signal: every remaining wait is skipped. */
   readonly force = new AbortController()
-  /** The state a second signal cut. */
-  forcedDuring: State | undefined
+  /** The phase of the pipeline under way (set by the run). */
+  phase: ShutdownPhase | undefined
+  /** The phase a second signal cut. */
+  forcedDuring: ShutdownPhase | undefined
   /** Set by a signal: only a signal-started (or signal-joined) run ends the process. */
   exitWhenStopped = false
   readonly events = new EventEmitter<GracefulEvents>()

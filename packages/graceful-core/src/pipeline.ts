@@ -67,6 +67,7 @@ export async function runShutdown (parts: RunParts, reason: string): Promise<Shu
    * `start` is when the phase began: pre-stop counts from the signal itself.
    */
   const phase = async <T>(name: PhaseName, fallback: T, run: () => Promise<T>, start = performance.now()): Promise<T> => {
+    lifecycle.phase = name
     try {
       return await run()
     } catch (error) {
@@ -148,7 +149,7 @@ function reportOf (parts: RunParts, reason: string, startedAt: Date, t0: number,
     startedAt,
     t0,
     exitCode: exitCodeOf(reason, failed, parts.options.exitWithSignalCode),
-    forcedDuring: forced ? lifecycle.forcedDuring ?? lifecycle.state : undefined,
+    forcedDuring: forced ? lifecycle.forcedDuring ?? lifecycle.phase ?? 'preStop' : undefined,
     inFlightAtSignal: run.inFlightAtSignal,
     preStop: run.preStop,
     phaseTimes,

@@ -3,7 +3,7 @@ import type { DrainCounts } from './drain/contract.js'
 import type { SpreadCounts } from './drain/long-lived-spread.js'
 import type { WebSocketCounts } from './drain/websockets.js'
 import type { PreStopResult } from './pre-stop.js'
-import type { ErrorInfo, HookReport, PhaseTiming, ShutdownReport, StartupReport, State } from './types.js'
+import type { ErrorInfo, HookReport, PhaseTiming, ShutdownPhase, ShutdownReport, StartupReport, State } from './types.js'
 
 export type PhaseName = keyof ShutdownReport['phases']
 
@@ -38,7 +38,7 @@ export interface RunRecord {
   /** performance.now() at the signal: every phase's moment is counted from it. */
   readonly t0: number
   readonly exitCode: number
-  readonly forcedDuring: State | undefined
+  readonly forcedDuring: ShutdownPhase | undefined
   readonly inFlightAtSignal: number
   readonly preStop: PreStopResult
   readonly phaseTimes: PhaseTimes
@@ -71,15 +71,15 @@ export function buildReport (run: RunRecord): ShutdownReport {
         ...timings.drain,
         listenerClosedAtMs: msFrom(run.t0, run.drain.listenerClosedAt),
         listenerClosedBy: run.drain.listenerClosedBy,
-        acceptedAfterDrainBegan: total('acceptedAfterDrainBegan')
+        acceptedWhileClosing: total('acceptedWhileClosing')
       },
       cleanup: timings.cleanup,
       persist: timings.persist,
       afterPersist: timings.afterPersist
     },
-    requests: { inFlightAtSignal: run.inFlightAtSignal, completedDuringDrain: total('completed') },
+    requests: { inFlightAtSignal: run.inFlightAtSignal, completedAfterSignal: total('completed') },
     probes: { answered: total('probesAnswered') },
-    sockets: { closedIdle: total('closedIdle'), closedAfterResponse: total('closedAfterResponse'), forced: total('forced') },
+    sockets: { closedIdle: total('closedIdle'), closedAfterResponse: total('closedAfterResponse'), destroyed: total('destroyed') },
     tasks: { ...run.tasks },
     longLived: {
       streamsEnded: total('streamsEnded'),
@@ -106,14 +106,14 @@ export function summaryLine (report: ShutdownReport): string {
   const hooks = report.hooks.length === 0
     ? 'no hooks'
     : `hooks ${report.hooks.map((h) => `${h.name}:${h.outcome}`).join(', ')}`
-  const { closedIdle, closedAfterResponse, forced } = report.sockets
+  const { closedIdle, closedAfterResponse, destroyed } = report.sockets
   const { streamsEnded, webSocketsClosed, webSocketsTerminated } = report.longLived
   const longLived = streamsEnded + webSocketsClosed + webSocketsTerminated === 0
     ? ''
     : `long-lived ${streamsEnded} event streams ended / ${webSocketsClosed} WebSockets closed / ${webSocketsTerminated} terminated over ${report.longLived.spreadMs} ms, `
   return `shutdown ${outcomeOf(report)} (${report.reason}) in ${report.durationMs} ms, exit ${report.exitCode}: ` +
     `pre-stop ${report.phases.preStop.durationMs} ms (${report.phases.preStop.endedBy}), ` +
-    `${report.requests.completedDuringDrain} requests completed, sockets ${closedIdle} idle / ${closedAfterResponse} after response / ${forced} forced, ` +
+    `${report.requests.completedAfterSignal} requests completed, sockets ${closedIdle} idle / ${closedAfterResponse} after response / ${destroyed} destroyed, ` +
     longLived +
     `tasks ${report.tasks.finished} finished / ${report.tasks.aborted} aborted, ${hooks}` +
     (report.faults.length === 0 ? '' : `, ${report.faults.length} fault(s)`)

@@ -1,5 +1,5 @@
 import { foreignSignalListeners } from './process-events.js'
-import type { Logger, State } from './types.js'
+import type { Logger, ShutdownPhase } from './types.js'
 
 /**
  * Copies of one signal that arrive this close together are one event (a process group and a
@@ -36,7 +36,7 @@ export class SignalPolicy {
    * Decides what `signal` means (a signal's name, or a process manager's `'shutdown'` message, which
    * counts as one), given whether a run is under way, and logs what is not obvious from the outcome.
    */
-  receive (signal: string, running: boolean, state: State): SignalMeaning | undefined {
+  receive (signal: string, running: boolean, phase: ShutdownPhase): SignalMeaning | undefined {
     const now = performance.now()
     const foreign = foreignSignalListeners(signal)
     this.#seen++
@@ -56,7 +56,7 @@ export class SignalPolicy {
     }
     if (this.#forced) return undefined
     this.#forced = true
-    this.#logger.error({ signal, phase: state }, `second ${signal}: forcing exit, cutting the ${state} phase`)
+    this.#logger.error({ signal, phase }, `second ${signal}: forcing exit, cutting the ${phase} phase`)
     return 'force'
   }
 

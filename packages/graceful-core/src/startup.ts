@@ -79,7 +79,7 @@ export class StartupGate {
     const run = (signal: AbortSignal): unknown => typeof task === 'function' ? task(signal) : task
     void raceTimeout(run, limit, this.#controller.signal, `startup task ${name} timed out`).then((raced) => {
       // 'cut': shutdown began, and abort() has settled the task as aborted.
-      if (raced.outcome === 'cut' || !this.#settle(entry, raced.outcome)) return
+      if (raced.outcome === 'aborted' || !this.#settle(entry, raced.outcome)) return
       if (raced.outcome === 'ok') return this.#maybeReady()
       if (raced.outcome === 'error') this.#logger.error({ startupTask: name, err: raced.error }, `startup task ${name} failed`)
       else this.#logger.error({ startupTask: name, timeoutMs: Math.round(limit) }, `startup task ${name} timed out`)

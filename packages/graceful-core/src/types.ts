@@ -5,6 +5,9 @@
  */
 
 /** The coordinator's lifecycle, one way only: starting → running → draining → cleaning → persisting → stopped. */
+/** A phase of the shutdown pipeline, as `ShutdownReport.phases` names it. */
+export type ShutdownPhase = 'preStop' | 'drain' | 'cleanup' | 'persist' | 'afterPersist'
+
 export type State = 'starting' | 'running' | 'draining' | 'cleaning' | 'persisting' | 'stopped'
 
 /** How one hook ended; `skipped` when a second signal forced the exit before it could run. */
@@ -216,8 +219,8 @@ export interface ShutdownReport {
   exitCode: number
   /** True when a second signal cut the run short. */
   forced: boolean
-  /** The phase that was running when a second signal forced the exit. */
-  forcedDuring?: State
+  /** The phase that was running when a second signal forced the exit (a key of `phases`). */
+  forcedDuring?: ShutdownPhase
   /**
    * The phases in the order they run, each with `startMs` (from the signal) and `durationMs`. A phase
    * that never ran (the pipeline failed before it) starts where the one before it ended and lasts 0 ms.
@@ -232,11 +235,11 @@ export interface ShutdownReport {
     /**
      * `listenerClosedAtMs`: when the first listener stopped accepting, counted from the signal
      * (normally after pre-stop); `listenerClosedBy: 'other'` when something else closed it first
-     * (another SIGTERM handler, such as NestJS `enableShutdownHooks()`). `acceptedAfterDrainBegan`:
+     * (another SIGTERM handler, such as NestJS `enableShutdownHooks()`). `acceptedWhileClosing`:
      * connections accepted between the start of the drain and the listener's close (each is served
      * like any other). Connects refused after the close never reach the server, so it cannot count them.
      */
-    drain: PhaseTiming & { listenerClosedAtMs: number; listenerClosedBy: 'graceful' | 'other'; acceptedAfterDrainBegan: number }
+    drain: PhaseTiming & { listenerClosedAtMs: number; listenerClosedBy: 'graceful' | 'other'; acceptedWhileClosing: number }
     /** The cleanup hooks registered without `afterPersist`. */
     cleanup: PhaseTiming
     persist: PhaseTiming
@@ -244,10 +247,10 @@ export interface ShutdownReport {
     afterPersist: PhaseTiming
   }
   /** Requests in flight at the signal, and completed from then on; probes are never counted here. */
-  requests: { inFlightAtSignal: number; completedDuringDrain: number }
+  requests: { inFlightAtSignal: number; completedAfterSignal: number }
   /** Probe requests (`healthPath`, `readyPath`, `probePaths`) answered from the signal on. */
   probes: { answered: number }
-  sockets: { closedIdle: number; closedAfterResponse: number; forced: number }
+  sockets: { closedIdle: number; closedAfterResponse: number; destroyed: number }
   tasks: { finished: number; failed: number; aborted: number }
   /**
    * Server-sent-event streams ended at the drain; WebSockets whose close completed, and those

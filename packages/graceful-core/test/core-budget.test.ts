@@ -137,9 +137,9 @@ t.test('with preStopDelayMs 9000, gracePeriodMs 10000 and a persist hook, every 
   const seen = await within(Promise.all(answers), 10_000, 'the answers')
   t.ok(seen.length >= 4, `requests arrived all through pre-stop (${seen.length})`)
   t.same(seen, seen.map(() => '200 done'), 'every one completed with 200')
-  const report = await within(reported, 10_000, 'the report') as { exitCode: number, phases: { preStop: { endedBy: string, effectiveMs: number, configuredMs: number } }, sockets: { forced: number } }
+  const report = await within(reported, 10_000, 'the report') as { exitCode: number, phases: { preStop: { endedBy: string, effectiveMs: number, configuredMs: number } }, sockets: { destroyed: number } }
   t.match(report.phases.preStop, { endedBy: 'budget', configuredMs: 9000, effectiveMs: 3333 }, 'pre-stop was shortened to what fits')
-  t.equal(report.sockets.forced, 0, 'no connection was cut')
+  t.equal(report.sockets.destroyed, 0, 'no connection was cut')
   t.equal(report.exitCode, 0)
   await exitCalled(exits)
   t.same(exits, [0], 'the process exits 0')

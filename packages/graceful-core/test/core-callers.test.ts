@@ -110,7 +110,7 @@ t.test('a second signal from the user (the foreign listener still installed) sti
   process.kill(process.pid, SIGNAL)
   const report = await reported
   t.equal(report.forced, true)
-  t.equal(report.forcedDuring, 'draining')
+  t.equal(report.forcedDuring, 'preStop')
 })
 
 t.test('accepts a message-first logger (NestJS Logger shape): every line, the summary included, reaches it', async (t) => {

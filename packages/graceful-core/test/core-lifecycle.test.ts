@@ -210,8 +210,8 @@ t.test('produces a plain JSON report with every field', async (t) => {
     persist: { durationMs: Number }
   })
   for (const phase of Object.values(report.phases)) t.ok(Number.isInteger(phase.durationMs) && phase.durationMs >= 0)
-  t.same(report.requests, { inFlightAtSignal: 0, completedDuringDrain: 0 })
-  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 0, forced: 0 })
+  t.same(report.requests, { inFlightAtSignal: 0, completedAfterSignal: 0 })
+  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 0, destroyed: 0 })
   t.same(report.tasks, { finished: 1, failed: 0, aborted: 0 })
   t.match(report.hooks, [
     { name: 'c', phase: 'cleanup', outcome: 'ok', durationMs: Number },
@@ -318,11 +318,11 @@ t.test('sets forced, forcedDuring and exit 1 when a second signal forces', async
   t.ok(performance.now() - started < 3000, 'the forced run ends quickly')
   t.equal(report.reason, 'SIGUSR2')
   t.equal(report.forced, true)
-  t.equal(report.forcedDuring, 'cleaning')
+  t.equal(report.forcedDuring, 'cleanup')
   t.equal(report.exitCode, 1)
   t.same(report.hooks.map((h) => [h.name, h.outcome]), [['hangs', 'timeout'], ['after', 'skipped'], ['skipped', 'skipped']])
   await exitCalled(codes)
   t.same(codes, [1])
-  t.ok(logger.entries.some((e) => e.level === 'error' && /cleaning/.test(e.msg ?? '')), 'the log names the phase that was cut')
+  t.ok(logger.entries.some((e) => e.level === 'error' && /cleanup/.test(e.msg ?? '')), 'the log names the phase that was cut')
   t.equal(process.listenerCount('SIGUSR2'), baseline, 'the signal handler is gone once stopped')
 })

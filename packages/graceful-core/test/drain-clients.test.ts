@@ -29,7 +29,7 @@ t.test('slowloris (half the headers, then silence) does not keep shutdown past g
   t.ok(took < DEADLINE_GUARD_MS, `shutdown took ${Math.round(took)} ms with gracePeriodMs ${GRACE_MS}`)
   t.ok(await raw.closedWithin(1000), 'the slowloris socket was closed')
   t.equal(requests, 0, 'the half request never reached the handler')
-  t.equal(report.sockets.forced, 1, 'cut at the deadline and counted')
+  t.equal(report.sockets.destroyed, 1, 'cut at the deadline and counted')
   t.equal(report.exitCode, 1)
 })
 
@@ -55,7 +55,7 @@ t.test('a slow large upload does not keep shutdown past gracePeriodMs', async (t
   const took = performance.now() - start
   t.ok(took < DEADLINE_GUARD_MS, `shutdown took ${Math.round(took)} ms with gracePeriodMs ${GRACE_MS}`)
   t.ok(await raw.closedWithin(1000), 'the uploading socket was closed')
-  t.equal(report.sockets.forced, 1)
+  t.equal(report.sockets.destroyed, 1)
   t.equal(report.requests.inFlightAtSignal, 1)
   t.equal(report.exitCode, 1)
 })
@@ -81,7 +81,7 @@ t.test('a client that never reads a large response does not keep shutdown past g
   const report = await graceful.shutdown('test')
   const took = performance.now() - start
   t.ok(took < DEADLINE_GUARD_MS, `shutdown took ${Math.round(took)} ms with gracePeriodMs ${GRACE_MS}`)
-  t.equal(report.sockets.forced, 1)
+  t.equal(report.sockets.destroyed, 1)
   t.equal(report.exitCode, 1)
   raw.socket.resume()
   t.ok(await raw.closedWithin(3000), 'the socket was closed by the server')
@@ -144,7 +144,7 @@ t.test('pipelined requests at shutdown: complete responses, or a clean close aft
       t.ok(await raw.closedWithin(2000), `${label}: the connection closed`)
       const responses = checkPipelined(t, raw, paths, label)
       outcomes.add(responses.length)
-      t.equal(report.sockets.forced, 0, `${label}: nothing forced`)
+      t.equal(report.sockets.destroyed, 0, `${label}: nothing forced`)
     }
   }
   t.ok(outcomes.size >= 2, `the timings covered different outcomes (${[...outcomes].join(', ')} responses)`)
@@ -179,6 +179,6 @@ t.test('pipelined requests whose handlers answer at once while an earlier respon
   const report = await done
   t.ok(await raw.closedWithin(2000), 'the connection closed')
   checkPipelined(t, raw, paths, 'streaming head of line')
-  t.equal(report.sockets.forced, 0)
+  t.equal(report.sockets.destroyed, 0)
   t.equal(report.exitCode, 0)
 })

@@ -84,7 +84,7 @@ t.test('shutdown: Connection: close on every response, stop() after pre-stop, th
   t.equal((await slow).headers.get('connection'), 'close')
   server.drained.resolve()
   const report = await within(run, 5000, 'shutdown')
-  t.match(report, { exitCode: 0, requests: { inFlightAtSignal: 1, completedDuringDrain: 3 }, probes: { answered: 1 }, sockets: { forced: 0 } })
+  t.match(report, { exitCode: 0, requests: { inFlightAtSignal: 1, completedAfterSignal: 3 }, probes: { answered: 1 }, sockets: { destroyed: 0 } })
   t.same(server.calls, [false], 'never cut')
 })
 
@@ -96,7 +96,7 @@ t.test('a request still in progress at the drain deadline: the server is cut (st
   void fetch(get('/stuck'))
   const report = await within(graceful.shutdown(), 5000, 'shutdown')
   t.same(server.calls, [false, true], 'stopped gracefully, then cut')
-  t.match(report, { exitCode: 1, requests: { inFlightAtSignal: 1, completedDuringDrain: 0 }, sockets: { forced: 1 } })
+  t.match(report, { exitCode: 1, requests: { inFlightAtSignal: 1, completedAfterSignal: 0 }, sockets: { destroyed: 1 } })
 })
 
 t.test('a handler that throws or rejects is no longer in progress', async (t) => {
@@ -111,7 +111,7 @@ t.test('a handler that throws or rejects is no longer in progress', async (t) =>
   t.throws(() => fetch(get('/throw')), /sync/)
   await t.rejects(fetch(get('/reject')), /async/)
   const report = await within(graceful.shutdown(), 5000, 'shutdown')
-  t.match(report, { exitCode: 0, requests: { inFlightAtSignal: 0 }, sockets: { forced: 0 } })
+  t.match(report, { exitCode: 0, requests: { inFlightAtSignal: 0 }, sockets: { destroyed: 0 } })
 })
 
 t.test('a server stopped by the application before the drain is reported, with a warning', async (t) => {

@@ -67,7 +67,7 @@ t.test('an idle keep-alive socket is kept through pre-stop and ended with FIN wh
 
   const report = await done
   t.equal(report.exitCode, 0)
-  t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 0, forced: 0 })
+  t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 0, destroyed: 0 })
 })
 
 t.test('a request on an idle keep-alive socket during pre-stop is served 200 with Connection: close', async (t) => {
@@ -96,7 +96,7 @@ t.test('a request on an idle keep-alive socket during pre-stop is served 200 wit
 
   const report = await done
   t.equal(report.exitCode, 0)
-  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, forced: 0 })
+  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, destroyed: 0 })
 })
 
 t.test('a keep-alive request in flight at shutdown finishes 200 with Connection: close, and shutdown does not wait for keepAliveTimeout', async (t) => {
@@ -126,8 +126,8 @@ t.test('a keep-alive request in flight at shutdown finishes 200 with Connection:
   t.ok(took < 5000, `shutdown resolved shortly after the response (${Math.round(took)} ms), not after keepAliveTimeout`)
   t.equal(report.exitCode, 0)
   t.equal(report.requests.inFlightAtSignal, 1)
-  t.equal(report.requests.completedDuringDrain, 1)
-  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, forced: 0 })
+  t.equal(report.requests.completedAfterSignal, 1)
+  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, destroyed: 0 })
 })
 
 t.test('while running a request costs no listener: none on the server after the first request, none on any response; shutdown still finds the request in flight', async (t) => {
@@ -158,7 +158,7 @@ t.test('while running a request costs no listener: none on the server after the 
   t.equal(responses[3]?.body, 'held')
   t.equal(responses[3]?.headers.connection, 'close', 'the request in flight at shutdown announces Connection: close')
   t.equal(report.requests.inFlightAtSignal, 1)
-  t.equal(report.requests.completedDuringDrain, 1)
+  t.equal(report.requests.completedAfterSignal, 1)
 })
 
 t.test('a response whose keep-alive headers went out before shutdown still ends its socket when it finishes', async (t) => {
@@ -195,7 +195,7 @@ t.test('a response whose keep-alive headers went out before shutdown still ends 
   t.equal(raw.error, undefined, 'no reset')
   t.ok(took < 5000, `no lingering socket: shutdown took ${Math.round(took)} ms with keepAliveTimeout 30 s`)
   t.equal(report.exitCode, 0)
-  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, forced: 0 })
+  t.same(report.sockets, { closedIdle: 0, closedAfterResponse: 1, destroyed: 0 })
 })
 
 t.test('new connections are served during pre-stop and refused (ECONNREFUSED) once the listener closed, never accepted then reset', async (t) => {
@@ -255,7 +255,7 @@ t.test('a 60 s request is cut at the gracePeriodMs deadline and counted as force
   const took = performance.now() - start
   t.ok(took < 5000, `shutdown resolved at the deadline (${Math.round(took)} ms)`)
   t.ok(took >= 800, `not before the deadline (${Math.round(took)} ms)`)
-  t.equal(report.sockets.forced, 1)
+  t.equal(report.sockets.destroyed, 1)
   t.equal(report.exitCode, 1)
   t.equal(report.requests.inFlightAtSignal, 1)
   t.ok(await raw.closedWithin(1000), 'the client socket was closed by the server')
@@ -275,7 +275,7 @@ t.test('a silent TCP connection (never sends a byte) does not hold shutdown unti
   const report = await graceful.shutdown('test')
   const took = performance.now() - start
   t.ok(took < 5000, `shutdown took ${Math.round(took)} ms of a 20 s grace period`)
-  t.equal(report.sockets.forced, 0, 'treated as idle, not forced')
+  t.equal(report.sockets.destroyed, 0, 'treated as idle, not forced')
   t.equal(report.sockets.closedIdle, 1)
   t.equal(report.exitCode, 0)
   t.ok(await raw.closedWithin(1000), 'the silent socket was closed')
@@ -302,8 +302,8 @@ t.test('report counts in-flight requests, completed requests and sockets closed 
 
   const report = await graceful.shutdown('test')
   t.equal(report.requests.inFlightAtSignal, 2)
-  t.equal(report.requests.completedDuringDrain, 2)
-  t.same(report.sockets, { closedIdle: 2, closedAfterResponse: 2, forced: 0 })
+  t.equal(report.requests.completedAfterSignal, 2)
+  t.same(report.sockets, { closedIdle: 2, closedAfterResponse: 2, destroyed: 0 })
   t.equal(report.exitCode, 0)
   for (const raw of busy) t.equal((await raw.responsesAtLeast(1))[0]?.headers.connection, 'close')
 })
@@ -326,8 +326,8 @@ t.test('report counts a forced socket next to an idle one', async (t) => {
 
   const report = await graceful.shutdown('test')
   t.equal(report.requests.inFlightAtSignal, 1)
-  t.equal(report.requests.completedDuringDrain, 0, 'a request destroyed at the deadline is not counted as completed')
-  t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 0, forced: 1 })
+  t.equal(report.requests.completedAfterSignal, 0, 'a request destroyed at the deadline is not counted as completed')
+  t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 0, destroyed: 1 })
   t.equal(report.exitCode, 1)
   t.equal(idle.error, undefined, 'the idle one got a FIN')
 })

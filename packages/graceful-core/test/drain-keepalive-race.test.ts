@@ -78,7 +78,7 @@ t.test('keep-alive race: a pooled idle socket ended by the drain never surfaces 
       }
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
       const report = await done
-      if (report.sockets.forced !== 0) resets.push(`run ${i}: ${report.sockets.forced} sockets forced`)
+      if (report.sockets.destroyed !== 0) resets.push(`run ${i}: ${report.sockets.destroyed} sockets forced`)
     } finally {
       await pool.destroy()
       server.closeAllConnections()

@@ -104,7 +104,7 @@ t.test('while the listener closes, the kernel admits at most one new connection 
   const outcomes = await connects.outcomes()
   t.same(outcomes.filter((o) => o !== 'ECONNREFUSED'), [200], 'the connection that was queued got its response')
   t.equal(outcomes.filter((o) => o === 'ECONNREFUSED').length, 4, 'the others retried their handshake and were refused')
-  t.equal(drainer.counts.acceptedAfterDrainBegan, 1)
+  t.equal(drainer.counts.acceptedWhileClosing, 1)
   t.same(await newConnectsAfterClose(port), ['ECONNREFUSED'], 'every new connect is refused')
 })
 
@@ -127,7 +127,7 @@ t.test('once the queue has drained, the listener closes as the next connection i
   t.equal(await within(closing, 5000, 'closeListener'), 'backlog-0', 'the accept closed the listener')
   t.equal(await status, 200, 'the connection accepted as the listener closed was served')
   t.equal(await connectAtAccept, 'ECONNREFUSED', 'nothing was admitted after that accept')
-  t.equal(drainer.counts.acceptedAfterDrainBegan, 1)
+  t.equal(drainer.counts.acceptedWhileClosing, 1)
 })
 
 t.test('without a usable listening handle the listener closes once no connection came for a while, after serving every queued one', async (t) => {
@@ -145,7 +145,7 @@ t.test('without a usable listening handle the listener closes once no connection
   t.equal(await within(closing, 5000, 'closeListener'), 'quiet-wait', 'the fallback was taken')
   t.equal(server.listening, false, 'the listener is closed')
   t.same(await connects.outcomes(), [200, 200, 200, 200, 200], 'every queued connection was served')
-  t.equal(drainer.counts.acceptedAfterDrainBegan, 5)
+  t.equal(drainer.counts.acceptedWhileClosing, 5)
   t.same(await newConnectsAfterClose(port), ['ECONNREFUSED'], 'every new connect is refused')
 })
 
@@ -160,7 +160,7 @@ t.test('connections waiting in the accept queue when the drain begins are served
   const report = await within(graceful.shutdown('test'), 8000, 'shutdown')
   t.equal(connects?.connectedEarly, 5, 'five connections were queued when the drain began')
   t.same(await connects?.outcomes(), [200, 200, 200, 200, 200], 'each was accepted and served, none reset')
-  t.equal(report.phases.drain.acceptedAfterDrainBegan, 5, 'the report counts them')
+  t.equal(report.phases.drain.acceptedWhileClosing, 5, 'the report counts them')
   t.equal(report.exitCode, 0)
   t.same(await newConnectsAfterClose(port), ['ECONNREFUSED'], 'after the drain every new connect is refused')
 })

@@ -84,5 +84,5 @@ t.test('200 concurrent keep-alive clients through a 1 s pre-stop: zero failed re
   t.ok(okDuring > 0, `traffic served during pre-stop (${okDuring})`)
   t.equal(closeAnnounced, okDuring, 'every response during shutdown announced Connection: close')
   t.equal(report.exitCode, 0)
-  t.equal(report.sockets.forced, 0)
+  t.equal(report.sockets.destroyed, 0)
 })

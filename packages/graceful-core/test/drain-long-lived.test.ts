@@ -84,7 +84,7 @@ t.test('WebSocket clients get close 1012 after pre-stop, not during it; the run 
   t.equal(report.exitCode, 0, 'exit 0')
   t.ok(report.durationMs < 20_000, `the run did not wait for the deadline (${report.durationMs} ms)`)
   t.match(report.longLived, { streamsEnded: 0, webSocketsClosed: 5, webSocketsTerminated: 0, closeCodes: { 1012: 5 }, spreadMs: 1000 }, 'report counts the WebSockets closed politely, by code, and the window')
-  t.equal(report.sockets.forced, 0, 'the upgraded sockets closed politely are not forced')
+  t.equal(report.sockets.destroyed, 0, 'the upgraded sockets closed politely are not forced')
   t.match(summaryLine(report), /5 WebSockets closed \/ 0 terminated/, 'the summary line names them')
 })
 
@@ -112,7 +112,7 @@ t.test('an event stream gets a retry: hint after pre-stop and ends cleanly; exit
   t.equal(raw.ended, true, 'the server ended the connection with FIN')
   t.equal(report.exitCode, 0)
   t.equal(report.longLived.streamsEnded, 1, 'report counts the ended stream')
-  t.equal(report.sockets.forced, 0)
+  t.equal(report.sockets.destroyed, 0)
   t.match(summaryLine(report), /1 event streams ended/)
 })
 
@@ -168,7 +168,7 @@ t.test('an upgrade request arriving once the drain began gets 503 with Retry-Aft
   t.equal(connections, 0, 'the WebSocket server never saw it')
   t.equal(upgradeEvents, 0, "no 'upgrade' listener of the application was called")
   t.equal(report.exitCode, 0)
-  t.equal(report.sockets.forced, 0)
+  t.equal(report.sockets.destroyed, 0)
 })
 
 t.test('a WebSocket client that never answers the close is terminated at the deadline and counted', async (t) => {
@@ -230,7 +230,7 @@ t.test('drainSignal aborts when the drain begins, after graceful.signal and the 
   t.same(JSON.parse(answer?.body ?? '{}'), { events: [], reconnect: true }, 'the long poll was answered')
   t.ok(report.phases.preStop.durationMs >= 250, 'pre-stop ran first')
   t.equal(report.exitCode, 0)
-  t.equal(report.requests.completedDuringDrain, 1)
+  t.equal(report.requests.completedAfterSignal, 1)
 })
 
 t.test('addWebSocketServer rejects what is not a WebSocket server, naming the option and the expected form', async (t) => {

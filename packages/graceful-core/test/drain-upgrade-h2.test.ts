@@ -56,7 +56,7 @@ for (const order of ['upgrade listener added before addServer', 'upgrade listene
     const report = await graceful.shutdown('test')
     const took = performance.now() - start
     t.ok(took < 3000, `shutdown ended at the deadline (${Math.round(took)} ms, gracePeriodMs 1000)`)
-    t.equal(report.sockets.forced, 1, 'the upgraded socket is counted as forced')
+    t.equal(report.sockets.destroyed, 1, 'the upgraded socket is counted as forced')
     t.equal(report.exitCode, 1)
     t.equal(serverSockets[0]?.destroyed, true, 'the server side was destroyed')
     t.ok(await Promise.race([client.closed, sleep(2000, false)]), 'the client saw the connection close')
@@ -80,7 +80,7 @@ t.test('an upgraded socket closed politely when graceful.signal aborts is not fo
   const report = await graceful.shutdown('test')
   const took = performance.now() - start
   t.ok(took < 5000, `shutdown did not wait for the deadline (${Math.round(took)} ms of 10 s)`)
-  t.equal(report.sockets.forced, 0, 'closed politely, not forced')
+  t.equal(report.sockets.destroyed, 0, 'closed politely, not forced')
   t.equal(report.sockets.closedAfterResponse + report.sockets.closedIdle, 1, 'counted once as closed')
   t.equal(report.exitCode, 0)
   t.ok(await Promise.race([client.closed, sleep(2000, false)]), 'the client saw the close')
@@ -139,10 +139,10 @@ t.test('HTTP/2: an open stream completes, the session gets GOAWAY, and shutdown 
   t.ok(took < 5000, `shutdown resolved without waiting for the sessions (${Math.round(took)} ms)`)
   t.ok(await Promise.race([clientClosed, sleep(2000, false)]), 'the busy session closed')
   t.ok(await Promise.race([idleClosed, sleep(2000, false)]), 'the idle session closed')
-  t.equal(report.sockets.forced, 0)
+  t.equal(report.sockets.destroyed, 0)
   t.equal(report.exitCode, 0)
   t.equal(report.requests.inFlightAtSignal, 1)
-  t.equal(report.requests.completedDuringDrain, 1)
+  t.equal(report.requests.completedAfterSignal, 1)
 })
 
 t.test('HTTP/2: a stuck stream is destroyed at the deadline and counted as forced', async (t) => {
@@ -166,7 +166,7 @@ t.test('HTTP/2: a stuck stream is destroyed at the deadline and counted as force
   const took = performance.now() - start
   t.ok(took < 3000, `shutdown ended at the deadline (${Math.round(took)} ms, gracePeriodMs 1000)`)
   t.ok(took >= 800, 'the stream had until the deadline')
-  t.equal(report.sockets.forced, 1, 'the session is counted as forced')
+  t.equal(report.sockets.destroyed, 1, 'the session is counted as forced')
   t.equal(report.exitCode, 1)
   t.ok(await Promise.race([streamClosed, sleep(2000, false)]), 'the client stream was closed')
 })

@@ -86,7 +86,7 @@ t.test('a shutdown forced by a second signal is an error span', async (t) => {
   t.equal((await within(report, 5000, 'report')).forced, true)
   await new Promise((resolve) => setImmediate(resolve))
   const root = sdk.spans().find((s) => s.name === 'graceful.shutdown')
-  t.same([root?.status.code, root?.status.message], [SpanStatusCode.ERROR, 'forced by a second signal during cleaning'])
+  t.same([root?.status.code, root?.status.message], [SpanStatusCode.ERROR, 'forced by a second signal during cleanup'])
 })
 
 t.test('graceful.requests.in_flight counts the request being served', async (t) => {

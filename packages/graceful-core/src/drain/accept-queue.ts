@@ -8,8 +8,8 @@ import type { ServerDrainer } from './server-drainer.js'
  */
 const SETTLE_MS = 50
 
-/** Resolves once no server accepted a connection for SETTLE_MS, or at `until`, or when `cut` aborts. */
-export async function acceptQueuesSettled (drainers: readonly ServerDrainer[], until: number, cut: AbortSignal): Promise<void> {
+/** Resolves once no server accepted a connection for SETTLE_MS, or at `until`, or when `force` aborts. */
+export async function acceptQueuesSettled (drainers: readonly ServerDrainer[], until: number, force: AbortSignal): Promise<void> {
   // Called during a poll phase, the first setImmediate would run before any further poll: it
   // proves nothing about the queue. So the loop starts with the next iteration.
   await new Promise((resolve) => setImmediate(resolve))
@@ -19,7 +19,7 @@ export async function acceptQueuesSettled (drainers: readonly ServerDrainer[], u
     await new Promise((resolve) => setImmediate(resolve))
     const settledAt = Math.max(0, ...drainers.map((d) => d.lastAcceptAt)) + SETTLE_MS
     const now = performance.now()
-    if (settledAt <= now || now >= until || cut.aborted) return
-    await sleepUntil(Math.min(settledAt, until), cut)
+    if (settledAt <= now || now >= until || force.aborted) return
+    await sleepUntil(Math.min(settledAt, until), force)
   }
 }

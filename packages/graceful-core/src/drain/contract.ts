@@ -6,7 +6,7 @@
 export interface DrainCounts {
   closedIdle: number
   closedAfterResponse: number
-  forced: number
+  destroyed: number
   /** Responses that ended after draining began (probes never count). */
   completed: number
   /** Probe responses that ended after draining began. */
@@ -14,7 +14,7 @@ export interface DrainCounts {
   /** Server-sent-event responses ended by the drain (see Drainer.endLongLived()). */
   streamsEnded: number
   /** Connections (HTTP/2 sessions) accepted after the drain began, until the listener closed. */
-  acceptedAfterDrainBegan: number
+  acceptedWhileClosing: number
 }
 
 /** What a drainer asks of the coordinator. */
@@ -34,7 +34,7 @@ export interface DrainWatcher {
  * - `announceClose()` (shutdown began): every response from now on announces `Connection: close`;
  * - `endLongLived(spread)` (the drain began): upgrades are refused; each long-lived response in
  *   progress is handed to `spread`, which ends it when its turn comes;
- * - `closeListener(until, cut)`: stops accepting (at a moment nothing is queued, at the latest at
+ * - `closeListener(until, force)`: stops accepting (at a moment nothing is queued, at the latest at
  *   `until`, at once when `cut` aborts) and ends connections as they become idle; `closed`
  *   resolves when none is left;
  * - `destroyRemaining()` (the deadline): cuts what is left;
@@ -52,7 +52,7 @@ export interface Drainer {
   readonly listenerClosedByOther: boolean
   announceClose (): void
   endLongLived (spread?: (stream: object, end: () => void) => void): void
-  closeListener (until: number, cut: AbortSignal): Promise<unknown>
+  closeListener (until: number, force: AbortSignal): Promise<unknown>
   /** Stops accepting at once and ends connections as they become idle (a drain that failed half-way). */
   closeAndReap (): void
   /** Cuts every remaining connection; returns how many upgraded (WebSocket) sockets were among them. */

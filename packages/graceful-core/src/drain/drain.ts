@@ -44,11 +44,11 @@ export async function drain ({ drainers, webSockets, longLived, tasks, logger }:
   const tasksAborted = complete ? 0 : tasks.size
   if (!complete) {
     longLived.stop()
-    const forcedBefore = drainers.reduce((sum, drainer) => sum + drainer.counts.forced, 0)
+    const destroyedBefore = drainers.reduce((sum, drainer) => sum + drainer.counts.destroyed, 0)
     const terminatedBefore = webSockets.counts.terminated
     webSockets.terminateRest()
     const upgraded = drainers.reduce((sum, drainer) => sum + drainer.destroyRemaining(), 0)
-    const destroyed = drainers.reduce((sum, drainer) => sum + drainer.counts.forced, 0) - forcedBefore +
+    const destroyed = drainers.reduce((sum, drainer) => sum + drainer.counts.destroyed, 0) - destroyedBefore +
       webSockets.counts.terminated - terminatedBefore
     // Upgraded sockets cut without a close frame: a registered WebSocket server would have said 1001 first.
     const hint = upgraded > 0 && webSockets.servers === 0

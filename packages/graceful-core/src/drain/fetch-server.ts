@@ -26,13 +26,13 @@ export interface FetchWatcher extends Omit<DrainWatcher, 'isProbe'> {
  * and marks every response `Connection: close` once shutdown began. The drain is the servers' own
  * graceful stop (stopAccepting: the listener closes, idle connections end, requests in progress are
  * awaited); at the deadline the connections left are cut (cutConnections), and the requests still
- * in progress are counted as forced.
+ * in progress are counted as destroyed.
  *
  * One drainer per coordinator, for all its fetch handlers and native servers: a request is counted
  * once, whichever server it came through.
  */
 export class FetchServerDrainer implements Drainer {
-  readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, forced: 0, completed: 0, probesAnswered: 0, streamsEnded: 0, acceptedAfterDrainBegan: 0 }
+  readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, destroyed: 0, completed: 0, probesAnswered: 0, streamsEnded: 0, acceptedWhileClosing: 0 }
   readonly closed: Promise<void>
   listenerClosedAt: number | undefined
   listenerClosedByOther = false
@@ -113,9 +113,9 @@ export class FetchServerDrainer implements Drainer {
     })
   }
 
-  /** The requests still in progress are cut with their connections: each counts as forced. */
+  /** The requests still in progress are cut with their connections: each counts as destroyed. */
   destroyRemaining (): number {
-    this.counts.forced += this.#inFlight
+    this.counts.destroyed += this.#inFlight
     for (const server of this.#servers.keys()) cutConnections(server)
     return 0
   }

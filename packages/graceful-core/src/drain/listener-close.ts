@@ -44,11 +44,11 @@ export type ListenerCloseMethod = 'backlog-0' | 'quiet-wait'
  * Closes one drainer's listener as described above; tells which way was taken. `quietMs` replaces
  * QUIET_MS (a test makes it long, so that only an accept can close the listener).
  */
-export async function closeListener (drainer: ServerDrainer, until: number, cut: AbortSignal, quietMs = QUIET_MS): Promise<ListenerCloseMethod> {
+export async function closeListener (drainer: ServerDrainer, until: number, force: AbortSignal, quietMs = QUIET_MS): Promise<ListenerCloseMethod> {
   drainer.countLateAccepts()
   const handle = listeningHandle(drainer.server)
   if (handle === undefined || handle.listen(0) !== 0) {
-    await acceptQueuesSettled([drainer], until, cut)
+    await acceptQueuesSettled([drainer], until, force)
     drainer.closeAndReap()
     return 'quiet-wait'
   }
@@ -58,12 +58,12 @@ export async function closeListener (drainer: ServerDrainer, until: number, cut:
     await afterPollPhase()
     // Queued connections are accepted one per loop iteration. A poll phase that accepted nothing
     // found the queue empty: what was queued before the backlog changed has been taken.
-    while (!cut.aborted && performance.now() < until) {
+    while (!force.aborted && performance.now() < until) {
       const before = accepted.count
       await afterPollPhase()
       if (accepted.count === before) break
     }
-    await closeAtNextAccept(drainer, accepted, Math.min(performance.now() + quietMs, until), cut)
+    await closeAtNextAccept(drainer, accepted, Math.min(performance.now() + quietMs, until), force)
   } finally {
     accepted.stop()
     closeHandleFirst(handle, drainer)
@@ -77,17 +77,17 @@ export async function closeListener (drainer: ServerDrainer, until: number, cut:
  * leaves only the few microseconds since the kernel handed the connection over for a handshake to
  * land in the queue and be reset. A close from any later callback (a setImmediate after the poll
  * phase) leaves the poll phase's other I/O callbacks in between, up to a millisecond under load.
- * Without an accept by `until` (or when `cut` aborts) the listener closes after the next poll
+ * Without an accept by `until` (or when `force` aborts) the listener closes after the next poll
  * phase, which closes it at its accept if a connection is queued by then.
  */
-async function closeAtNextAccept (drainer: ServerDrainer, accepted: AcceptCounter, until: number, cut: AbortSignal): Promise<void> {
+async function closeAtNextAccept (drainer: ServerDrainer, accepted: AcceptCounter, until: number, force: AbortSignal): Promise<void> {
   const closed = new AbortController()
   accepted.closeAtAccept = () => {
     drainer.closeAndReap()
     closed.abort()
   }
-  await sleepUntil(until, AbortSignal.any([closed.signal, cut]))
-  if (!closed.signal.aborted && !cut.aborted) await afterPollPhase()
+  await sleepUntil(until, AbortSignal.any([closed.signal, force]))
+  if (!closed.signal.aborted && !force.aborted) await afterPollPhase()
 }
 
 /**

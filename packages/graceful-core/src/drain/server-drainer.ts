@@ -22,7 +22,7 @@ import { refuseUpgrades, watchUpgrades } from './upgrade-refusal.js'
  */
 export class ServerDrainer implements Drainer {
   readonly server: DrainableServer
-  readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, forced: 0, completed: 0, probesAnswered: 0, streamsEnded: 0, acceptedAfterDrainBegan: 0 }
+  readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, destroyed: 0, completed: 0, probesAnswered: 0, streamsEnded: 0, acceptedWhileClosing: 0 }
   /** performance.now() of the last accepted connection or HTTP/2 session. */
   lastAcceptAt = 0
   /** Resolves when the listener is closed and no connection is left. */
@@ -108,8 +108,8 @@ export class ServerDrainer implements Drainer {
     }
   }
 
-  closeListener (until: number, cut: AbortSignal): Promise<ListenerCloseMethod> {
-    return closeWhenQueueEmpty(this, until, cut)
+  closeListener (until: number, force: AbortSignal): Promise<ListenerCloseMethod> {
+    return closeWhenQueueEmpty(this, until, force)
   }
 
   /** Stops listening and ends connections as they become idle; `closed` resolves when none is left. */
@@ -140,10 +140,10 @@ export class ServerDrainer implements Drainer {
     for (const socket of [...this.#sockets, ...this.#upgraded]) {
       if (socket.destroyed) { this.#socketClosed(socket); continue }
       this.#forget(socket)
-      this.counts.forced++
+      this.counts.destroyed++
       socket.destroy()
     }
-    this.counts.forced += this.#sessions.destroyAll()
+    this.counts.destroyed += this.#sessions.destroyAll()
     // Sockets we never saw (opened before addServer where Node's list is not readable) are still in Node's own list.
     ;(this.server as Partial<http.Server>).closeAllConnections?.()
     this.#checkDone()
@@ -168,14 +168,14 @@ export class ServerDrainer implements Drainer {
     if (!this.#requests.has(res)) this.#onRequest(req, res)
   }
 
-  /** The drain began: connections accepted from now on are counted (acceptedAfterDrainBegan). */
+  /** The drain began: connections accepted from now on are counted (acceptedWhileClosing). */
   countLateAccepts (): void {
     this.#countingLateAccepts = true
   }
 
   #onConnection = (socket: Socket): void => {
     this.lastAcceptAt = performance.now()
-    if (this.#countingLateAccepts) this.counts.acceptedAfterDrainBegan++
+    if (this.#countingLateAccepts) this.counts.acceptedWhileClosing++
     this.#sockets.add(socket)
     if (this.#phase !== 'open') this.#watch(socket)
     else this.#sockets.sweepIfGrown()
@@ -208,14 +208,14 @@ export class ServerDrainer implements Drainer {
     this.#checkDone()
   }
 
-  /** Removes a socket from the registries; false when it was already gone (counted as forced). */
+  /** Removes a socket from the registries; false when it was already gone (counted as destroyed). */
   #forget (socket: Socket): boolean {
     return this.#sockets.delete(socket) || this.#upgraded.delete(socket)
   }
 
   #onSession = (session: Http2Session): void => {
     this.lastAcceptAt = performance.now()
-    if (this.#countingLateAccepts) this.counts.acceptedAfterDrainBegan++
+    if (this.#countingLateAccepts) this.counts.acceptedWhileClosing++
     this.#sessions.add(session)
   }
 

@@ -54,7 +54,7 @@ export function instruments (api: Api): Instruments {
       advice: { explicitBucketBoundaries: SHUTDOWN_BUCKETS_S }
     }),
     connectionsClosed: meter.createCounter('graceful.connections.closed', {
-      description: 'Connections the drain closed: idle at once, after their response, or forced at the deadline',
+      description: 'Connections the drain closed: idle at once, after their response, or destroyed at the deadline',
       unit: '{connection}',
       valueType: api.ValueType.INT
     }),
@@ -78,7 +78,7 @@ export function recordShutdownMetrics (api: Api, report: ShutdownReport): void {
   // Zeros too: every kind has a series from the first shutdown on, so a dashboard's rate is 0, not missing.
   connectionsClosed.add(report.sockets.closedIdle, { 'graceful.close.kind': 'idle' })
   connectionsClosed.add(report.sockets.closedAfterResponse, { 'graceful.close.kind': 'after_response' })
-  connectionsClosed.add(report.sockets.forced, { 'graceful.close.kind': 'forced' })
+  connectionsClosed.add(report.sockets.destroyed, { 'graceful.close.kind': 'destroyed' })
   longLivedClosed.add(report.longLived.webSocketsClosed, { 'graceful.long_lived.kind': 'websocket' })
   longLivedClosed.add(report.longLived.webSocketsTerminated, { 'graceful.long_lived.kind': 'websocket_terminated' })
   longLivedClosed.add(report.longLived.streamsEnded, { 'graceful.long_lived.kind': 'event_stream' })

@@ -66,7 +66,7 @@ function shutdownAttributes (report: ShutdownReport): OTel.Attributes {
     'graceful.forced': report.forced,
     ...(report.forcedDuring === undefined ? {} : { 'graceful.forced_during': report.forcedDuring }),
     'graceful.requests.in_flight_at_signal': report.requests.inFlightAtSignal,
-    'graceful.requests.completed_during_drain': report.requests.completedDuringDrain
+    'graceful.requests.completed_after_signal': report.requests.completedAfterSignal
   }
 }
 
@@ -79,10 +79,10 @@ function phaseAttributes (report: ShutdownReport, phase: PhaseName): OTel.Attrib
     case 'drain':
       return {
         'graceful.drain.listener_closed_by': drain.listenerClosedBy,
-        'graceful.drain.accepted_after_drain_began': drain.acceptedAfterDrainBegan,
+        'graceful.drain.accepted_while_closing': drain.acceptedWhileClosing,
         'graceful.sockets.closed_idle': sockets.closedIdle,
         'graceful.sockets.closed_after_response': sockets.closedAfterResponse,
-        'graceful.sockets.forced': sockets.forced,
+        'graceful.sockets.destroyed': sockets.destroyed,
         'graceful.tasks.finished': tasks.finished,
         'graceful.tasks.aborted': tasks.aborted
       }

@@ -47,17 +47,17 @@ export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promis
 
   await t.test('the shutdown span is an error when the run was forced or exited non-zero; a failed hook is an error too', async (t) => {
     sdk.reset()
-    publishReport(sampleReport({ forced: true, forcedDuring: 'draining', exitCode: 1 }))
+    publishReport(sampleReport({ forced: true, forcedDuring: 'drain', exitCode: 1 }))
     publishReport(sampleReport({
       exitCode: 1,
       hooks: [hookReport('queue', 'cleanup', 700, 100, { outcome: 'timeout' }), hookReport('state', 'persist', 800, 5, { outcome: 'error', error: { name: 'Error', message: 'disk full' } })]
     }))
     const roots = sdk.spans().filter((s) => s.name === 'graceful.shutdown')
     t.same(roots.map((s) => [s.status.code, s.status.message]), [
-      [SpanStatusCode.ERROR, 'forced by a second signal during draining'],
+      [SpanStatusCode.ERROR, 'forced by a second signal during drain'],
       [SpanStatusCode.ERROR, 'exit code 1']
     ])
-    t.equal(roots[0]?.attributes['graceful.forced_during'], 'draining')
+    t.equal(roots[0]?.attributes['graceful.forced_during'], 'drain')
     const hooks = sdk.spans().filter((s) => s.name === 'graceful.hook').slice(-2)
     t.same(hooks.map((h) => [h.attributes['graceful.hook.outcome'], h.status.code, h.status.message]), [
       ['timeout', SpanStatusCode.ERROR, 'timeout'],
@@ -85,7 +85,7 @@ export async function otelSuite (t: Test, build: ObserveBuild, sdk: Sdk): Promis
     t.equal(complete?.max, 2.5, 'in seconds')
 
     const closed = found.get('graceful.connections.closed')
-    t.same(['idle', 'after_response', 'forced'].map((kind) => (pointOf(closed, { 'graceful.close.kind': kind })?.value ?? 0) - closedBefore(kind)), [7, 4, 1], 'the report\'s socket counts, by kind')
+    t.same(['idle', 'after_response', 'destroyed'].map((kind) => (pointOf(closed, { 'graceful.close.kind': kind })?.value ?? 0) - closedBefore(kind)), [7, 4, 1], 'the report\'s socket counts, by kind')
 
     const longLived = found.get('graceful.long_lived.closed')
     t.same(['websocket', 'websocket_terminated', 'event_stream'].map((kind) => (pointOf(longLived, { 'graceful.long_lived.kind': kind })?.value ?? 0) - longLivedBefore(kind)), [5, 1, 2], 'the report\'s long-lived closes, by kind')

@@ -26,14 +26,14 @@ export function sampleReport (overrides: Partial<ShutdownReport> = {}): Shutdown
     forced: false,
     phases: {
       preStop: { startMs: 0, durationMs: 400, endedBy: 'fixed', requests: 12, configuredMs: 400, effectiveMs: 400 },
-      drain: { startMs: 400, durationMs: 300, listenerClosedAtMs: 402, listenerClosedBy: 'graceful', acceptedAfterDrainBegan: 0 },
+      drain: { startMs: 400, durationMs: 300, listenerClosedAtMs: 402, listenerClosedBy: 'graceful', acceptedWhileClosing: 0 },
       cleanup: { startMs: 700, durationMs: 100 },
       persist: { startMs: 800, durationMs: 100 },
       afterPersist: { startMs: 900, durationMs: 50 }
     },
-    requests: { inFlightAtSignal: 3, completedDuringDrain: 15 },
+    requests: { inFlightAtSignal: 3, completedAfterSignal: 15 },
     probes: { answered: 4 },
-    sockets: { closedIdle: 7, closedAfterResponse: 4, forced: 1 },
+    sockets: { closedIdle: 7, closedAfterResponse: 4, destroyed: 1 },
     tasks: { finished: 1, failed: 0, aborted: 0 },
     longLived: { streamsEnded: 2, webSocketsClosed: 5, webSocketsTerminated: 1, closeCodes: { 1012: 4, 1000: 1 }, spreadMs: 1000, held: 0, holdsExpired: 0 },
     hooks: [

@@ -512,7 +512,7 @@ async function connectStormShutdown (t: Test, adapter: Adapter): Promise<number>
   t.ok(storm.okSentSince(killedAt) > 0, 'requests sent after SIGTERM were served (the pre-stop window)')
   const warned = fx.lines.some((line) => line.level === 40 && line.runtime !== undefined && String(line.msg).includes('ECONNRESET'))
   if (resetFree(adapter)) t.notOk(warned, 'no runtime warning')
-  else t.ok(warned, 'createGraceful() warned that the listener close can reset connections here')
+  else t.ok(warned, 'adding the server warned that the listener close can reset connections here')
   return counts.reset
 }
 

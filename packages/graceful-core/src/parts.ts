@@ -5,7 +5,7 @@ import { WebSocketCloser } from './drain/websockets.js'
 import { HookRegistry } from './hooks.js'
 import { Lifecycle } from './lifecycle.js'
 import { type ResolvedOptions, resolveOptions } from './options.js'
-import { detectRuntime, runtimeWarnings, unsupportedRuntime } from './platform/runtime.js'
+import { detectRuntime, unsupportedRuntime } from './platform/runtime.js'
 import { PreStopWindow } from './pre-stop.js'
 import { Probes } from './probes.js'
 import { ServerSet } from './servers.js'
@@ -43,7 +43,7 @@ export interface PartsEvents {
 
 /**
  * Checks the runtime and the options (a bad one throws, naming itself), then builds the parts of
- * `coordinator`. The runtime's limits are warned of through the resolved logger.
+ * `coordinator`.
  */
 export function buildParts (coordinator: object, options: GracefulOptions | undefined, events: PartsEvents): Parts {
   const runtime = detectRuntime()
@@ -51,7 +51,6 @@ export function buildParts (coordinator: object, options: GracefulOptions | unde
   if (unsupported !== undefined) throw unsupported
   const resolved = resolveOptions(options)
   const { logger } = resolved
-  for (const message of runtimeWarnings(runtime)) logger.warn({ runtime }, message)
   const lifecycle = new Lifecycle(logger)
   const hooks = new HookRegistry(resolved.hookTimeoutMs, logger)
   const checks = new CheckSet(logger)
@@ -68,7 +67,7 @@ export function buildParts (coordinator: object, options: GracefulOptions | unde
     startupGate,
     probes,
     preStop,
-    servers: new ServerSet(coordinator, { lifecycle, probes, startupGate, logger, onTraffic: () => { preStop.sawTraffic() } }),
+    servers: new ServerSet(coordinator, { lifecycle, probes, startupGate, logger, onTraffic: () => { preStop.sawTraffic() }, runtime }),
     webSockets: new WebSocketCloser(),
     longLived: new LongLivedSpread(resolved.longLived),
     budgetWarnings: new BudgetWarnings(budget, resolved, logger),

@@ -8,6 +8,7 @@ import type { Lifecycle } from './lifecycle.js'
 import { claimServer, releaseServer } from './process-runs.js'
 import type { Probes } from './probes.js'
 import type { StartupGate } from './startup.js'
+import { type Runtime, runtimeWarnings } from './platform/runtime.js'
 import type { Logger } from './types.js'
 
 /** What the servers need of the rest of the coordinator. */
@@ -18,6 +19,8 @@ export interface ServerSetParts {
   readonly logger: Logger
   /** A request that is not a probe arrived while draining (it keeps a traffic-aware pre-stop open). */
   readonly onTraffic: () => void
+  /** What does not hold for node:http servers on this runtime (platform/runtime.ts), said when the first one is added. */
+  readonly runtime: Runtime
 }
 
 /**
@@ -31,6 +34,7 @@ export class ServerSet {
   readonly #owner: object
   readonly #watcher: DrainWatcher
   #fetchDrainer: FetchServerDrainer | undefined
+  #warnedOfRuntime = false
 
   constructor (owner: object, parts: ServerSetParts) {
     this.#owner = owner
@@ -68,6 +72,7 @@ export class ServerSet {
       throw new GracefulStateError('addServer(server): another graceful coordinator already drains this server; use one coordinator per server ' +
         '(coordinators on different servers are fine: one signal starts them all and the process exits once every one has finished)')
     }
+    this.#warnOfRuntime()
     const drainer = new ServerDrainer(server, this.#watcher)
     this.#drainers.set(server, drainer)
     if (lifecycle.state === 'starting') this.#parts.startupGate.watch(server)
@@ -125,6 +130,14 @@ export class ServerSet {
     this.#drainers.set(drainer, drainer)
     if (!lifecycle.serving) drainer.announceClose()
     return drainer
+  }
+
+  /** Bun and Deno: what their node:http layer cannot do as Node.js does, once (native servers have their own ways). */
+  #warnOfRuntime (): void {
+    if (this.#warnedOfRuntime) return
+    this.#warnedOfRuntime = true
+    const { runtime, logger } = this.#parts
+    for (const message of runtimeWarnings(runtime)) logger.warn({ runtime }, message)
   }
 
   /** Someone else closed an added server's listener before the drain did. */

@@ -1,8 +1,9 @@
 /**
- * The JavaScript runtime graceful runs on, and what it lacks of what the drain relies on. Read at
- * creation: a Node.js below 20.3 is refused (graceful uses AbortSignal.any() and Node's
+ * The JavaScript runtime graceful runs on, and what it lacks of what the drain relies on. A Node.js
+ * below 20.3 is refused at creation (graceful uses AbortSignal.any() and Node's
  * closeIdleConnections()); Bun and Deno run node:http servers through their own layers, which the
- * drain handles but where the listener cannot be closed as cleanly as on Node (README, "Runtimes").
+ * drain handles but where the listener cannot be closed as cleanly as on Node (README, "Runtimes"):
+ * that is warned of when the first node:http server is added.
  * @module
  */
 import { GracefulRuntimeError } from '../errors.js'

@@ -41,11 +41,12 @@ function hookExit () {
  * - `lines`: the last non-BENCH output lines, for error messages
  * - `messages`: BENCH messages nobody waited for, each with `receivedAt` (performance.now() when read)
  */
-export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit = 0, cpu } = {}) {
+export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit = 0, cpu, wrapper = [] } = {}) {
   hookExit()
   const path = script instanceof URL ? fileURLToPath(script) : script
-  // Pinned to one CPU (see pinnable()): `taskset -c N node ...`.
-  const command = [...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)]), process.execPath, ...nodeArgs, path, ...args.map(String)]
+  // Pinned to one CPU (see pinnable()): `taskset -c N node ...`; `wrapper`: a command node runs
+  // under (valgrind ...), its process id then being node's.
+  const command = [...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)]), ...wrapper, process.execPath, ...nodeArgs, path, ...args.map(String)]
   const options = { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }
   // A raised (soft) descriptor limit needs a shell: `ulimit -n N && exec node ...`.
   const child = ulimit

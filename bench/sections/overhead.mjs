@@ -12,7 +12,7 @@ const LOAD = new URL('../lib/blast-cli.mjs', import.meta.url)
 
 export const DOORS = ['fastify', 'express', 'koa', 'hono', 'nestjs-express', 'nestjs-fastify', 'node:http']
 /** Doors that are a middleware: their allocation is also measured against one empty middleware. */
-const MIDDLEWARE_DOORS = new Set(['express', 'koa', 'hono'])
+export const MIDDLEWARE_DOORS = new Set(['express', 'koa', 'hono'])
 
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b)

@@ -128,7 +128,8 @@ export async function measureInstructions ({ script = new URL('./hot-path-server
   const dumpDir = mkdtempSync(join(tmpdir(), 'graceful-callgrind-'))
   const child = startNode(script, [door, side], {
     wrapper: ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dumpDir, 'callgrind.out.%p')}`],
-    nodeArgs: [...NODE_FLAGS, ...extraNodeFlags]
+    nodeArgs: [...NODE_FLAGS, ...extraNodeFlags],
+    env: { HOT_PATH_KEEP_ALIVE_MS: '600000' }
   })
   let pool = null
   try {

@@ -78,14 +78,15 @@ export async function runInstructions (args, { log }) {
 }
 
 /**
- * What the quick verdict compares: per door and variant the instructions per request. The noise is
- * 1 % of the figure, or the spread of the runs when that is wider (a quick run has one run).
+ * What the quick verdict compares: per door, graceful's instructions per request over bare's. The
+ * noise is 1 %, or the two variants' spreads added when that is wider (a quick run has one run per
+ * variant, so no spread of its own).
  */
 export function metrics (results) {
-  return (results.doors ?? []).flatMap((d) => Object.entries(d.median).map(([side, value]) => ({
-    name: `${d.door} ${side}: instructions/req`,
-    value,
+  return (results.doors ?? []).map((d) => ({
+    name: `${d.door}: instructions/req graceful ÷ bare`,
+    value: d.ratio,
     better: 'lower',
-    noise: value * Math.max(0.01, d.spread[side] ?? 0)
-  })))
+    noise: Math.max(0.01, (d.spread.bare ?? 0) + (d.spread.graceful ?? 0))
+  }))
 }

@@ -94,11 +94,11 @@ const blocks = {
     const runs = (xs) => xs.join(' / ')
     return [
       `GET ${c.path} under callgrind (\`node ${c.nodeFlags.join(' ')}\`): ${c.warmup.toLocaleString('en')} warm-up GETs, then ${c.requests.toLocaleString('en')} GETs counted ` +
-        `over ${c.connections} keep-alive connections; ${c.runs} runs per variant, each a fresh process. Garbage collection and compilation are set apart (see the method).`,
+        `over ${c.connections} keep-alive connections; ${r.note ? r.note.split(',')[0] : `${c.runs} runs per variant`}, each a fresh process. Garbage collection and compilation are set apart (see the method).`,
       '',
       markdown(['door', 'bare', 'spread', 'with graceful', 'spread', 'graceful ÷ bare', 'one empty middleware', 'graceful ÷ middleware'],
-        r.results.doors.map((d) => [d.door, d.median.bare, pct(d.spread.bare), d.median.graceful, pct(d.spread.graceful), `**${d.ratio.toFixed(3)}**`,
-          d.median.passthrough ?? '—', d.ratioOverPassthrough === undefined ? '—' : d.ratioOverPassthrough.toFixed(3)])),
+        r.results.doors.map((d) => [d.door, Math.round(d.median.bare), pct(d.spread.bare), Math.round(d.median.graceful), pct(d.spread.graceful), `**${d.ratio.toFixed(3)}**`,
+          d.median.passthrough === undefined ? '—' : Math.round(d.median.passthrough), d.ratioOverPassthrough === undefined ? '—' : d.ratioOverPassthrough.toFixed(3)])),
       '',
       'Runs (instructions per request): ' + r.results.doors.map((d) => `${d.door} ${Object.entries(d.perRequest).map(([side, xs]) => `${side} ${runs(xs)}`).join('; ')}`).join(' — ')
     ].join('\n')

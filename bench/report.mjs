@@ -42,7 +42,7 @@ function failureLines (runs) {
 
 const blocks = {
   machine () {
-    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'ws-spread', 'single-host', 'runtimes'].map(load).filter(Boolean)
+    const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'ws-spread', 'single-host', 'runtimes', 'instructions'].map(load).filter(Boolean)
     if (!runs.length) return '_no results yet_'
     const m = runs[0].machine
     return [
@@ -86,6 +86,24 @@ const blocks = {
         markdown(['variant', 'exit', 'SIGTERM→exit ms', 'pre-stop ms (ended by)'], idle.map((x) => x.error ? [x.variant, 'error', x.error.slice(0, 80), ''] : [x.variant, x.exitCode, x.sigtermToExitMs, preStopCell(x.preStop)])))
     }
     return out.join('\n')
+  },
+  instructions () {
+    const r = load('instructions')
+    if (!r) return '_not run yet_'
+    if (r.results.skipped) return `_skipped: ${r.results.skipped}_`
+    const c = r.results.config
+    const pct = (x) => (x === undefined ? '' : `${(x * 100).toFixed(1)} %`)
+    const runs = (xs) => xs.join(' / ')
+    return [
+      `GET ${c.path} under callgrind (\`node ${c.nodeFlags.join(' ')}\`): ${c.warmup.toLocaleString('en')} warm-up GETs, then ${c.requests.toLocaleString('en')} GETs counted ` +
+        `over ${c.connections} keep-alive connections; ${r.note ? r.note.split(',')[0] : `${c.runs} runs per variant`}, each a fresh process. Garbage collection and compilation are set apart (see the method).`,
+      '',
+      markdown(['door', 'bare', 'spread', 'with graceful', 'spread', 'graceful ÷ bare', 'one empty middleware', 'graceful ÷ middleware'],
+        r.results.doors.map((d) => [d.door, Math.round(d.median.bare), pct(d.spread.bare), Math.round(d.median.graceful), pct(d.spread.graceful), `**${d.ratio.toFixed(3)}**`,
+          d.median.passthrough === undefined ? '—' : Math.round(d.median.passthrough), d.ratioOverPassthrough === undefined ? '—' : d.ratioOverPassthrough.toFixed(3)])),
+      '',
+      'Runs (instructions per request): ' + r.results.doors.map((d) => `${d.door} ${Object.entries(d.perRequest).map(([side, xs]) => `${side} ${runs(xs)}`).join('; ')}`).join(' — ')
+    ].join('\n')
   },
   overhead () {
     const r = load('overhead')

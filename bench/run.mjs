@@ -3,8 +3,8 @@
 // Options: --duration MS (rolling: minimum load per run), --requests N (rolling:
 // minimum requests per run, default 20000), --rate RPS (rolling fast-request rate),
 // --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
-// rolling, connect-storm, proxies and websockets variants, or runtimes by name; `slow-start`: the rolling slow-start
-// group; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds),
+// rolling, connect-storm, proxies and websockets variants, runtimes or instructions doors by name; `slow-start`: the rolling slow-start
+// group; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds, instructions runs per variant),
 // --shutdowns N (connect-storm shutdowns, proxies restarts, single-host reloads per variant), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
 // run also rewrites the generated tables of BENCHMARKS.md and the charts in bench/charts/. A --quick
@@ -24,10 +24,11 @@ import { runWebsockets } from './sections/websockets.mjs'
 import { runWsSpread } from './sections/ws-spread.mjs'
 import { runSingleHost } from './sections/single-host.mjs'
 import { runRuntimes } from './sections/runtimes.mjs'
+import { runInstructions } from './sections/instructions.mjs'
 import { renderCharts, updateDoc } from './report.mjs'
 import { stringifyResults } from './lib/results-json.mjs'
 
-const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets, 'ws-spread': runWsSpread, 'single-host': runSingleHost, runtimes: runRuntimes }
+const SECTIONS = { rolling: runRolling, overhead: runOverhead, idle: runIdle, memory: runMemory, 'connect-storm': runConnectStorm, proxies: runProxies, websockets: runWebsockets, 'ws-spread': runWsSpread, 'single-host': runSingleHost, runtimes: runRuntimes, instructions: runInstructions }
 
 function parseArgs (argv) {
   const args = { only: Object.keys(SECTIONS), quick: false, doc: true }
@@ -56,7 +57,7 @@ function parseArgs (argv) {
     else if (a.startsWith('--rounds')) args.rounds = Math.max(1, Math.round(num()))
     else if (a.startsWith('--variant')) args.variant = value()
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,ws-spread,single-host,runtimes] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
+      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,ws-spread,single-host,runtimes,instructions] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }

@@ -14,7 +14,7 @@ import { formatVerdict, verdict } from '../bench/lib/verdict.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const committedDir = join(root, 'bench', 'results')
-const JUDGED = ['rolling', 'memory', 'connect-storm', 'proxies', 'websockets', 'single-host']
+const JUDGED = ['rolling', 'memory', 'connect-storm', 'proxies', 'websockets', 'single-host', 'instructions']
 const ALL = ['rolling', 'overhead', 'idle', ...JUDGED.slice(1)]
 const modules: Record<string, any> = Object.fromEntries(await Promise.all(ALL.map(async (name) => [name, await import(`../bench/sections/${name}.mjs`)])))
 
@@ -62,6 +62,21 @@ t.test('a zero-failure rolling row that now fails 50 requests is a REGRESSION, n
   t.equal(flagOf(rows, 'rolling', 'slow start fastify-graceful, 1 s lag: failed'), 'ok', 'the slow-start row of the same variant is still ok')
   const line = formatVerdict(rows).split('\n').find((l) => l.includes('fastify-graceful, 1 s lag: failed') && !l.includes('slow start'))
   t.match(line, /\s0\s+50\s+±2\s+REGRESSION$/, 'the verdict line says was 0, now 50, REGRESSION')
+})
+
+t.test('instructions per request, graceful ÷ bare: within 1 % (or the committed spreads) is ok; beyond it, a REGRESSION', async (t) => {
+  const moved = (factor: number): any => {
+    const instructions = committed('instructions')
+    const door = instructions.results.doors.find((d: any) => d.door === 'fastify')
+    door.ratio = door.ratio * factor
+    Object.assign(door.spread, { bare: 0, graceful: 0 })
+    return flagOf(judge(t, { instructions }), 'instructions', 'fastify: instructions/req graceful ÷ bare')
+  }
+  const door = committed('instructions').results.doors.find((d: any) => d.door === 'fastify')
+  const tolerance = Math.max(0.01, door.spread.bare + door.spread.graceful)
+  t.equal(moved(1.005), tolerance > 0.005 ? 'ok' : 'REGRESSION', '+0.5 % is within the noise')
+  t.equal(moved(1 + tolerance + 0.005), 'REGRESSION', 'beyond 1 % (or the committed spread) is a regression')
+  t.equal(moved(1 - tolerance - 0.005), 'better', 'fewer instructions is better')
 })
 
 t.test('a change within the noise is ok; beyond it, the flag follows the direction', async (t) => {

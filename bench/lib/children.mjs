@@ -48,13 +48,14 @@ function runtimeProgram (runtime, path, nodeArgs) {
  * - `lines`: the last non-BENCH output lines, for error messages
  * - `messages`: BENCH messages nobody waited for, each with `receivedAt` (performance.now() when read)
  */
-export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit = 0, cpu, runtime } = {}) {
+export function startNode (script, args = [], { nodeArgs = [], env = {}, ulimit = 0, cpu, runtime, wrapper = [] } = {}) {
   hookExit()
   const path = script instanceof URL ? fileURLToPath(script) : script
   // `runtime` (scripts/runtimes.mjs, installed beforehand): the script runs there instead of this Node.
   const program = runtime === undefined ? [process.execPath, ...nodeArgs, path] : runtimeProgram(runtime, path, nodeArgs)
-  // Pinned to one CPU (see pinnable()): `taskset -c N node ...`.
-  const command = [...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)]), ...program, ...args.map(String)]
+  // Pinned to one CPU (see pinnable()): `taskset -c N node ...`; `wrapper`: a command node runs
+  // under (valgrind ...), its process id then being node's.
+  const command = [...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)]), ...wrapper, ...program, ...args.map(String)]
   const options = { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }
   // A raised (soft) descriptor limit needs a shell: `ulimit -n N && exec node ...`.
   const child = ulimit

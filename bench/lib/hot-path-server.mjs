@@ -134,4 +134,7 @@ if (!DOORS[door] || !['bare', 'graceful', 'passthrough'].includes(side) || (pass
   throw new Error(`usage: hot-path-server.mjs <${Object.keys(DOORS).join('|')}> <bare|graceful|passthrough (${MIDDLEWARE_DOORS.join(', ')})>`)
 }
 const server = await DOORS[door]()
+// The instructions section pauses between its warm-up and its measured window (callgrind_control
+// takes seconds under valgrind): a longer keep-alive timeout keeps its connections open meanwhile.
+if (process.env.HOT_PATH_KEEP_ALIVE_MS) server.keepAliveTimeout = Number(process.env.HOT_PATH_KEEP_ALIVE_MS)
 out({ type: 'listening', port: server.address().port })

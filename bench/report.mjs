@@ -20,7 +20,7 @@ const load = (name) => {
 const rank = (r) => { const i = MAIN_VARIANTS.findIndex((v) => v.name === r.variant); return i < 0 ? MAIN_VARIANTS.length : i }
 const inOrder = (rows) => [...rows].sort((a, b) => rank(a) - rank(b))
 
-const stamp = (run) => `${run.date.slice(0, 16).replace('T', ' ')} UTC (${Math.round(run.elapsedMs / 1000)} s)`
+const stamp = (run) => `${run.date.slice(0, 16).replace('T', ' ')} UTC${run.elapsedMs === undefined ? '' : ` (${Math.round(run.elapsedMs / 1000)} s)`}`
 const preStopCell = (p) => (p ? `${p.durationMs} (${p.endedBy})` : '—')
 const rollingHeaders = ['variant', 'LB lag', 'requests', ...KINDS.map((k) => KIND_LABEL[k]), 'old pod exit', 'SIGTERM→exit ms', 'pre-stop ms (ended by)']
 const rollingRow = (r) => r.error

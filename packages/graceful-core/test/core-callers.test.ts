@@ -2,20 +2,12 @@
  * Who starts the shutdown: a signal ends the process, code (shutdown(), a framework's close()) never
  * does; other signal handlers (NestJS enableShutdownHooks()) are detected; any logger is accepted.
  */
-import t, { type Test } from 'tap'
-import http from 'node:http'
+import t from 'tap'
 import { createGraceful, type ShutdownReport } from '../src/index.js'
-import { delay, quiet, recordingLogger, within, exitCalled } from './helpers/inprocess.js'
+import { delay, quiet, recordingLogger, within, exitCalled, listening } from './helpers/inprocess.js'
 
 /** SIGUSR2 stands for SIGTERM in-process: only sent while a coordinator's handler is installed. */
 const SIGNAL = 'SIGUSR2'
-
-async function listening (t: Test): Promise<http.Server> {
-  const server = http.createServer((_req, res) => res.end('ok'))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  return server
-}
 
 function nextReport (graceful: ReturnType<typeof createGraceful>): Promise<ShutdownReport> {
   return within(new Promise<ShutdownReport>((resolve) => graceful.once('report', resolve)), 10_000, 'the report')

@@ -3,20 +3,12 @@
  * starts them all, the process exits once, after the last run ended, with the worst exit code; one
  * server belongs to one coordinator. The two-apps process is in test/many-coordinators.test.ts.
  */
-import t, { type Test } from 'tap'
-import http from 'node:http'
+import t from 'tap'
 import { createGraceful, GracefulStateError } from '../src/index.js'
-import { delay, exitCalled, quiet, recordingLogger, within } from './helpers/inprocess.js'
+import { delay, exitCalled, quiet, recordingLogger, within, listening } from './helpers/inprocess.js'
 
 /** SIGUSR2 stands for SIGTERM in-process: only sent while a coordinator's handler is installed. */
 const SIGNAL = 'SIGUSR2'
-
-async function listening (t: Test): Promise<http.Server> {
-  const server = http.createServer((_req, res) => res.end('ok'))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  return server
-}
 
 t.test('one signal starts every coordinator; the process exits once, after the slowest, with the worst code', async (t) => {
   const exits: number[] = []

@@ -1,4 +1,6 @@
 /** Helpers for in-process tests: a recording logger, deferred promises, timing. */
+import http from 'node:http'
+import type { Test } from 'tap'
 import type { Logger, State } from '../../src/index.js'
 
 export interface LogEntry {
@@ -66,4 +68,12 @@ export async function exitCalled (exits: readonly number[], ms = 5000): Promise<
 /** The next state the coordinator moves to. */
 export async function nextState (graceful: { once: (event: 'state', listener: (state: State) => void) => unknown }): Promise<State> {
   return await new Promise((resolve) => { graceful.once('state', resolve) })
+}
+
+/** A node:http server answering 'ok' on 127.0.0.1, closed in the test's teardown. */
+export async function listening (t: Test): Promise<http.Server> {
+  const server = http.createServer((_req, res) => res.end('ok'))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return server
 }

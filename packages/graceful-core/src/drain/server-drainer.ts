@@ -94,8 +94,7 @@ export class ServerDrainer implements Drainer {
   /**
    * The drain begins (pre-stop is over): upgrade requests get 503; each event stream in progress is
    * handed to `spread` (LongLivedSpread), which ends it with a `retry:` hint when its turn comes;
-   * those that start from now on end at once. Kept apart from closeAndReap() so that it happens at
-   * once, not after the accept queue settled.
+   * those that start from now on end at once. Apart from closeAndReap(): not after the queue settled.
    */
   endLongLived (spread: (stream: Response, end: () => void) => void = (_, end) => { end() }): void {
     if (this.#longLivedEnded) return

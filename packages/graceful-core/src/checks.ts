@@ -1,7 +1,6 @@
 import { publishCheck } from './observe/channels.js'
-import { checkDuration } from './options.js'
 import { raceTimeout } from './timing.js'
-import { booleanOption, validateRegistration } from './validate.js'
+import { booleanOption, checkDuration, validateRegistration } from './validate.js'
 import type { CheckFn, CheckOutcome, Logger } from './types.js'
 
 const OPTION_KEYS = ['timeoutMs', 'cacheMs', 'critical']

@@ -25,21 +25,6 @@ export class GracefulRuntimeError extends Error {
   override name = 'GracefulRuntimeError'
 }
 
-/** Renders a bad value for a message: strings quoted, everything else by its kind. */
-export function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'function') return 'a function'
-  if (Array.isArray(value)) return `an array of ${value.length}`
-  if (value === null || typeof value !== 'object') return String(value)
-  return 'an object'
-}
-
-/** `<option> must be <form>, got <value>` */
-export function invalid (option: string, form: string, value: unknown, range = false): Error {
-  const message = `${option} must be ${form}, got ${describe(value)}`
-  return range ? new GracefulRangeError(message) : new GracefulTypeError(message)
-}
-
 /**
  * The one error serialiser: what a reader needs of an error as plain JSON (an Error serialises to
  * `{}` otherwise). The report keeps it as is; the logger adds the stack.
@@ -58,13 +43,6 @@ const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s@/]*@/gi
 /** Replaces the password of every URL in `text` with `***` (`postgres://admin:***@db`). */
 export function maskCredentials (text: string): string {
   return text.replace(URL_CREDENTIALS, '$1:***@')
-}
-
-/** Throws for a key of `options` that is not one of `keys`, naming it as `<where>.<key>`: a misspelt option fails at once. */
-export function rejectUnknownKeys (where: string, options: object, keys: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!keys.includes(key)) throw invalid(`${where}.${key}`, `one of ${keys.join(', ')} (unknown option)`, key)
-  }
 }
 
 /** The error of a registration made once shutdown began. */

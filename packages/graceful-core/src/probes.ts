@@ -1,5 +1,5 @@
 import type { CheckSet, CheckSummary } from './checks.js'
-import { invalid } from './errors.js'
+import { invalid } from './validate.js'
 import type { Lifecycle } from './lifecycle.js'
 import type { ResolvedOptions } from './options.js'
 import type { Logger, Readiness, State } from './types.js'

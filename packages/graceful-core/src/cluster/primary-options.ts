@@ -1,6 +1,6 @@
 import { availableParallelism, constants } from 'node:os'
-import { invalid, rejectUnknownKeys } from '../errors.js'
-import { checkDuration, resolveOptions } from '../options.js'
+import { resolveOptions } from '../options.js'
+import { checkDuration, invalid, rejectUnknownKeys } from '../validate.js'
 import type { GracefulOptions, Logger } from '../types.js'
 
 export interface ClusterPrimaryOptions {

@@ -27,7 +27,7 @@ import { sleepUntil } from '../timing.js'
 import { wrapMethod } from '../wrap.js'
 import type { DrainableServer } from './node-http.js'
 import type { ServerDrainer } from './server-drainer.js'
-import { isInheritedListener } from './inherited-listener.js'
+import { isInheritedListener } from '../platform/inherited-listener.js'
 
 /**
  * How long the backlog-0 close waits for a next accept to close in. Reached only when connections

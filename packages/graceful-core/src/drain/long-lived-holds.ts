@@ -1,4 +1,4 @@
-import { invalid } from '../errors.js'
+import { invalid } from '../validate.js'
 import { isThenable } from '../validate.js'
 
 /**

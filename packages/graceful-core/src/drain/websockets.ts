@@ -1,4 +1,4 @@
-import { invalid } from '../errors.js'
+import { invalid } from '../validate.js'
 
 /** One WebSocket as `ws` models it (a `ws` WebSocket fits; so does anything shaped like it). */
 export interface WebSocketLike {
@@ -119,15 +119,4 @@ function isWebSocket (ws: WebSocketLike): boolean {
   return typeof ws === 'object' && ws !== null && typeof ws.readyState === 'number' &&
     typeof ws.close === 'function' && typeof ws.terminate === 'function' &&
     (typeof ws.once === 'function' || typeof ws.addEventListener === 'function')
-}
-
-/** A close code a server may send and every client accepts (RFC 6455 §7.4 and the IANA registry; 1004–1006 and 1015 are never sent). */
-export function checkCloseCode (option: string, value: unknown): number {
-  const code = value as number
-  const sendable = Number.isInteger(code) &&
-    ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999))
-  if (!sendable) {
-    throw invalid(option, 'a WebSocket close code a server may send: 1000–1003, 1007–1014 (1012 "service restart", 1001 "going away") or 3000–4999', value, typeof value === 'number')
-  }
-  return code
 }

@@ -1,10 +1,11 @@
 /**
  * Where the process runs, as far as a restart is concerned: under PM2, as a node:cluster worker
- * (PM2's cluster mode is one too), or with listening sockets inherited from systemd. Read from the
- * environment once, at creation.
+ * (PM2's cluster mode is one too), with listening sockets inherited from systemd, or in a
+ * Kubernetes pod. Read from the environment once, at creation.
  * @module
  */
 import cluster from 'node:cluster'
+import { invalid } from '../validate.js'
 
 export interface Host {
   /** `pm2` when PM2 started the process (it sets `pm_id` in every app's environment). */
@@ -40,4 +41,12 @@ export function detectHost (env: NodeJS.ProcessEnv = process.env): Host {
 export function hostPreStopDelayMs (env: NodeJS.ProcessEnv): number {
   const host = detectHost(env)
   return host.clusterWorker || host.socketActivated ? SHORT_PRE_STOP_MS : 0
+}
+
+/** Under Kubernetes: `KUBERNETES_SERVICE_HOST` is set in every pod; `TERMINATION_GRACE_PERIOD_SECONDS` if the pod spec passes it. */
+export function kubernetesOf (env: NodeJS.ProcessEnv): { detected: boolean, terminationGracePeriodMs: number | undefined } {
+  const raw = env.TERMINATION_GRACE_PERIOD_SECONDS
+  const seconds = raw === undefined || raw === '' ? undefined : Number(raw)
+  if (seconds !== undefined && (!Number.isFinite(seconds) || seconds <= 0)) throw invalid('TERMINATION_GRACE_PERIOD_SECONDS', 'a positive number of seconds', raw)
+  return { detected: Boolean(env.KUBERNETES_SERVICE_HOST), terminationGracePeriodMs: seconds === undefined ? undefined : seconds * 1000 }
 }

@@ -1,5 +1,4 @@
-import { invalid } from '../validate.js'
-import { isThenable } from '../validate.js'
+import { invalid, isThenable } from '../validate.js'
 
 /**
  * Work a long-lived connection is in the middle of (a message being written, a frame being sent):

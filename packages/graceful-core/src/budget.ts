@@ -194,6 +194,7 @@ export class BudgetWarnings {
   readonly #options: BudgetOptions & KillDeadlines
   readonly #logger: Logger
   #pending: NodeJS.Immediate | undefined
+  #holds = 0
 
   constructor (plan: () => Budget, options: BudgetOptions & KillDeadlines, logger: Logger) {
     this.#plan = plan
@@ -201,9 +202,24 @@ export class BudgetWarnings {
     this.#logger = logger
   }
 
-  /** A registration changed the budget: check it once the setup tick is over. */
+  /** A registration changed the budget: check it once the setup tick is over (and no door holds the setup). */
   schedule (): void {
-    this.#pending ??= setImmediate(() => { this.now() }).unref()
+    this.#pending ??= setImmediate(() => { if (this.#holds === 0) this.now() }).unref()
+  }
+
+  /**
+   * A door's framework registers hooks after the setup tick (NestJS 12 awaits imports first): the
+   * check waits for the release, or for the instance to run, so it never warns of a half-made budget.
+   */
+  hold (): () => void {
+    this.#holds++
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      this.#holds--
+      if (this.#pending !== undefined && this.#holds === 0) this.now()
+    }
   }
 
   /** Logs the warnings not logged yet, if a check is due. */

@@ -62,7 +62,7 @@ export class Graceful {
     return this
   }
 
-  /** The same as off(), the name events.once() and older code remove listeners by. */
+  /** off() by the name events.once() uses. */
   removeListener<E extends keyof GracefulEvents> (event: E, listener: (...value: GracefulEvents[E]) => void): this {
     return this.off(event, listener)
   }
@@ -82,10 +82,7 @@ export class Graceful {
     return this.#parts.lifecycle.shutdown.signal
   }
 
-  /**
-   * Aborted when the drain begins (pre-stop is over, the listener is about to close): the moment to
-   * end long-lived work (long polls, streaming responses) so clients reconnect to another instance.
-   */
+  /** Aborted when the drain begins (pre-stop is over): the moment to end long polls and streams, so clients reconnect elsewhere. */
   get drainSignal (): AbortSignal {
     return this.#parts.lifecycle.drain.signal
   }
@@ -253,9 +250,11 @@ export class Graceful {
     this.#parts.hooks.addFrameworkClose(name, fn)
   }
 
-  /** Door protocol: holds the instance in `starting` until the framework finished its setup; returns the release. */
+  /** Door protocol: holds the instance in `starting` (and the budget check) until the framework's setup is over; returns the release. */
   [kHoldStartup] (): () => void {
-    return this.#parts.startupGate.hold()
+    const releaseBudget = this.#parts.budgetWarnings.hold()
+    const releaseStartup = this.#parts.startupGate.hold()
+    return () => { releaseBudget(); releaseStartup() }
   }
 
   get [kLogger] (): Logger {

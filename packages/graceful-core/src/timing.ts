@@ -3,11 +3,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 /** A moment on the performance clock as whole milliseconds from `t0` (the signal): the report's `startMs`. */
 export const msFrom = (t0: number, at: number): number => Math.max(0, Math.round(at - t0))
 
-/** Waits until a moment on the performance clock, or until `force` aborts. */
+/**
+ * Waits until a moment on the performance clock, or until `force` aborts. A timer counts from the
+ * event loop's cached time, which a busy tick leaves behind the clock: one can fire a few
+ * milliseconds early, so the wait goes on for what is left.
+ */
 export async function sleepUntil (at: number, force: AbortSignal): Promise<void> {
-  const ms = at - performance.now()
-  if (ms <= 0 || force.aborted) return
-  await sleep(ms, undefined, { signal: force }).catch(() => {})
+  for (let ms = at - performance.now(); ms > 0 && !force.aborted; ms = at - performance.now()) {
+    await sleep(Math.ceil(ms), undefined, { signal: force }).catch(() => {})
+  }
 }
 
 /** How work run under a timeout ended: `aborted` when the caller's own signal stopped the wait first. */

@@ -4,12 +4,12 @@
  * mode under keep-alive load loses no request, with and without a 3 s startup task.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { pm2Bin, privatePm2 } from '../bench/lib/pm2.mjs'
 import { startLoad } from '../packages/graceful-core/test/helpers/load.js'
+import { freePort } from './helpers/clients.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const readme = readFileSync(join(here, '..', 'README.md'), 'utf8')
@@ -18,13 +18,6 @@ if (!server.includes('expressGraceful') || !ecosystem.includes('module.exports')
 
 interface Pm2 { run: (args: string[], o?: object) => Promise<string>, logs: () => string[], kill: () => Promise<void> }
 
-async function freePort (): Promise<number> {
-  const probe = net.createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as net.AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 /** Writes the example into test/ (so express and express-graceful resolve), starts it under a private pm2. */
 async function startExample (t: Test, serverSource: string): Promise<{ pm2: Pm2, cwd: string, origin: string }> {

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import ts from 'typescript'
 import { installRuntimes, runtimeCommand } from '../scripts/runtimes.mjs'
+import { freePort } from './helpers/clients.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const testDir = join(root, 'test')
@@ -90,14 +91,6 @@ t.test('no code block uses a name it does not define or import', async (t) => {
   t.same(undefinedNames, [], 'every name a block uses is defined in it or imported')
 })
 
-/** A free port on 127.0.0.1, for blocks that listen on PORT. */
-async function freePort (): Promise<number> {
-  const probe = net.createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as net.AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 /** Prints the port of every server that starts listening, so the test knows when a block is up. */
 const PRELOAD = `import net from 'node:net'

@@ -188,3 +188,12 @@ export function connectStorm (t: Test, port: number, clients: number): ConnectSt
     }
   }
 }
+
+/** A free port on 127.0.0.1 (for a program that listens on PORT). */
+export async function freePort (): Promise<number> {
+  const probe = net.createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as net.AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}

@@ -194,32 +194,19 @@ export class BudgetWarnings {
   readonly #options: BudgetOptions & KillDeadlines
   readonly #logger: Logger
   #pending: NodeJS.Immediate | undefined
-  #holds = 0
+  readonly #deferred: () => boolean
 
-  constructor (plan: () => Budget, options: BudgetOptions & KillDeadlines, logger: Logger) {
+  /** `deferred`: true while a door is still setting up; the check then waits for the instance to run (nowIfDue). */
+  constructor (plan: () => Budget, options: BudgetOptions & KillDeadlines, logger: Logger, deferred: () => boolean) {
     this.#plan = plan
+    this.#deferred = deferred
     this.#options = options
     this.#logger = logger
   }
 
-  /** A registration changed the budget: check it once the setup tick is over (and no door holds the setup). */
+  /** A registration changed the budget: check it once the setup tick is over, unless a door still sets up. */
   schedule (): void {
-    this.#pending ??= setImmediate(() => { if (this.#holds === 0) this.now() }).unref()
-  }
-
-  /**
-   * A door's framework registers hooks after the setup tick (NestJS 12 awaits imports first): the
-   * check waits for the release, or for the instance to run, so it never warns of a half-made budget.
-   */
-  hold (): () => void {
-    this.#holds++
-    let held = true
-    return () => {
-      if (!held) return
-      held = false
-      this.#holds--
-      if (this.#pending !== undefined && this.#holds === 0) this.now()
-    }
+    this.#pending ??= setImmediate(() => { if (!this.#deferred()) this.now() }).unref()
   }
 
   /** Logs the warnings not logged yet, if a check is due. */

@@ -250,11 +250,9 @@ export class Graceful {
     this.#parts.hooks.addFrameworkClose(name, fn)
   }
 
-  /** Door protocol: holds the instance in `starting` (and the budget check) until the framework's setup is over; returns the release. */
+  /** Door protocol: holds the instance in `starting` (and the budget check, see BudgetWarnings) until the framework's setup is over; returns the release. */
   [kHoldStartup] (): () => void {
-    const releaseBudget = this.#parts.budgetWarnings.hold()
-    const releaseStartup = this.#parts.startupGate.hold()
-    return () => { releaseBudget(); releaseStartup() }
+    return this.#parts.startupGate.hold()
   }
 
   get [kLogger] (): Logger {

@@ -1,5 +1,6 @@
 import { errorInfo } from './errors.js'
 import type { HookTimeouts } from './budget.js'
+import { PHASE_LABELS } from './report.js'
 import { msFrom, raceTimeout } from './timing.js'
 import { booleanOption, validateRegistration } from './validate.js'
 import type { CleanupOptions, Hook, HookOptions, HookPhase, HookReport, Logger } from './types.js'
@@ -97,7 +98,7 @@ export class HookRegistry {
   async #run (hook: RegisteredHook, phase: HookPhase, t0: number, timeoutMs: number, force: AbortSignal): Promise<HookReport> {
     const started = performance.now()
     const skipped = force.aborted
-    const label = phase === 'afterPersist' ? 'after-persist cleanup' : phase
+    const label = PHASE_LABELS[phase]
     const raced = await raceTimeout(hook.fn, timeoutMs, force, `${label} hook '${hook.name}' is no longer awaited`)
     // Start and end rounded on the report's one grid (see report.ts), so a hook never overhangs its phase.
     const startMs = msFrom(t0, started)

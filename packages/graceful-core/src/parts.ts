@@ -70,7 +70,7 @@ export function buildParts (coordinator: object, options: GracefulOptions | unde
     servers: new ServerSet(coordinator, { lifecycle, probes, startupGate, logger, onTraffic: () => { preStop.sawTraffic() }, runtime }),
     webSockets: new WebSocketCloser(),
     longLived: new LongLivedSpread(resolved.longLived),
-    budgetWarnings: new BudgetWarnings(budget, resolved, logger),
+    budgetWarnings: new BudgetWarnings(budget, resolved, logger, () => startupGate.held),
     signals: new SignalPolicy(logger, resolved.signals),
     budget
   }

@@ -27,11 +27,8 @@ import type { Parts } from './parts.js'
 import type { PreStopResult } from './pre-stop.js'
 import { onProcessFault } from './process-events.js'
 import { runEnded, runStarted } from './process-runs.js'
-import { buildReport, type PhaseName, type PhaseTimes, summaryLine } from './report.js'
+import { buildReport, PHASE_LABELS, type PhaseName, type PhaseTimes, summaryLine } from './report.js'
 import type { ErrorInfo, HookReport, ShutdownReport } from './types.js'
-
-/** Each phase as its failure is logged. */
-const PHASE_LABELS: Record<PhaseName, string> = { preStop: 'pre-stop', drain: 'drain', cleanup: 'cleanup', persist: 'persist', afterPersist: 'after-persist cleanup' }
 
 /** The longest the exit waits for OpenTelemetry's exporters. */
 const TELEMETRY_FLUSH_TIMEOUT_MS = 1000

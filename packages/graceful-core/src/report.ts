@@ -10,6 +10,9 @@ export type PhaseName = keyof ShutdownReport['phases']
 /** The phases in the order they run. */
 export const PHASE_ORDER: readonly PhaseName[] = ['preStop', 'drain', 'cleanup', 'persist', 'afterPersist']
 
+/** Each phase as a log line names it. */
+export const PHASE_LABELS: Readonly<Record<PhaseName, string>> = { preStop: 'pre-stop', drain: 'drain', cleanup: 'cleanup', persist: 'persist', afterPersist: 'after-persist cleanup' }
+
 /** When each phase that ran started and ended, on the performance clock. */
 export type PhaseTimes = Partial<Record<PhaseName, { readonly start: number, readonly end: number }>>
 

@@ -30,7 +30,7 @@ export interface ServerSetParts {
  * one FetchServerDrainer. `owner` is the coordinator: a server belongs to one in the process.
  */
 export class ServerSet {
-  readonly #drainers = new Map<object, Drainer>()
+  readonly #nodeDrainers = new Map<DrainableServer, ServerDrainer>()
   readonly #parts: ServerSetParts
   readonly #owner: object
   readonly #watcher: DrainWatcher
@@ -47,22 +47,24 @@ export class ServerSet {
     }
   }
 
-  /** Every drainer, for the run. */
+  /** Every drainer, for the run: one per node server, then the one of the fetch handlers. */
   get drainers (): Drainer[] {
-    return [...this.#drainers.values()]
+    const drainers: Drainer[] = [...this.#nodeDrainers.values()]
+    if (this.#fetchDrainer !== undefined) drainers.push(this.#fetchDrainer)
+    return drainers
   }
 
   /** Requests in progress on every server right now (probes excluded). */
   get inFlight (): number {
     let requests = 0
-    for (const drainer of this.#drainers.values()) requests += drainer.inFlight
+    for (const drainer of this.drainers) requests += drainer.inFlight
     return requests
   }
 
   add (server: DrainableServer | NativeServer): void {
     const native = isNativeServer(server)
     if (!native && !isDrainableServer(server)) throw invalid('addServer(server)', 'a node:http, node:https or node:http2 server, or the server of Bun.serve() or Deno.serve()', server)
-    if (this.#drainers.has(server)) return
+    if (!native && this.#nodeDrainers.has(server)) return
     const { lifecycle } = this.#parts
     if (lifecycle.drain.signal.aborted) throw tooLate('addServer()', lifecycle.state)
     if (native) {
@@ -73,11 +75,7 @@ export class ServerSet {
       throw new GracefulStateError('addServer(server): another graceful coordinator already drains this server; use one coordinator per server ' +
         '(coordinators on different servers are fine: one signal starts them all and the process exits once every one has finished)')
     }
-    this.#warnOfRuntime()
-    const drainer = new ServerDrainer(server, this.#watcher)
-    this.#drainers.set(server, drainer)
-    if (lifecycle.state === 'starting') this.#parts.startupGate.watch(server)
-    else if (lifecycle.state !== 'running') drainer.announceClose()
+    this.#track(server)
   }
 
   fetchHandler<H extends FetchHandler> (handler: H): H {
@@ -89,25 +87,24 @@ export class ServerSet {
   adopt (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
     const server = (req.socket as { server?: DrainableServer }).server
     // Every request of a known server takes this first branch: one lookup, then nothing to do.
-    const known = server === undefined ? undefined : this.#drainers.get(server)
-    if (known instanceof ServerDrainer) return known.adoptRequest(req, res)
+    const known = server === undefined ? undefined : this.#nodeDrainers.get(server)
+    if (known !== undefined) return known.adoptRequest(req, res)
     if (!isDrainableServer(server) || this.#parts.lifecycle.drain.signal.aborted) return
     // Another coordinator drains this server (two middleware on one app): its coordinator tracks the request.
     if (!claimServer(server, this.#owner)) return
-    this.add(server)
-    ;(this.#drainers.get(server) as ServerDrainer | undefined)?.adoptRequest(req, res)
+    this.#track(server).adoptRequest(req, res)
   }
 
   /** Shutdown began: every response from now on announces `Connection: close`; returns the requests in flight. */
   announceClose (): number {
     const inFlight = this.inFlight
-    for (const drainer of this.#drainers.values()) drainer.announceClose()
+    for (const drainer of this.drainers) drainer.announceClose()
     return inFlight
   }
 
   /** A drain that failed half-way must not leave connections open: the process could not exit. */
   cutAll (): void {
-    for (const drainer of this.#drainers.values()) {
+    for (const drainer of this.drainers) {
       drainer.closeAndReap()
       drainer.destroyRemaining()
     }
@@ -115,10 +112,11 @@ export class ServerSet {
 
   /** The run is over: every install is removed, and the servers can be drained by another coordinator. */
   detachAll (): void {
-    for (const [server, drainer] of this.#drainers) {
+    for (const [server, drainer] of this.#nodeDrainers) {
       drainer.detach()
       releaseServer(server, this.#owner)
     }
+    this.#fetchDrainer?.detach()
   }
 
   /** The one drainer of every fetch handler and native server, made on first use. */
@@ -128,8 +126,18 @@ export class ServerSet {
     const drainer = this.#fetchDrainer = new FetchServerDrainer({
       ...this.#watcher, probeKind: (method, path) => probes.kindOf(method, path), probe: (kind) => probes.answer(kind), logger
     })
-    this.#drainers.set(drainer, drainer)
     if (!lifecycle.serving) drainer.announceClose()
+    return drainer
+  }
+
+  /** Drains a node server (claimed for this coordinator) from now on. */
+  #track (server: DrainableServer): ServerDrainer {
+    this.#warnOfRuntime()
+    const drainer = new ServerDrainer(server, this.#watcher)
+    this.#nodeDrainers.set(server, drainer)
+    const { lifecycle, startupGate } = this.#parts
+    if (lifecycle.state === 'starting') startupGate.watch(server)
+    else if (lifecycle.state !== 'running') drainer.announceClose()
     return drainer
   }
 

@@ -1,4 +1,5 @@
 import { foreignSignalListeners } from './process-events.js'
+import { PHASE_LABELS } from './report.js'
 import type { Logger, ShutdownPhase } from './types.js'
 
 /**
@@ -56,7 +57,7 @@ export class SignalPolicy {
     }
     if (this.#forced) return undefined
     this.#forced = true
-    this.#logger.error({ signal, phase }, `second ${signal}: forcing exit, cutting the ${phase} phase`)
+    this.#logger.error({ signal, phase }, `second ${signal}: forcing exit, cutting the ${PHASE_LABELS[phase]} phase`)
     return 'force'
   }
 

@@ -32,6 +32,8 @@ export class StartupGate {
   readonly #onReady: (durationMs: number) => void
   readonly #onFailure: (reason: string) => void
   #pending = 0
+  /** Holds of doors still setting up (hold()). */
+  #holds = 0
   #setupDone = false
   #immediate: NodeJS.Immediate | undefined
   #endedAt: number | undefined
@@ -51,6 +53,11 @@ export class StartupGate {
   }
 
   /** True while the gate still waits (neither ready nor aborted). */
+  /** A door's framework is still setting up: it may register more (NestJS 12 registers hooks after the setup tick). */
+  get held (): boolean {
+    return this.#holds > 0
+  }
+
   get open (): boolean {
     return this.#endedAt === undefined
   }
@@ -95,11 +102,13 @@ export class StartupGate {
   hold (): () => void {
     if (!this.open) return () => {}
     this.#pending++
+    this.#holds++
     let held = true
     return () => {
       if (!held) return
       held = false
       this.#pending--
+      this.#holds--
       this.#maybeReady()
     }
   }

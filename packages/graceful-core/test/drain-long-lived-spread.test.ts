@@ -11,19 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { GracefulOptions } from '../src/index.js'
 import type { Test } from 'tap'
-import { coordinator, listen } from './helpers/raw-http.js'
+import { coordinator, guarded, listen } from './helpers/raw-http.js'
 
 /** Hang guard for anything awaited below. */
 const GUARD_MS = 10_000
-
-async function within<T> (work: Promise<T>, what: string, ms = GUARD_MS): Promise<T> {
-  const guard = new AbortController()
-  try {
-    return await Promise.race([work, sleep(ms, undefined, { signal: guard.signal }).then(() => { throw new Error(`timed out waiting for ${what}`) })])
-  } finally {
-    guard.abort()
-  }
-}
+const within = async <T>(work: Promise<T>, what: string, ms = GUARD_MS): Promise<T> => await guarded(work, what, ms)
 
 interface Client { index: number, ws: WebSocket, messages: string[], closed: Promise<{ code: number, at: number }> }
 

@@ -10,19 +10,11 @@ import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket, { WebSocketServer } from 'ws'
 import { summaryLine } from '../src/index.js'
-import { coordinator, listen, parseResponses, Raw } from './helpers/raw-http.js'
+import { coordinator, guarded, listen, parseResponses, Raw } from './helpers/raw-http.js'
 
 /** Hang guard for anything awaited below. */
 const GUARD_MS = 5000
-
-async function within<T> (work: Promise<T>, what: string, ms = GUARD_MS): Promise<T> {
-  const guard = new AbortController()
-  try {
-    return await Promise.race([work, sleep(ms, undefined, { signal: guard.signal }).then(() => { throw new Error(`timed out waiting for ${what}`) })])
-  } finally {
-    guard.abort()
-  }
-}
+const within = async <T>(work: Promise<T>, what: string, ms = GUARD_MS): Promise<T> => await guarded(work, what, ms)
 
 interface WsClient { ws: WebSocket, closed: Promise<{ code: number, reason: string, at: number }> }
 

@@ -117,3 +117,13 @@ export class Raw {
     return Promise.race([this.closed.then(() => true), sleep(timeoutMs, false)])
   }
 }
+
+/** `work`, or a rejection naming `what` after `ms` (a hang guard); no timer outlives it. */
+export async function guarded<T> (work: Promise<T>, what: string, ms: number): Promise<T> {
+  const guard = new AbortController()
+  try {
+    return await Promise.race([work, sleep(ms, undefined, { signal: guard.signal }).then(() => { throw new Error(`timed out waiting for ${what}`) })])
+  } finally {
+    guard.abort()
+  }
+}

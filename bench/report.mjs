@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { findingsBlock } from './lib/findings.mjs'
+import { latencyBlock } from './lib/latency-report.mjs'
 import { markdown, median } from './lib/table.mjs'
 import { KINDS, KIND_LABEL } from './lib/load.mjs'
 import { OUTCOMES, OUTCOME_LABEL } from './sections/connect-storm.mjs'
@@ -16,8 +17,8 @@ const load = (name) => {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null
 }
 
-// Rows merged from `--variant` runs come last in the file; the tables keep the variants' order.
-const rank = (r) => { const i = MAIN_VARIANTS.findIndex((v) => v.name === r.variant); return i < 0 ? MAIN_VARIANTS.length : i }
+// Rows merged from `--variant` runs come last in the file; the tables keep the variants' order (a TLS row its plain twin's).
+const rank = (r) => { const i = MAIN_VARIANTS.findIndex((v) => v.name === r.variant.replace(/, TLS$/, '')); return i < 0 ? MAIN_VARIANTS.length : i }
 const inOrder = (rows) => [...rows].sort((a, b) => rank(a) - rank(b))
 
 const stamp = (run) => `${run.date.slice(0, 16).replace('T', ' ')} UTC${run.elapsedMs === undefined ? '' : ` (${Math.round(run.elapsedMs / 1000)} s)`}`
@@ -267,6 +268,7 @@ const runtimesBlock = () => {
 }
 
 blocks['single-host'] = singleHostBlock
+blocks['rolling-latency'] = () => latencyBlock(load('rolling'), inOrder)
 blocks.runtimes = runtimesBlock
 blocks['connect-storm'] = stormBlock
 blocks.websockets = websocketsBlock

@@ -13,6 +13,7 @@ import { renderCharts } from '../bench/report.mjs'
 import { idleExitSpec } from '../bench/lib/charts/idle-exit.mjs'
 import { renderSvg } from '../bench/lib/charts/render.mjs'
 import { rollingTimelineSpec } from '../bench/lib/charts/rolling-timeline.mjs'
+import { latencyPairs, rollingLatencySpec } from '../bench/lib/charts/rolling-latency.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const results = (name: string): any => JSON.parse(readFileSync(join(root, 'bench', 'results', `${name}.json`), 'utf8'))
@@ -30,13 +31,15 @@ function checkSvg (t: Test, svg: string): void {
   t.equal(doc.svg?.['@_xmlns'], 'http://www.w3.org/2000/svg', 'in the SVG namespace (shown by browsers and GitHub)')
 }
 
-t.test('report.mjs renders the five charts from the committed results as valid SVG, the same as the committed files', async (t) => {
+const CHARTS = ['idle-exit.svg', 'overhead.svg', 'rolling-latency.svg', 'rolling-timeline.svg', 'runtimes.svg', 'ws-spread.svg']
+
+t.test('report.mjs renders the six charts from the committed results as valid SVG, the same as the committed files', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'graceful-charts-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const written: string[] = await renderCharts({ dir: pathToFileURL(dir + '/') })
-  t.same(written.map((f) => f.slice(dir.length + 1)).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg', 'runtimes.svg', 'ws-spread.svg'])
+  t.same(written.map((f) => f.slice(dir.length + 1)).sort(), CHARTS)
   const committed = join(root, 'bench', 'charts')
-  t.same(readdirSync(committed).sort(), ['idle-exit.svg', 'overhead.svg', 'rolling-timeline.svg', 'runtimes.svg', 'ws-spread.svg'], 'the committed charts')
+  t.same(readdirSync(committed).sort(), CHARTS, 'the committed charts')
   for (const name of readdirSync(dir)) {
     const svg = readFileSync(join(dir, name), 'utf8')
     await t.test(name, async (t) => { checkSvg(t, svg) })
@@ -48,6 +51,15 @@ t.test('report.mjs renders the five charts from the committed results as valid S
   t.ok(withSeries.length > 0, 'at least one rolling variant has a time series')
   for (const run of withSeries) t.match(timeline, run.variant, `the timeline has ${run.variant}`)
   for (const mark of ['SIGTERM', 'readiness 503', 'listener closed', 'exit']) t.match(timeline, mark, `it marks ${mark}`)
+
+  const latency = texts(readFileSync(join(dir, 'rolling-latency.svg'), 'utf8'))
+  const rolling = results('rolling').results
+  const timed = [...rolling.main, ...rolling.tls].filter((r: { latency?: unknown }) => r.latency)
+  t.ok(timed.some((r: { variant: string }) => r.variant.endsWith(', TLS')), 'at least one TLS row has latency')
+  for (const pair of latencyPairs(rolling)) {
+    for (const protocol of Object.keys(pair.cells)) t.match(latency, `${pair.base}, ${protocol}`, `the latency chart has ${pair.base} on ${protocol}`)
+  }
+  for (const stat of ['p50', 'p99', 'conns']) t.match(latency, stat, `and shows ${stat}`)
 
   const overhead = texts(readFileSync(join(dir, 'overhead.svg'), 'utf8'))
   for (const door of results('overhead').results.doors) {
@@ -90,4 +102,24 @@ t.test('a rolling run without failures still draws its panels and marks', async 
   checkSvg(t, svg)
   t.match(texts(svg), /no failures: 0 of 300 failed, exit 0 after 900 ms/)
   t.match(texts(svg), /no failed request/, 'says so where failures would be')
+})
+
+t.test('the latency chart takes a variant measured on one protocol only, and runs without latency', async (t) => {
+  const run = (variant: string, p99: number): object => ({
+    variant, failed: 0, requests: 100, timeline: { outOfRotationMs: 1500, exitMs: 3000 },
+    latency: {
+      p99Ratio: 1.1, steady: { p50: 1, p99: 10 }, rollout: { p50: 2, p99: p99, connections: { count: 3 } },
+      series: { bucketMs: 250, fromMs: -2000, n: [10, 0, 10], p50: [1, 0, 2], p99: [10, 0, p99], max: [12, 0, p99], connects: [0, 0, 3] }
+    }
+  })
+  const results = { main: [run('a', 11), { variant: 'old row, no latency' }], tls: [run('b, TLS', 40)] }
+  const pairs = latencyPairs(results, ['a', 'b'])
+  t.same(pairs.map((p: { base: string }) => p.base), ['b'], 'a plain row without a TLS twin is left out when TLS rows exist')
+  const svg = await renderSvg(rollingLatencySpec(latencyPairs({ main: results.main, tls: [] }, ['a'])))
+  checkSvg(t, svg)
+  t.match(texts(svg), /a, HTTP/)
+  const both = await renderSvg(rollingLatencySpec(latencyPairs({ main: [run('a', 11)], tls: [run('a, TLS', 40)] }, ['a'])))
+  checkSvg(t, both)
+  t.match(texts(both), /a, TLS/)
+  t.equal(rollingLatencySpec(latencyPairs({ main: [{ variant: 'x' }], tls: [] })), null, 'nothing to draw without latency')
 })

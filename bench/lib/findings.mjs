@@ -16,6 +16,11 @@ function rolling (results) {
   const rows = results.main.filter((r) => !r.error)
   const lines = [`- **Rolling update** (${results.config.lagMs / 1000} s LB lag): ` +
     rows.map((r) => `${r.variant}: ${failedOf(r)}, ${exitOf(r)}`).join('; ') + '.']
+  const timed = [...results.main, ...(results.tls ?? [])].filter((r) => !r.error && r.latency)
+  if (timed.length) {
+    lines.push('- **Latency, SIGTERM → exit against steady state** (fast requests that succeeded; p99 ratio, p50 steady → rollout): ' +
+      timed.map((r) => `${r.variant}: ${r.latency.p99Ratio === null ? '—' : r.latency.p99Ratio.toFixed(2)}×, ${r.latency.steady.p50} → ${r.latency.rollout.p50} ms`).join('; ') + '.')
+  }
   if (results.preStop?.length) {
     lines.push('- **Pre-stop window**: ' + results.preStop.filter((r) => !r.error)
       .map((r) => `${r.variant} behind a ${r.lagMs / 1000} s lag: ${failedOf(r)}, ${exitOf(r)} (pre-stop ended by ${r.preStop?.endedBy ?? '?'})`).join('; ') + '.')

@@ -6,12 +6,17 @@
 // Direct clients (kube-proxy-like) resolve through the same rotation: `pick()`.
 // Upgrade requests (WebSockets) go to the next pod in rotation and are then piped both ways; a pod
 // that refuses the connection becomes a 502 on the client's socket.
+// With `tls` ({ ca }) the LB speaks HTTPS to the pods (pools and probes; upgrades stay plain TCP) and
+// clients keep speaking plain HTTP to the LB, as behind an ingress that re-encrypts; `conns`
+// (createConnectionLog) gets each connection a pod pool opens.
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 import { Pool } from 'undici'
 import { socketVerdict } from './socket-reuse.mjs'
+import { podConnector, podOrigin } from './tls.mjs'
 
-export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs = 1000, failureThreshold = 3, readyPath = '/ready' } = {}) {
+export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs = 1000, failureThreshold = 3, readyPath = '/ready', tls = null, conns = null } = {}) {
   const pods = new Map() // name → pod
   let rotation = []
   let rr = 0
@@ -47,7 +52,8 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
       const wait = Math.max(0, probeIntervalMs - (performance.now() - started))
       pod.probeTimer = setTimeout(() => probe(pod), wait)
     }
-    const req = http.get({ host: '127.0.0.1', port: pod.port, path: readyPath, agent: false, timeout: probeTimeoutMs }, (res) => {
+    // A kubelet probe over HTTPS does a full handshake each time (no session cache): agent false.
+    const req = (tls ? https : http).get({ host: '127.0.0.1', port: pod.port, path: readyPath, agent: false, timeout: probeTimeoutMs, ...(tls ? { ca: tls.ca } : {}) }, (res) => {
       res.resume()
       res.on('end', () => finish(res.statusCode >= 200 && res.statusCode < 400, `status ${res.statusCode}`))
       res.on('error', (err) => finish(false, err.code))
@@ -130,7 +136,7 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
     /** Register a pod; it joins the rotation once its readiness passes (after lagMs). */
     add (name, port) {
       const pod = { name, port, failures: 0, ready: false, inRotation: false, removed: false, pending: null, probeTimer: null,
-        pool: new Pool(`http://127.0.0.1:${port}`, { connections: 64 }) }
+        pool: new Pool(podOrigin(port, tls?.ca), { connections: 64, connect: podConnector({ ca: tls?.ca, conns, pod: name, via: 'lb' }) }) }
       pods.set(name, pod)
       probe(pod)
       return pod
@@ -153,6 +159,8 @@ export function createLB ({ lagMs = 1000, probeIntervalMs = 200, probeTimeoutMs 
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     },
+    /** Connections the LB's pool holds to a pod right now. */
+    connectedTo (name) { return pods.get(name)?.pool.stats.connected ?? 0 },
     eventAt (pod, what) { return events.find((e) => e.pod === pod && e.what === what)?.at },
     async close () {
       closed = true

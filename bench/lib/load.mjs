@@ -1,9 +1,13 @@
 // Load for the rolling update: request loops over keep-alive undici pools, some through the load
 // balancer, some straight at the pods' ports (resolved through the LB's rotation, like kube-proxy:
 // a client keeps its pool, and its sockets, to a pod that has left the rotation). Every request is
-// counted by outcome; failures are kept with their time for the report.
+// counted by outcome; failures are kept with their time for the report, and every request's
+// latency goes into a typed-array log (latency.mjs). With `tls` ({ ca }), the direct pools speak
+// HTTPS to the pods; `conns` (createConnectionLog) gets each connection they open.
 import { Pool } from 'undici'
+import { createLatencyLog } from './latency.mjs'
 import { socketVerdict } from './socket-reuse.mjs'
+import { podConnector, podOrigin } from './tls.mjs'
 
 export const KINDS = ['ok', '5xx', 'reset', 'closed', 'refused', 'timeout', 'other']
 export const KIND_LABEL = { ok: 'ok', '5xx': '5xx', reset: 'ECONNRESET', closed: 'other side closed', refused: 'ECONNREFUSED', timeout: 'timeout', other: 'other' }
@@ -27,13 +31,13 @@ const blank = () => Object.fromEntries(KINDS.map((k) => [k, 0]))
  * @param loops     { proxyFast, proxySlow, directFast, directSlow }
  * @param rate      target requests/s of all fast loops together
  */
-export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 1000, slowMaxMs = 2000, timeoutMs = 15_000, maxMs = 300_000 }) {
+export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 1000, slowMaxMs = 2000, timeoutMs = 15_000, maxMs = 300_000, tls = null, conns = null }) {
   const proxyPool = new Pool(`http://127.0.0.1:${proxyPort}`, { connections: 256 })
   const direct = new Map() // pod name → Pool
   const directPool = (pod) => {
     let pool = direct.get(pod.name)
     if (!pool) {
-      pool = new Pool(`http://127.0.0.1:${pod.port}`, { connections: 64 })
+      pool = new Pool(podOrigin(pod.port, tls?.ca), { connections: 64, connect: podConnector({ ca: tls?.ca, conns, pod: pod.name, via: 'direct' }) })
       direct.set(pod.name, pool)
     }
     return pool
@@ -47,6 +51,7 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
   const failures = [] // { at, kind, via, pod, slow, detail }
   // Every request's start and outcome, for the timeline (bench/lib/series.mjs buckets them).
   const samples = { at: [], kind: [] }
+  const latency = createLatencyLog(KINDS)
   let count = 0
   let stopped = false
   const startedAt = performance.now()
@@ -63,6 +68,7 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
     if (kind !== 'ok' && failures.length < 20_000) failures.push({ at, kind, via, pod: podName ?? '?', slow, detail })
     samples.at.push(at)
     samples.kind.push(kind)
+    latency.add(at, performance.now() - at, kind, via, slow, podName)
   }
 
   async function one (via, slow) {
@@ -116,12 +122,14 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
 
   return {
     get count () { return count },
+    /** Connections the direct clients' pool holds to a pod right now. */
+    connectedTo (name) { return direct.get(name)?.stats.connected ?? 0 },
     totals,
     async stop () {
       stopped = true
       await Promise.race([Promise.all(running), sleep(timeoutMs + 2000)])
       await Promise.all([proxyPool.destroy(), ...[...direct.values()].map((p) => p.destroy())].map((p) => p.catch(() => {})))
-      return { durationMs: performance.now() - startedAt, count, totals, byVia, byPod, bySize, upstream, otherCodes, failures, samples }
+      return { durationMs: performance.now() - startedAt, count, totals, byVia, byPod, bySize, upstream, otherCodes, failures, samples, latency: latency.snapshot() }
     }
   }
 }

@@ -1,6 +1,7 @@
 // A "pod": one HTTP service in its own process, started as `node pod.mjs <kind> '<json options>'`.
 // It listens on an ephemeral port of 127.0.0.1 and prints `BENCH {"type":"listening","port":N}`.
 // Options: graceful (adapter options), port (default 0: ephemeral), keepAliveTimeout, maxLifeMs, ...
+// tls: { keyFile, certFile } → the pod listens with HTTPS (the rolling update's TLS rows; bench/lib/tls.mjs).
 // warmupMs: a slow start. The pod's "cache" is cold until warmupMs after it listens; /fast and /slow
 // answer 503 meanwhile. Graceful pods register the warm-up as `graceful.startup('warm-up', ...)`, so
 // their /ready answers 503 `starting` until it is over; the others' readiness answers 200 at once.
@@ -9,13 +10,18 @@
 // stdin commands: `mem` → gc() and print heap/RSS; `cpu` → print process.cpuUsage(); `ws-reset` →
 // forget the WebSocket connection times and event-loop delays seen so far; `ws-stats` → print them
 // (absolute connection times, p99 and max event-loop delay in ms since the reset). stdin closing (the runner died) exits the pod.
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 const kind = process.argv[2]
 const opts = JSON.parse(process.argv[3] || '{}')
 const out = (msg) => process.stdout.write('BENCH ' + JSON.stringify(msg) + '\n')
 const body = JSON.stringify({ ok: true, pid: process.pid, kind })
+const tls = opts.tls ? { key: readFileSync(opts.tls.keyFile), cert: readFileSync(opts.tls.certFile) } : null
+const createServer = (handler) => (tls ? https.createServer(tls, handler) : http.createServer(handler))
+const fastifyTls = tls ? { https: tls } : {}
 
 // Never outlive the runner: exit when stdin closes, and after maxLifeMs whatever happens.
 process.stdin.on('data', (buf) => {
@@ -126,7 +132,7 @@ const keepAlive = (server) => {
 }
 
 async function listenExpress (app) {
-  const server = http.createServer(app)
+  const server = createServer(app)
   keepAlive(server)
   await new Promise((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
   return server
@@ -151,7 +157,7 @@ async function webSocketServer (server) {
 async function main () {
   switch (kind) {
     case 'http-bare': {
-      const server = http.createServer(nodeHandler)
+      const server = createServer(nodeHandler)
       keepAlive(server)
       server.listen(opts.port ?? 0, '127.0.0.1', () => listening(server))
       process.on('SIGTERM', () => server.close(() => process.exit(0)))
@@ -162,7 +168,7 @@ async function main () {
       const graceful = createGraceful({ logger: false, ...opts.graceful })
       gateOnWarmUp(graceful)
       reportTo(graceful)
-      const server = http.createServer((req, res) => {
+      const server = createServer((req, res) => {
         if (req.url === '/ready') {
           const r = graceful.readiness()
           res.statusCode = r.ready ? 200 : 503
@@ -179,7 +185,7 @@ async function main () {
     case 'fastify-bare':
     case 'fastify-close': {
       const { default: Fastify } = await import('fastify')
-      const app = Fastify(opts.keepAliveTimeout ? { keepAliveTimeout: opts.keepAliveTimeout } : {})
+      const app = Fastify({ ...fastifyTls, ...(opts.keepAliveTimeout ? { keepAliveTimeout: opts.keepAliveTimeout } : {}) })
       fastifyRoutes(app, true)
       await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' })
       // fastify's own shutdown, as documented: app.close() on SIGTERM.
@@ -190,7 +196,7 @@ async function main () {
     case 'fastify-graceful': {
       const { default: Fastify } = await import('fastify')
       const { default: fastifyGraceful } = await import('fastify-graceful')
-      const app = Fastify({ return503OnClosing: false, forceCloseConnections: false, ...(opts.keepAliveTimeout ? { keepAliveTimeout: opts.keepAliveTimeout } : {}) })
+      const app = Fastify({ return503OnClosing: false, forceCloseConnections: false, ...fastifyTls, ...(opts.keepAliveTimeout ? { keepAliveTimeout: opts.keepAliveTimeout } : {}) })
       await app.register(fastifyGraceful, { ...opts.graceful })
       gateOnWarmUp(app.graceful)
       reportTo(app.graceful)
@@ -270,7 +276,7 @@ async function main () {
       Controller()(Routes)
       class AppModule {}
       Module({ imports: [GracefulModule.forRoot({ logger: false, ...opts.graceful })], controllers: [Routes] })(AppModule)
-      const app = await NestFactory.create(AppModule, { logger: false })
+      const app = await NestFactory.create(AppModule, { logger: false, ...(tls ? { httpsOptions: tls } : {}) })
       const graceful = attachGraceful(app)
       gateOnWarmUp(graceful)
       reportTo(graceful)

@@ -1,8 +1,12 @@
 // Rolling update: pod v1 serves through the LB and to direct clients; pod v2 starts and becomes
-// ready; v1 gets SIGTERM while load continues through and after its exit. Every request counted.
+// ready; v1 gets SIGTERM while load continues through and after its exit. Every request counted,
+// and timed (bench/lib/latency.mjs): steady state before SIGTERM against SIGTERM → exit.
 import { startNode, sleep, terminate } from '../lib/children.mjs'
 import { createLB } from '../lib/lb.mjs'
-import { createLoad, KINDS, KIND_LABEL } from '../lib/load.mjs'
+import { createConnectionLog, latencyHeaders, latencyResults, latencyRow, loadBetween, loadMark } from '../lib/latency.mjs'
+import { createLoad, KINDS } from '../lib/load.mjs'
+import { benchCert } from '../lib/tls.mjs'
+import { exitLabel, guarded, printFailures, rollingHeaders as headers, rollingRow, slowStartHeaders, slowStartRow, summarizeFailures } from '../lib/rolling-rows.mjs'
 import { table, median, round } from '../lib/table.mjs'
 import { bucketSeries } from '../lib/series.mjs'
 
@@ -34,6 +38,13 @@ export const SLOW_START_VARIANTS = MAIN_VARIANTS
   .filter((v) => !v.name.includes('delay 1 s'))
   .map((v) => ({ ...v, newPod: WARMUP, note: `${v.note}; new pod warms up 3 s after listening` }))
 
+// TLS: the same pods listening with HTTPS; the LB's pools and probes and the direct clients connect
+// with TLS (clients → LB stay plain). During graceful's pre-stop every response says `Connection:
+// close`, so each request to the old pod then opens a connection: here a TLS handshake.
+export const TLS_VARIANTS = MAIN_VARIANTS
+  .filter((v) => !v.name.includes('delay 1 s'))
+  .map((v) => ({ ...v, name: `${v.name}, TLS`, tls: true, note: `${v.note}; HTTPS between the LB / direct clients and the pods` }))
+
 export const PRESTOP_VARIANTS = [
   { name: 'traffic-aware (defaults)', kind: 'fastify-graceful', opts: { graceful: AWARE }, lagMs: 1000, note: 'preStopDelayMs 1000, preStopQuietMs 1000, preStopMaxMs 15000' },
   { name: 'fixed 5 s', kind: 'fastify-graceful', opts: { graceful: FIXED5 }, lagMs: 1000, note: 'preStopDelayMs 5000, preStopQuietMs 0' },
@@ -46,33 +57,18 @@ export const IDLE_VARIANTS = [
   { name: 'fixed 5 s, idle', kind: 'fastify-graceful', opts: { graceful: FIXED5 } }
 ]
 
-export function exitLabel (exit) {
-  if (!exit) return 'running'
-  if (exit.code !== null) return String(exit.code)
-  const num = { SIGTERM: 143, SIGKILL: 137, SIGINT: 130 }[exit.signal]
-  return `${num ?? '?'} (${exit.signal})`
-}
-
-function summarizeFailures (failures, tTerm) {
-  const out = {}
-  for (const f of failures) {
-    const key = `${f.kind} ${f.via} ${f.pod}${f.slow ? ' slow' : ''}${f.detail ? ' [' + f.detail + ']' : ''}`
-    const t = Math.round(f.at - tTerm)
-    const s = (out[key] ??= { kind: f.kind, via: f.via, pod: f.pod, slow: f.slow, detail: f.detail, count: 0, firstMs: t, lastMs: t })
-    s.count++
-    s.firstMs = Math.min(s.firstMs, t)
-    s.lastMs = Math.max(s.lastMs, t)
-  }
-  return Object.values(out).sort((a, b) => b.count - a.count)
-}
-
 /** One rolling update. Returns the counts, the old pod's exit and the timeline (ms after SIGTERM). */
 export async function rollingRun (variant, cfg) {
   const lagMs = variant.lagMs ?? cfg.lagMs
-  const lb = createLB({ lagMs, probeIntervalMs: cfg.probeIntervalMs, failureThreshold: cfg.failureThreshold })
+  const cert = variant.tls ? benchCert() : null
+  if (cert?.skipped) throw new Error(cert.skipped)
+  const tls = cert ? { ca: cert.ca } : null
+  const conns = createConnectionLog()
+  const lb = createLB({ lagMs, probeIntervalMs: cfg.probeIntervalMs, failureThreshold: cfg.failureThreshold, tls, conns })
   const proxyPort = await lb.listen()
-  const opts = JSON.stringify({ ...variant.opts, maxLifeMs: 300_000 })
-  const newPodOpts = JSON.stringify({ ...variant.opts, ...variant.newPod, maxLifeMs: 300_000 })
+  const podTls = cert ? { tls: { keyFile: cert.keyFile, certFile: cert.certFile } } : {}
+  const opts = JSON.stringify({ ...variant.opts, ...podTls, maxLifeMs: 300_000 })
+  const newPodOpts = JSON.stringify({ ...variant.opts, ...podTls, ...variant.newPod, maxLifeMs: 300_000 })
   const v1 = startNode(POD, [variant.kind, opts], { runtime: variant.runtime })
   let v2 = null
   let load = null
@@ -80,7 +76,7 @@ export async function rollingRun (variant, cfg) {
     const l1 = await v1.next('listening', 20_000)
     lb.add('v1', l1.port)
     await lb.waitInRotation('v1', 20_000 + lagMs)
-    load = createLoad({ lb, proxyPort, loops: cfg.loops, rate: cfg.rate, maxMs: Math.max(cfg.durationMs, cfg.maxLoadMs) + 120_000 })
+    load = createLoad({ lb, proxyPort, loops: cfg.loops, rate: cfg.rate, maxMs: Math.max(cfg.durationMs, cfg.maxLoadMs) + 120_000, tls, conns })
     const loadStart = performance.now()
     await sleep(cfg.warmupMs)
     v2 = startNode(POD, [variant.kind, newPodOpts], { runtime: variant.runtime })
@@ -89,10 +85,22 @@ export async function rollingRun (variant, cfg) {
     lb.add('v2', l2.port)
     await lb.waitInRotation('v2', 20_000 + lagMs)
     const v2InRotationAt = performance.now()
-    await sleep(500)
+    // Steady state, both pods serving: the latency baseline. Slow-start rows keep 500 ms: their
+    // point is a SIGTERM while the new pod is still cold.
+    const hold = variant.newPod ? 500 : cfg.steadyMs
+    const settle = Math.min(cfg.settleMs, hold / 2)
+    await sleep(settle)
+    const steadyMark = await loadMark({ v1, v2 })
+    await sleep(hold - settle)
+    const termMark = await loadMark({ v1, v2 })
+    // Each of these gets one Connection: close during graceful's pre-stop; the count opened after it is the rest.
+    const v1Open = { lb: lb.connectedTo('v1'), direct: load.connectedTo('v1') }
     const countBefore = load.count
     const tTerm = performance.now()
+    // The old pod's CPU is read 1.5 s into the shutdown (before the 2 s pre-stops end, after the close()s have exited).
+    const preStopMark = sleep(1500).then(() => loadMark({ v1, v2 }))
     const exit = await terminate(v1, cfg.killAfterMs)
+    const exitMark = await loadMark({ v1, v2 })
     const until = Math.max(loadStart + cfg.durationMs, exit.at + cfg.tailMs, tTerm + lagMs + cfg.probeIntervalMs + cfg.tailMs)
     await sleep(until - performance.now())
     // Keep going until the run has its minimum number of requests (bounded in time).
@@ -143,7 +151,10 @@ export async function rollingRun (variant, cfg) {
       oldPodFailed: failedAt('v1'),
       report,
       lbEvents: lb.events.map((e) => ({ ms: Math.round(e.at - tTerm), pod: e.pod, what: e.what, detail: e.detail })),
-      failures: summarizeFailures(res.failures, tTerm)
+      failures: summarizeFailures(res.failures, tTerm),
+      latency: latencyResults(res.latency, conns.list, { steady: [steadyMark.at, tTerm], rollout: [tTerm, exit.at], origin: tTerm }),
+      cpu: { steady: loadBetween(steadyMark, termMark), rolloutStart: loadBetween(termMark, await preStopMark), rollout: loadBetween(termMark, exitMark) },
+      v1OpenAtSigterm: v1Open
     }
   } finally {
     if (load) await load.stop().catch(() => {})
@@ -184,49 +195,41 @@ export function rollingConfig (args) {
     maxLoadMs: 60_000,
     warmupMs: quick ? 1500 : 3000,
     tailMs: 2000,
+    // Both pods in rotation before SIGTERM: settleMs, then the steady window (~1,000 fast requests a second).
+    steadyMs: quick ? 3000 : 8000,
+    settleMs: 1000,
     killAfterMs: 30_000,
     rate: args.rate ?? 1000,
     loops: { proxyFast: 24, directFast: 24, proxySlow: 8, directSlow: 8 }
   }
 }
 
-const headers = ['variant', 'LB lag', 'requests', ...KINDS.map((k) => KIND_LABEL[k]), 'exit', 'SIGTERM→exit ms', 'pre-stop ms']
-export const rollingRow = (r) => [r.variant, `${r.lagMs / 1000} s`, r.requests, ...KINDS.map((k) => r[k]), r.exitCode, r.sigtermToExitMs,
-  r.preStop ? `${r.preStop.durationMs} (${r.preStop.endedBy})` : '']
-export const rollingHeaders = headers
-export const slowStartHeaders = ['variant', 'requests', 'ok', 'failed', 'failed at new pod', 'failed at old pod', 'new pod in rotation ms', 'old pod SIGTERM ms', 'old pod exit']
-export const slowStartRow = (r) => r.error
-  ? [r.variant, 'error: ' + r.error.split('\n')[0].slice(0, 80)]
-  : [r.variant, r.requests, r.ok, r.failed, r.newPod.failed, r.oldPodFailed, r.newPod.inRotationMs, r.newPod.oldPodSigtermMs, r.exitCode]
-
 export async function runRolling (args, { log, variants }) {
   const cfg = rollingConfig(args)
-  const results = { config: cfg, main: [], slowStart: [], preStop: [], idle: [] }
+  const results = { config: cfg, main: [], tls: [], slowStart: [], preStop: [], idle: [] }
   const pick = (list) => (args.variant ? list.filter((v) => v.name.includes(args.variant) || v.kind.includes(args.variant)) : list)
-  // `--variant slow-start` runs the whole slow-start group; any other text picks by name or kind.
+  // `--variant slow-start` / `--variant tls` run that whole group; any other text picks by name or kind.
+  const only = (group) => ({ main: [], tls: [], slowStart: [], preStop: [], idle: [], ...group })
   const groups = variants ?? (args.variant === 'slow-start'
-    ? { main: [], slowStart: SLOW_START_VARIANTS, preStop: [], idle: [] }
-    : { main: pick(MAIN_VARIANTS), slowStart: pick(SLOW_START_VARIANTS), preStop: args.variant ? [] : PRESTOP_VARIANTS, idle: args.variant ? [] : IDLE_VARIANTS })
-  for (const v of groups.main) {
-    log(`rolling: ${v.name} ...`)
-    const r = await guarded(() => rollingRun(v, cfg), v, log)
-    results.main.push(r)
-    log(table(headers, [rollingRow(r)]))
-    printFailures(r, log)
+    ? only({ slowStart: SLOW_START_VARIANTS })
+    : args.variant === 'tls'
+      ? only({ tls: TLS_VARIANTS })
+      : { main: pick(MAIN_VARIANTS), tls: pick(TLS_VARIANTS), slowStart: pick(SLOW_START_VARIANTS), preStop: args.variant ? [] : PRESTOP_VARIANTS, idle: args.variant ? [] : IDLE_VARIANTS })
+  if (groups.tls?.length && benchCert().skipped) {
+    log(`rolling TLS rows: ${benchCert().skipped}`)
+    groups.tls = []
   }
-  for (const v of groups.slowStart ?? []) {
-    log(`slow start: ${v.name} ...`)
-    const r = await guarded(() => rollingRun(v, cfg), v, log)
-    results.slowStart.push(r)
-    log(table(slowStartHeaders, [slowStartRow(r)]))
-    printFailures(r, log)
-  }
-  for (const v of groups.preStop) {
-    log(`pre-stop: ${v.name}, LB lag ${v.lagMs} ms ...`)
-    const r = await guarded(() => rollingRun(v, cfg), v, log)
-    results.preStop.push(r)
-    log(table(headers, [rollingRow(r)]))
-    printFailures(r, log)
+  // Each group's rows as they come; the main and TLS rows with their latency.
+  const printed = [['main', 'rolling', headers, rollingRow], ['tls', 'rolling, TLS', headers, rollingRow], ['slowStart', 'slow start', slowStartHeaders, slowStartRow], ['preStop', 'pre-stop', headers, rollingRow]]
+  for (const [group, label, rowHeaders, row] of printed) {
+    for (const v of groups[group] ?? []) {
+      log(`${label}: ${v.name}${group === 'preStop' ? `, LB lag ${v.lagMs} ms` : ''} ...`)
+      const r = await guarded(() => rollingRun(v, cfg), v, log)
+      results[group].push(r)
+      log(table(rowHeaders, [row(r)]))
+      if (group === 'main' || group === 'tls') log(table(latencyHeaders, [latencyRow(r)]))
+      printFailures(r, log)
+    }
   }
   for (const v of groups.idle) {
     log(`idle pod: ${v.name} ...`)
@@ -235,6 +238,10 @@ export async function runRolling (args, { log, variants }) {
   }
   log('\nRolling update (every request counted; LB lag = readiness-failure → out of rotation)')
   log(table(headers, results.main.map(rollingRow)))
+  if (results.main.length || results.tls.length) {
+    log('\nLatency of the fast requests that succeeded (ms), steady state before SIGTERM vs SIGTERM → old pod exit')
+    log(table(latencyHeaders, [...results.main, ...results.tls].map(latencyRow)))
+  }
   if (results.slowStart.length) {
     log('\nSlow start: the new pod warms up 3 s after listening')
     log(table(slowStartHeaders, results.slowStart.map(slowStartRow)))
@@ -250,22 +257,7 @@ export async function runRolling (args, { log, variants }) {
   return results
 }
 
-async function guarded (fn, v, log) {
-  try {
-    return await fn()
-  } catch (err) {
-    log(`  ${v.name} FAILED: ${err.stack || err}`)
-    return { variant: v.name, kind: v.kind, lagMs: v.lagMs, error: String(err.message || err) }
-  }
-}
-
-function printFailures (r, log) {
-  if (!r.failures?.length) return
-  log('  failures (kind via pod [detail]: count, first..last ms after SIGTERM):')
-  for (const f of r.failures.slice(0, 12)) log(`    ${KIND_LABEL[f.kind]} ${f.via} ${f.pod}${f.slow ? ' slow' : ''}${f.detail ? ' [' + f.detail + ']' : ''}: ${f.count}, ${f.firstMs}..${f.lastMs} ms`)
-}
-
-export { round }
+export { round, exitLabel, headers as rollingHeaders, rollingRow, slowStartHeaders, slowStartRow }
 
 // The verdict of a --quick run (bench/lib/verdict.mjs) judges the rows that claim no failed
 // request: ours, with a pre-stop that outlasts the LB's detection (failureThreshold probe periods)
@@ -281,7 +273,7 @@ const FAILED_TOLERANCE = 2
 
 /** The longest pre-stop one of our variants holds (ms); null for the other libraries. */
 function preStopHoldMs (name) {
-  const g = [...MAIN_VARIANTS, ...PRESTOP_VARIANTS].find((v) => v.name === name)?.opts.graceful
+  const g = [...MAIN_VARIANTS, ...TLS_VARIANTS, ...PRESTOP_VARIANTS].find((v) => v.name === name)?.opts.graceful
   if (!g) return null
   return g.preStopQuietMs > 0 ? g.preStopMaxMs : g.preStopDelayMs
 }
@@ -292,12 +284,14 @@ export function metrics (results) {
   // SIGTERM → exit of the main and slow-start rows judged, by pre-stop: the same old pod behind
   // three frameworks, twice, so their spread in one run is the timing noise.
   const exits = new Map()
-  for (const [group, rows] of [['main', results.main], ['slowStart', results.slowStart ?? []], ['preStop', results.preStop ?? []]]) {
+  // Latency is not judged: a p99 on this shared 2-CPU machine moves with its load, by an amount no
+  // committed run has measured yet.
+  for (const [group, rows] of [['main', results.main], ['tls', results.tls ?? []], ['slowStart', results.slowStart ?? []], ['preStop', results.preStop ?? []]]) {
     for (const r of rows) {
       const hold = preStopHoldMs(r.variant)
       if (r.error || hold === null || hold < r.lagMs + detectMs) continue
       out.push({ name: `${group === 'slowStart' ? 'slow start ' : ''}${r.variant}, ${r.lagMs / 1000} s lag: failed`, value: r.failed, better: 'lower', noise: FAILED_TOLERANCE })
-      if (group !== 'preStop') exits.set(hold, [...(exits.get(hold) ?? []), r.sigtermToExitMs])
+      if (group === 'main' || group === 'slowStart') exits.set(hold, [...(exits.get(hold) ?? []), r.sigtermToExitMs])
     }
   }
   for (const [hold, ms] of exits) {

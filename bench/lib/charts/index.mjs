@@ -6,6 +6,7 @@ import { idleExitSpec } from './idle-exit.mjs'
 import { overheadSpec } from './overhead.mjs'
 import { renderSvg } from './render.mjs'
 import { rollingTimelineSpec, timelineRuns } from './rolling-timeline.mjs'
+import { latencyPairs, rollingLatencySpec } from './rolling-latency.mjs'
 import { wsSpreadSpec } from './ws-spread.mjs'
 import { runtimesSpec } from './runtimes.mjs'
 
@@ -15,6 +16,7 @@ export const CHARTS_DIR = new URL('../../charts/', import.meta.url)
 export function chartSpecs (load, { variantOrder = [] } = {}) {
   return {
     'rolling-timeline': rollingTimelineSpec(timelineRuns(load('rolling')?.results?.main, variantOrder)),
+    'rolling-latency': rollingLatencySpec(latencyPairs(load('rolling')?.results, variantOrder)),
     overhead: overheadSpec(load('overhead')),
     'idle-exit': idleExitSpec(load('idle')),
     'ws-spread': wsSpreadSpec(load('ws-spread')),

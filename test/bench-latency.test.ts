@@ -1,0 +1,49 @@
+/**
+ * The rolling update's latency log (bench/lib/latency.mjs): a request belongs to the window it was
+ * sent in, the percentiles are nearest-rank over the fast requests that succeeded, the log grows
+ * past its first arrays, and the goal is judged against the terminus row of the same protocol.
+ */
+import t from 'tap'
+import { createConnectionLog, createLatencyLog, latencyResults, meetsGoal, windowStats } from '../bench/lib/latency.mjs'
+
+const KINDS = ['ok', '5xx', 'reset']
+
+t.test('windows by send time, fast requests that succeeded only, nearest rank', async (t) => {
+  const log = createLatencyLog(KINDS, 4)
+  // 100 fast ok requests sent at 0..99 ms taking 1..100 ms; one slow, one failed, one sent at 100.
+  for (let i = 0; i < 100; i++) log.add(i, i + 1, 'ok', i % 2 ? 'direct' : 'proxy', false, 'v1')
+  log.add(50, 5000, 'ok', 'proxy', true, 'v1')
+  log.add(50, 2, 'reset', 'direct', false, 'v1')
+  log.add(100, 9999, 'ok', 'proxy', false, 'v2')
+  t.equal(log.length, 103, 'grew past its first arrays')
+  const snap = log.snapshot()
+  t.same(windowStats(snap, 0, 100), { n: 100, p50: 50, p99: 99, max: 100 }, 'slow, failed and later requests left out')
+  t.same(windowStats(snap, 0, 101).max, 9999, 'a request sent inside the window counts however long it took')
+  t.equal(windowStats(snap, 0, 100, { via: 'direct' }).n, 50, 'by route')
+  t.same(windowStats(snap, 0, 200, { pod: 'v2' }), { n: 1, p50: 9999, p99: 9999, max: 9999 }, 'by pod')
+  t.same(windowStats(snap, 500, 600), { n: 0, p50: null, p99: null, max: null }, 'an empty window')
+})
+
+t.test('latencyResults: the two windows, their ratio, connections and a series', async (t) => {
+  const log = createLatencyLog(KINDS)
+  for (let i = 0; i < 1000; i++) log.add(i, i < 990 ? 2 : 10, 'ok', 'proxy', false, 'v1')
+  for (let i = 1000; i < 2000; i++) log.add(i, i < 1990 ? 3 : 12, 'ok', 'proxy', false, 'v1')
+  const conns = createConnectionLog()
+  conns.add('v1', 'lb', 1100, 1.5, true, true)
+  conns.add('v1', 'lb', 1200, 2.5, true, true)
+  const r = latencyResults(log.snapshot(), conns.list, { steady: [0, 1000], rollout: [1000, 2000], origin: 1000, tailMs: 0 })
+  t.same([r.steady.p50, r.steady.p99, r.rollout.p50, r.rollout.p99], [2, 2, 3, 3])
+  t.equal(r.p99Ratio, 1.5)
+  t.same([r.steady.fromMs, r.rollout.toMs], [-1000, 1000], 'windows in ms after SIGTERM')
+  t.same(r.rollout.connections, { count: 2, perSecond: 2, byPod: { v1: 2 }, resumed: 2, connectMsP50: 1.5, connectMsP99: 2.5 })
+  t.equal(r.series.bucketMs, 250)
+  t.equal(r.series.n.length, 12, 'from 2 s before SIGTERM to the exit')
+  t.equal(r.series.connects.reduce((a, b) => a + b, 0), 2)
+})
+
+t.test('the goal: p99 ratio, p50 against terminus of the same list, 0 failed', async (t) => {
+  const row = (variant: string, ratio: number, p50: number, failed = 0): object => ({ variant, failed, latency: { p99Ratio: ratio, rollout: { p50 } } })
+  const checks = meetsGoal([row('ours', 1.1, 2), row('slow', 1.5, 9, 3), row('@godaddy/terminus', 1, 3)], '@godaddy/terminus')
+  t.same(checks[0], { variant: 'ours', p99: true, p50: true, failed: true })
+  t.same(checks[1], { variant: 'slow', p99: false, p50: false, failed: false })
+})

@@ -1,5 +1,8 @@
 // Builds the runtime package in the current directory twice from its tsconfig.json:
-//   dist/esm  ES modules (the package is "type": "module")
+//   dist/esm  ES modules (the package is "type": "module"), bundled: one file per entry point in
+//             "exports" plus one shared chunk. Node 20 handles every HTTP request ~2 % slower once
+//             about 15 ES modules are loaded (any 15: measured with callgrind, BENCHMARKS.md §2);
+//             a package of 50 modules would cost its users that, 3 files do not.
 //   dist/cjs  CommonJS, with a {"type":"commonjs"} package.json so Node and TypeScript read both
 //             the .js and the .d.ts files there as CommonJS
 // Both get declarations, declaration maps and source maps that point into src/, which is shipped.
@@ -13,6 +16,7 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { build } from 'esbuild'
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 // Built next to dist/ (same depth, so source-map paths are right) and swapped in at the end:
@@ -35,16 +39,64 @@ for (const entry of readdirSync('.')) {
 
 try {
   tscTo('esm')
+  await bundleEsm(`${staging}/esm`)
   // verbatimModuleSyntax forbids ESM syntax in files emitted as CommonJS; this emit rewrites it.
   tscTo('cjs', '--module', 'commonjs', '--moduleResolution', 'node10', '--verbatimModuleSyntax', 'false', '--esModuleInterop')
   writeFileSync(`${staging}/cjs/package.json`, '{ "type": "commonjs" }\n')
   if (process.argv.includes('--shared-declarations')) shareDeclarations(`${staging}/esm`)
+  removeEmptyFolders(`${staging}/esm`)
   rmSync('dist', { recursive: true, force: true })
   renameSync(staging, 'dist')
 } catch (error) {
   rmSync(staging, { recursive: true, force: true })
   process.exitCode = 1
   if (error.status === undefined) throw error // not a tsc failure (tsc printed its own errors)
+}
+
+/** The folders the bundle (and shared declarations) emptied. */
+function removeEmptyFolders (dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue
+    const path = `${dir}/${entry.name}`
+    removeEmptyFolders(path)
+    if (readdirSync(path).length === 0) rmSync(path, { recursive: true })
+  }
+}
+
+/** The ES entry points of "exports" (index first), as paths under dist/esm without extension. */
+function esmEntries () {
+  const entries = Object.values(JSON.parse(readFileSync('package.json', 'utf8')).exports ?? {})
+    .map((target) => target?.import?.default?.match(/^\.\/dist\/esm\/(.+)\.js$/)?.[1])
+    .filter((entry) => entry !== undefined)
+  return [...new Set(['index', ...entries])]
+}
+
+/**
+ * Bundles tsc's ES modules in `esm` into one file per entry point and one chunk they share (so
+ * module state, like the process-wide run registry, exists once), keeping the declarations. The
+ * source maps chain through tsc's, so they still point into src/. Dependencies stay imports.
+ */
+async function bundleEsm (esm) {
+  const out = `${esm}-bundle`
+  await build({
+    entryPoints: Object.fromEntries(esmEntries().map((entry) => [entry, `${esm}/${entry}.js`])),
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    sourcesContent: false,
+    chunkNames: 'shared-[hash]',
+    logLevel: 'warning'
+  })
+  for (const entry of readdirSync(esm, { recursive: true })) {
+    if (/\.js(\.map)?$/.test(entry)) rmSync(`${esm}/${entry}`)
+  }
+  for (const file of readdirSync(out)) renameSync(`${out}/${file}`, `${esm}/${file}`)
+  rmSync(out, { recursive: true })
 }
 
 /** Replaces the ES build's declarations by ones that re-export the CommonJS ones, for each entry point (index, and every subpath in "exports"). */

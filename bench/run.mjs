@@ -5,7 +5,8 @@
 // --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
 // rolling, connect-storm, proxies and websockets variants, runtimes or instructions doors by name; `slow-start`: the rolling slow-start
 // group; `tls`: the rolling TLS group; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds, instructions runs per variant),
-// --shutdowns N (connect-storm shutdowns, proxies restarts, single-host reloads per variant), --no-doc (do not update BENCHMARKS.md).
+// --shutdowns N (connect-storm shutdowns, proxies restarts, single-host reloads per variant), --client-processes N (ws-spread:
+// the processes the WebSocket clients are split over; default one per 1,250 clients), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full
 // run also rewrites the generated tables of BENCHMARKS.md and the charts in bench/charts/. A --quick
 // run ends with a verdict: each section's figures against the committed results (bench/lib/verdict.mjs),
@@ -56,8 +57,9 @@ function parseArgs (argv) {
     else if (a.startsWith('--shutdowns')) args.shutdowns = Math.max(1, Math.round(num()))
     else if (a.startsWith('--rounds')) args.rounds = Math.max(1, Math.round(num()))
     else if (a.startsWith('--variant')) args.variant = value()
+    else if (a.startsWith('--client-processes')) args.clientProcesses = Math.max(1, Math.round(num()))
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,ws-spread,single-host,runtimes,instructions] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--no-doc]')
+      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,ws-spread,single-host,runtimes,instructions] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--client-processes N] [--no-doc]')
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }

@@ -6,14 +6,13 @@
 // answer 503 meanwhile. Graceful pods register the warm-up as `graceful.startup('warm-up', ...)`, so
 // their /ready answers 503 `starting` until it is over; the others' readiness answers 200 at once.
 // Routes: GET and POST /fast (small JSON), GET /slow?ms=N (answers after N ms), GET /ready, GET /health.
-// The ws-* kinds also accept WebSockets (`ws`) and send each client {"pod":<pid>} once it is open.
-// stdin commands: `mem` → gc() and print heap/RSS; `cpu` → print process.cpuUsage(); `ws-reset` →
-// forget the WebSocket connection times and event-loop delays seen so far; `ws-stats` → print them
-// (absolute connection times, p99 and max event-loop delay in ms since the reset). stdin closing (the runner died) exits the pod.
+// The ws-* kinds also accept WebSockets (bench/lib/pod-websockets.mjs: its `ws-reset` and `ws-stats`
+// commands, and `ws-closes` at exit). stdin commands: `mem` → gc() and print heap/RSS; `cpu` → print
+// process.cpuUsage(). stdin closing (the runner died) exits the pod.
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { webSocketCommand, webSocketServer } from './pod-websockets.mjs'
 
 const kind = process.argv[2]
 const opts = JSON.parse(process.argv[3] || '{}')
@@ -28,8 +27,7 @@ process.stdin.on('data', (buf) => {
   for (const cmd of buf.toString().split('\n')) {
     if (cmd === 'mem') measure()
     if (cmd === 'cpu') { const c = process.cpuUsage(); out({ type: 'cpu', user: c.user, system: c.system }) }
-    if (cmd === 'ws-reset') { wsConnectedAt.length = 0; loopDelay.reset() }
-    if (cmd === 'ws-stats') out({ type: 'ws-stats', connectedAt: wsConnectedAt, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 })
+    webSocketCommand(cmd, out)
   }
 })
 process.stdin.on('end', () => process.exit(98))
@@ -136,22 +134,6 @@ async function listenExpress (app) {
   keepAlive(server)
   await new Promise((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
   return server
-}
-
-/** When each WebSocket was accepted (absolute ms), and the event-loop delay: what a reconnect storm costs the pod that takes it. */
-const wsConnectedAt = []
-const loopDelay = monitorEventLoopDelay({ resolution: 10 })
-
-async function webSocketServer (server) {
-  const { WebSocketServer } = await import('ws')
-  const wss = new WebSocketServer({ server })
-  loopDelay.enable()
-  wss.on('connection', (ws) => {
-    wsConnectedAt.push(performance.timeOrigin + performance.now())
-    ws.on('error', () => {})
-    ws.send(JSON.stringify({ pod: process.pid }))
-  })
-  return wss
 }
 
 async function main () {
@@ -294,7 +276,7 @@ async function main () {
       const graceful = createGraceful({ logger: false, ...opts.graceful })
       reportTo(graceful)
       const server = http.createServer((req, res) => { if (!graceful.handleProbe(req, res)) nodeHandler(req, res) })
-      const wss = await webSocketServer(server)
+      const wss = await webSocketServer(server, out)
       if (kind === 'ws-graceful') graceful.addWebSocketServer(wss)
       graceful.addServer(server)
       server.listen(opts.port ?? 0, '127.0.0.1', () => listening(server))
@@ -307,7 +289,7 @@ async function main () {
         if (req.url === '/ready' || req.url === '/health') { res.setHeader('content-type', 'application/json'); res.end('{"status":"ok"}'); return }
         nodeHandler(req, res)
       })
-      const wss = await webSocketServer(server)
+      const wss = await webSocketServer(server, out)
       process.on('SIGTERM', () => {
         for (const ws of wss.clients) opts.terminate ? ws.terminate() : ws.close(1001, 'going away')
         server.close(() => process.exit(0))

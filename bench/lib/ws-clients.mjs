@@ -2,10 +2,15 @@
 // `count` clients to ws://127.0.0.1:<port>/ (50 handshakes at a time) and prints
 // BENCH {"type":"connected"} once all are open. From then on every client that closes, or whose
 // attempt fails, tries again after reconnectDelayMs (fixed, no jitter: the worst case for a storm),
-// at most 200 attempts per client. stdin commands: `progress` → how many are open; `stats` → every
-// reconnect attempt's time and outcome, and when each close arrived; `stop` → terminate all and exit.
+// at most 200 attempts per client. stdin commands: `progress` → how many are open; `reset` → forget
+// the event-loop delay, stalls and CPU time so far; `stats` → every reconnect attempt's time and outcome, when
+// each close arrived, and this process's event-loop delay, stalls (bench/lib/loop-stalls.mjs) and CPU
+// time since the reset (a process whose loop turns late receives the closes in bursts); `stop` →
+// terminate all and exit.
 // Times are absolute (performance.timeOrigin + performance.now()) so the runner can compare them.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
+import { watchStalls } from './loop-stalls.mjs'
 
 const [port, count, reconnectDelayMs, reconnectPort] = process.argv.slice(2).map(Number)
 const MAX_ATTEMPTS = 200
@@ -19,6 +24,10 @@ const attempts = [] // reconnect attempts: { at, ok, reason }
 const closeCodes = {} // close code of an open connection → count
 const closedAt = [] // when each open connection was closed (absolute ms)
 const clients = []
+const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+loopDelay.enable()
+const stalls = watchStalls()
+let reset = { at: performance.now(), cpu: process.cpuUsage() }
 
 function connect (client) {
   if (stopping || client.attempts >= MAX_ATTEMPTS) return Promise.resolve()
@@ -64,11 +73,14 @@ async function connectAll () {
 
 process.stdin.on('data', (buf) => {
   for (const cmd of buf.toString().split('\n')) {
+    if (cmd === 'reset') { loopDelay.reset(); stalls.reset(); reset = { at: performance.now(), cpu: process.cpuUsage() } }
     if (cmd === 'progress') out({ type: 'progress', open, closes: clients.reduce((n, c) => n + c.closes, 0), at: now() })
     if (cmd === 'stats') {
       const pods = {}
       for (const c of clients) if (c.ws?.readyState === WebSocket.OPEN) pods[c.pod] = (pods[c.pod] ?? 0) + 1
-      out({ type: 'stats', open, closeCodes, closedAt, attempts, pods, closesPerClient: clients.map((c) => c.closes) })
+      const cpu = process.cpuUsage(reset.cpu)
+      out({ type: 'stats', open, closeCodes, closedAt, attempts, pods, closesPerClient: clients.map((c) => c.closes),
+        loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - reset.at, stalls: stalls.summary() })
     }
     if (cmd === 'stop') {
       stopping = true

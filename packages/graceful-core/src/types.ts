@@ -101,9 +101,9 @@ export interface GracefulOptions {
 export interface LongLivedOptions {
   /**
    * The closes are sent in random order, in batches spread evenly over this window from the start of
-   * the drain, so the clients' reconnects reach the remaining instances at an even rate (batches
-   * late after a stall of the event loop catch up at twice the rate, not in one burst). 0 closes
-   * all at once. At most half of the drain time: a longer window is shortened (and warned of at
+   * the drain, so the clients' reconnects reach the remaining instances at an even rate (after a
+   * stall of the event loop, the closes due meanwhile catch up at most 1.5 × the even rate in any
+   * 100 ms, not in one burst, and the window does not stretch). 0 closes all at once. At most half of the drain time: a longer window is shortened (and warned of at
    * start-up, naming the values that would fit). Default 1000.
    */
   spreadMs?: number

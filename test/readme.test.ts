@@ -32,7 +32,7 @@ t.test('the README fastify example serves through pre-stop, drains and exits 0 o
   writeFileSync(file, readmeExample('fastify'))
 
   const child = spawn(process.execPath, [file], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PRESTOP_DELAY_MS: '400', GRACE_PERIOD_MS: '5000' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PRESTOP_DELAY_MS: '3000', GRACE_PERIOD_MS: '5000' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
@@ -54,7 +54,8 @@ t.test('the README fastify example serves through pre-stop, drains and exits 0 o
   const slow = request(`${base}/slow`)
   await new Promise((resolve) => setTimeout(resolve, 100))
   child.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Pre-stop (3 s) begins when the coordinator says so; the probes below go right after.
+  for (let i = 0; i < 1000 && !output.includes('shutdown started'); i++) await new Promise((resolve) => setTimeout(resolve, 10))
   const ready = await request(`${base}/ready`)
   t.equal(ready.statusCode, 503, '/ready answers 503 during pre-stop')
   t.same(await ready.body.json(), { status: 'draining', ready: false })

@@ -457,7 +457,7 @@ export function conformance (adapter: Adapter, { scenarios = SCENARIOS }: Confor
   scenario('idle-after-response', `${adapter.name}: a socket left idle by a response that finished after the drain started is ended at once`, async (t) => {
     const fx = await startFixture(t, adapter, { graceful: { gracePeriodMs: 60_000 }, keepAliveTimeoutMs: 60_000 })
     const raw = await rawSocket(t, fx.port)
-    raw.socket.write('GET /stream?ms=800 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    raw.socket.write('GET /stream?until=drain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
     const head = (await raw.until((text) => text.includes('\r\n\r\n'), 'the response head')).split('\r\n\r\n')[0] ?? ''
     t.match(head, /^HTTP\/1\.1 200/, 'the streamed response starts')
     t.notMatch(head, /connection: close/i, 'its head, sent before shutdown, keeps the connection alive')

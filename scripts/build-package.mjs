@@ -16,6 +16,7 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { resolve } from 'node:path'
 import { build } from 'esbuild'
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
@@ -79,8 +80,8 @@ function esmEntries () {
 async function bundleEsm (esm) {
   const out = `${esm}-bundle`
   await build({
-    entryPoints: Object.fromEntries(esmEntries().map((entry) => [entry, `${esm}/${entry}.js`])),
-    outdir: out,
+    entryPoints: Object.fromEntries(esmEntries().map((entry) => [entry, resolve(`${esm}/${entry}.js`)])),
+    outdir: resolve(out),
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -90,7 +91,9 @@ async function bundleEsm (esm) {
     sourcemap: 'linked',
     sourcesContent: false,
     chunkNames: 'shared-[hash]',
-    logLevel: 'warning'
+    logLevel: 'warning',
+    // The path comments in the bundle name files from here (esm/...), not the staging folder.
+    absWorkingDir: resolve(esm, '..')
   })
   for (const entry of readdirSync(esm, { recursive: true })) {
     if (/\.js(\.map)?$/.test(entry)) rmSync(`${esm}/${entry}`)

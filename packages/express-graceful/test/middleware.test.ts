@@ -1,6 +1,6 @@
 /**
  * express-graceful on express 5 and express 4 (one loop, no copy per version): the probe routes,
- * Connection: close while draining, attach(app.listen()) and lazy discovery from the first request,
+ * Connection: close on the connection open at shutdown, attach(app.listen()) and lazy discovery from the first request,
  * an in-flight request finishing after the listener closed, options validated at creation, and the
  * returned object being the coordinator plus middleware and attach.
  */
@@ -10,7 +10,7 @@ import net from 'node:net'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import express5 from 'express'
-import { Agent, request } from 'undici'
+import { Agent, Client, type Dispatcher, request } from 'undici'
 import expressGracefulDefault, { expressGraceful, type ExpressGracefulOptions } from '../src/index.js'
 
 // express4 has no type declarations of its own in this repo; its app has the same shape for what we use.
@@ -24,7 +24,9 @@ interface Answer { status: number, headers: Record<string, string | string[] | u
 async function startApp (t: Test, express: typeof express5, options: ExpressGracefulOptions, { attach }: { attach: boolean }): Promise<{
   graceful: ReturnType<typeof expressGraceful>
   server: http.Server
-  get: (path: string, method?: 'GET' | 'HEAD') => Promise<Answer>
+  get: (path: string, method?: 'GET' | 'HEAD', dispatcher?: Dispatcher) => Promise<Answer>
+  /** A client with one connection of its own, destroyed in teardown. */
+  connection: () => Client
   release: () => void
   slowStarted: Promise<void>
 }> {
@@ -50,11 +52,16 @@ async function startApp (t: Test, express: typeof express5, options: ExpressGrac
   const port = (server.address() as AddressInfo).port
   const agent = new Agent()
   t.teardown(() => agent.destroy())
-  const get = async (path: string, method: 'GET' | 'HEAD' = 'GET'): Promise<Answer> => {
-    const res = await request(`http://127.0.0.1:${port}${path}`, { method, dispatcher: agent })
+  const get = async (path: string, method: 'GET' | 'HEAD' = 'GET', dispatcher: Dispatcher = agent): Promise<Answer> => {
+    const res = await request(`http://127.0.0.1:${port}${path}`, { method, dispatcher })
     return { status: res.statusCode, headers: res.headers, body: await res.body.text() }
   }
-  return { graceful, server, get, release, slowStarted }
+  const connection = (): Client => {
+    const client = new Client(`http://127.0.0.1:${port}`)
+    t.teardown(() => client.destroy())
+    return client
+  }
+  return { graceful, server, get, connection, release, slowStarted }
 }
 
 t.test('the default export is expressGraceful', async (t) => {
@@ -100,17 +107,19 @@ t.test('the returned object is the coordinator plus middleware and attach', asyn
 for (const [version, express] of [['express 5', express5], ['express 4', express4]] as const) {
   for (const attach of [true, false]) {
     const how = attach ? 'attach(app.listen())' : 'lazy discovery'
-    t.test(`${version}, ${how}: /ready 200 then 503 from the first millisecond, /health and routes 200 with Connection: close`, async (t) => {
-      const { graceful, get } = await startApp(t, express, { preStopDelayMs: 1000, gracePeriodMs: 10_000 }, { attach })
-      const running = await get('/ready')
+    t.test(`${version}, ${how}: /ready 200 then 503 from the first millisecond, /health and routes 200, Connection: close on the connection open at shutdown`, async (t) => {
+      const { graceful, get, connection } = await startApp(t, express, { preStopDelayMs: 1000, gracePeriodMs: 10_000 }, { attach })
+      const open = connection()
+      const running = await get('/ready', 'GET', open)
       t.equal(running.status, 200)
       t.same(JSON.parse(running.body), { status: 'healthy', ready: true })
       t.equal(running.headers['cache-control'], 'no-store')
       t.not(running.headers.connection, 'close', 'keep-alive while running')
-      t.equal((await get('/health')).status, 200)
+      t.equal((await get('/health', 'GET', open)).status, 200)
 
       const done = graceful.shutdown('test')
-      const [ready, health, work] = await Promise.all([get('/ready'), get('/health'), get('/work')])
+      // `open` was connected before shutdown; the others connect during pre-stop.
+      const [ready, health, work, onOpen] = await Promise.all([get('/ready'), get('/health'), get('/work'), get('/work', 'GET', open)])
       t.equal(ready.status, 503)
       t.equal(ready.body, DRAINING, 'exact readiness body')
       t.match(ready.headers['content-type'], /^application\/json/)
@@ -119,8 +128,10 @@ for (const [version, express] of [['express 5', express5], ['express 4', express
       t.equal(work.status, 200, 'real traffic is served')
       t.same(JSON.parse(work.body), { work: 'done' })
       for (const [name, res] of [['/ready', ready], ['/health', health], ['/work', work]] as const) {
-        t.equal(res.headers.connection, 'close', `${name} announces Connection: close`)
+        t.equal(res.headers.connection, 'keep-alive', `${name} on a connection opened during pre-stop keeps it alive`)
       }
+      t.equal(onOpen.status, 200)
+      t.equal(onOpen.headers.connection, 'close', 'the connection open at shutdown gets Connection: close on its next response')
       t.equal((await done).exitCode, 0)
     })
 

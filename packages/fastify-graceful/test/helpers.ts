@@ -1,6 +1,6 @@
 /** Shared helpers of the fastify-graceful tests: an app on 127.0.0.1:0 and an undici client closed in teardown. */
 import Fastify, { type FastifyInstance } from 'fastify'
-import { Agent, request } from 'undici'
+import { Agent, Client, type Dispatcher, request } from 'undici'
 import type { Test } from 'tap'
 import { fastifyGraceful, type FastifyGracefulOptions } from '../src/index.js'
 
@@ -15,7 +15,9 @@ export interface Answer {
 
 export interface Running {
   app: FastifyInstance
-  get: (path: string, method?: 'GET' | 'HEAD') => Promise<Answer>
+  get: (path: string, method?: 'GET' | 'HEAD', dispatcher?: Dispatcher) => Promise<Answer>
+  /** A client with one connection of its own, destroyed in teardown. */
+  connection: () => Client
 }
 
 /** fastify's own close behaviour set as the README recommends: graceful decides what is 503'd and when sockets end. */
@@ -35,9 +37,14 @@ export async function start (t: Test, options: FastifyGracefulOptions = {}, setu
   if (address === null || typeof address === 'string') throw new Error('no TCP address')
   const agent = new Agent()
   t.teardown(() => agent.destroy())
-  const get = async (path: string, method: 'GET' | 'HEAD' = 'GET'): Promise<Answer> => {
-    const res = await request(`http://127.0.0.1:${address.port}${path}`, { method, dispatcher: agent })
+  const get = async (path: string, method: 'GET' | 'HEAD' = 'GET', dispatcher: Dispatcher = agent): Promise<Answer> => {
+    const res = await request(`http://127.0.0.1:${address.port}${path}`, { method, dispatcher })
     return { status: res.statusCode, headers: res.headers, body: await res.body.text() }
   }
-  return { app, get }
+  const connection = (): Client => {
+    const client = new Client(`http://127.0.0.1:${address.port}`)
+    t.teardown(() => client.destroy())
+    return client
+  }
+  return { app, get, connection }
 }

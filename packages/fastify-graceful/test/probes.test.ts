@@ -1,6 +1,6 @@
 /**
  * The probe routes of fastify-graceful: readiness flips to 503 from the first millisecond of
- * shutdown while liveness and real routes keep answering 200 with Connection: close; HEAD, query
+ * shutdown while liveness and real routes keep answering 200; HEAD, query
  * strings, configurable and disabled paths; the bodies say nothing but the state.
  */
 import t from 'tap'
@@ -20,13 +20,15 @@ t.test('answers 200 on /ready and /health while running', async (t) => {
   }
 })
 
-t.test('answers 503 on /ready from the first millisecond of shutdown; /health and other routes answer 200 with Connection: close', async (t) => {
-  const { app, get } = await start(t, { preStopDelayMs: 1000, gracePeriodMs: 10_000 })
-  t.equal((await get('/ready')).status, 200, 'ready before shutdown')
+t.test('answers 503 on /ready from the first millisecond of shutdown; /health and other routes answer 200; the connection open at shutdown gets Connection: close', async (t) => {
+  const { app, get, connection } = await start(t, { preStopDelayMs: 1000, gracePeriodMs: 10_000 })
+  const open = connection()
+  t.equal((await get('/ready', 'GET', open)).status, 200, 'ready before shutdown')
 
   const done = app.graceful.shutdown('test')
-  // Sent in the same tick as shutdown(): nothing may be in between.
-  const [ready, health, work] = await Promise.all([get('/ready'), get('/health'), get('/work')])
+  // Sent in the same tick as shutdown(): nothing may be in between. `open` was connected before
+  // shutdown; the others connect during pre-stop.
+  const [ready, health, work, onOpen] = await Promise.all([get('/ready'), get('/health'), get('/work'), get('/work', 'GET', open)])
   t.equal(ready.status, 503, '/ready answers 503')
   t.same(JSON.parse(ready.body), DRAINING)
   t.equal(ready.body, '{"status":"draining","ready":false}', 'exact readiness body')
@@ -35,8 +37,10 @@ t.test('answers 503 on /ready from the first millisecond of shutdown; /health an
   t.equal(work.status, 200, 'real traffic is served, never 503d')
   t.same(JSON.parse(work.body), { work: 'done' })
   for (const [name, res] of [['/ready', ready], ['/health', health], ['/work', work]] as const) {
-    t.equal(res.headers.connection, 'close', `${name} announces Connection: close while draining`)
+    t.equal(res.headers.connection, 'keep-alive', `${name} on a connection opened during pre-stop keeps it alive`)
   }
+  t.equal(onOpen.status, 200)
+  t.equal(onOpen.headers.connection, 'close', 'the connection open at shutdown gets Connection: close on its next response')
   const report = await done
   t.equal(report.exitCode, 0)
 })

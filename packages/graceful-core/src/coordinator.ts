@@ -101,8 +101,9 @@ export class Graceful {
   /**
    * Wraps a fetch handler (Hono's `app.fetch`, or any `(request, ...) => Response`) for
    * `Bun.serve()` or `Deno.serve()`: it answers the probes, and graceful sees its requests (in
-   * progress, traffic during pre-stop, `Connection: close` once shutdown began). Register the server
-   * it serves with `addServer(server)`, so the drain stops it.
+   * progress, traffic during pre-stop, `Connection: close` on every response once shutdown began:
+   * these servers show no connections, so none can be told once). Register the server it serves
+   * with `addServer(server)`, so the drain stops it.
    */
   fetchHandler<H extends FetchHandler> (handler: H): H {
     return this.#parts.servers.fetchHandler(handler)

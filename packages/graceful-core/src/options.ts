@@ -1,7 +1,7 @@
 import { SERVICE_RESTART } from './drain/websockets.js'
 import { exitProcess } from './exit.js'
 import { defaultLogger, safeLogger } from './logger.js'
-import { hostPreStopDelayMs, kubernetesOf } from './platform/host.js'
+import { hostPreStopDelayMs, keepAliveInPreStop, kubernetesOf } from './platform/host.js'
 import { pm2KillTimeout, type Pm2KillTimeout } from './platform/pm2.js'
 import type { GracefulOptions, Logger } from './types.js'
 import { checkDuration, checkExit, checkLogger, checkLongLived, checkProbePath, checkProbePaths, checkSignals, invalid, rejectUnknownKeys } from './validate.js'
@@ -14,6 +14,8 @@ export interface ResolvedOptions {
   readonly preStopDelayMs: number
   readonly preStopQuietMs: number
   readonly preStopMaxMs: number
+  /** Connections accepted during pre-stop stay keep-alive until the drain (platform/host.ts). */
+  readonly keepAliveInPreStop: boolean
   readonly gracePeriodMs: number
   readonly hookTimeoutMs: number
   readonly startupTimeoutMs: number
@@ -75,6 +77,7 @@ export function resolveOptions (options: GracefulOptions = {}, env: NodeJS.Proce
     preStopDelayMs,
     preStopQuietMs,
     preStopMaxMs,
+    keepAliveInPreStop: keepAliveInPreStop(env),
     gracePeriodMs,
     hookTimeoutMs: has('hookTimeoutMs') ? checkDuration('hookTimeoutMs', o.hookTimeoutMs, { positive: true }) : 5_000,
     startupTimeoutMs: has('startupTimeoutMs') ? checkDuration('startupTimeoutMs', o.startupTimeoutMs, { positive: true }) : 60_000,

@@ -67,7 +67,7 @@ export function buildParts (coordinator: object, options: GracefulOptions | unde
     startupGate,
     probes,
     preStop,
-    servers: new ServerSet(coordinator, { lifecycle, probes, startupGate, logger, onTraffic: () => { preStop.sawTraffic() }, runtime }),
+    servers: new ServerSet(coordinator, { lifecycle, probes, startupGate, logger, onTraffic: () => { preStop.sawTraffic() }, runtime, keepAliveInPreStop: resolved.keepAliveInPreStop }),
     webSockets: new WebSocketCloser(),
     longLived: new LongLivedSpread(resolved.longLived),
     budgetWarnings: new BudgetWarnings(budget, resolved, logger, () => startupGate.held),

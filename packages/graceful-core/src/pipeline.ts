@@ -1,12 +1,15 @@
 /**
  * One run of the shutdown pipeline, in this order:
  *
- * 1. a signal or `shutdown()`: state `draining`, `signal` aborts, readiness reports draining, every
- *    response from now on carries `Connection: close` (signals.ts decides what a signal means);
+ * 1. a signal or `shutdown()`: state `draining`, `signal` aborts, readiness reports draining, each
+ *    connection open now carries `Connection: close` on its next response (signals.ts decides what a
+ *    signal means);
  * 2. pre-stop (pre-stop.ts): real traffic is still served for `preStopDelayMs` (and, with
- *    `preStopQuietMs`, until traffic stops, at most `preStopMaxMs`), never longer than budget.ts allows;
- * 3. drain (drain/drain.ts): `drainSignal` aborts, listeners close, idle connections end at once, busy
- *    ones after their response, tracked tasks are awaited; at the drain deadline what is left is destroyed;
+ *    `preStopQuietMs`, until traffic stops, at most `preStopMaxMs`), never longer than budget.ts
+ *    allows; connections accepted now are kept alive;
+ * 3. drain (drain/drain.ts): every response carries `Connection: close`, `drainSignal` aborts,
+ *    listeners close, idle connections end at once, busy ones after their response, tracked tasks
+ *    are awaited; at the drain deadline what is left is destroyed;
  * 4. cleanup hooks in reverse registration order, each under its timeout (hooks.ts);
  * 5. persist hooks in registration order, with a reserved budget; then (phase `afterPersist`) the
  *    cleanups registered with `afterPersist`;
@@ -95,6 +98,8 @@ export async function runShutdown (parts: RunParts, reason: string): Promise<Shu
 
     preStop = await phase('preStop', preStop, () => parts.preStop.run(t0, budget.preStopConfiguredMs, budget.preStopMs), t0)
     drained = await phase('drain', undefined, async () => {
+      // Before drainSignal aborts: a response the application ends on it closes its connection too.
+      servers.closeEveryConnection()
       lifecycle.drain.abort(new Error('drain started'))
       const drainParts = { drainers: servers.drainers, webSockets: parts.webSockets, longLived: parts.longLived, tasks, logger }
       return await drain(drainParts, drainDeadline, lifecycle.force.signal)

@@ -22,6 +22,8 @@ export interface ServerSetParts {
   readonly onTraffic: () => void
   /** What does not hold for node:http servers on this runtime (platform/runtime.ts), said when the first one is added. */
   readonly runtime: Runtime
+  /** Connections accepted during pre-stop stay keep-alive until the drain (false: every response then says `Connection: close`). */
+  readonly keepAliveInPreStop: boolean
 }
 
 /**
@@ -95,11 +97,16 @@ export class ServerSet {
     this.#track(server).adoptRequest(req, res)
   }
 
-  /** Shutdown began: every response from now on announces `Connection: close`; returns the requests in flight. */
+  /** Shutdown began: the connections open now announce `Connection: close` on their next response (ServerDrainer); returns the requests in flight. */
   announceClose (): number {
     const inFlight = this.inFlight
     for (const drainer of this.drainers) drainer.announceClose()
     return inFlight
+  }
+
+  /** The drain begins: every response from now on announces `Connection: close` (before `drainSignal` aborts, so those ended on it do too). */
+  closeEveryConnection (): void {
+    for (const drainer of this.drainers) drainer.closeEveryConnection()
   }
 
   /** A drain that failed half-way must not leave connections open: the process could not exit. */
@@ -133,7 +140,7 @@ export class ServerSet {
   /** Drains a node server (claimed for this coordinator) from now on. */
   #track (server: DrainableServer): ServerDrainer {
     this.#warnOfRuntime()
-    const drainer = new ServerDrainer(server, this.#watcher)
+    const drainer = new ServerDrainer(server, this.#watcher, { keepAliveInPreStop: this.#parts.keepAliveInPreStop })
     this.#nodeDrainers.set(server, drainer)
     const { lifecycle, startupGate } = this.#parts
     if (lifecycle.state === 'starting') startupGate.watch(server)

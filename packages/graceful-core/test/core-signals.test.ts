@@ -116,7 +116,7 @@ t.test('keeps serving through the pre-stop delay after one signal, then exits 0'
   await child.waitForLine(isState('draining'))
   const res = await fetch(`http://127.0.0.1:${String(ready.port)}/`)
   t.equal(res.status, 200, 'served during pre-stop')
-  t.equal(res.headers.get('connection'), 'close', 'with Connection: close')
+  t.equal(res.headers.get('connection'), 'keep-alive', 'on a connection opened during pre-stop, kept alive until the drain')
   t.equal(await res.text(), 'ok')
   t.same(await exitWithin(child), { code: 0, signal: null })
   const report = reportOf(child)

@@ -216,11 +216,13 @@ t.test('new connections are served during pre-stop and refused (ECONNREFUSED) on
   during.socket.write(GET('/during'))
   const [served] = await during.responsesAtLeast(1)
   t.equal(served?.status, 200, 'a new connection during pre-stop is served')
-  t.equal(served?.headers.connection, 'close')
+  t.equal(served?.headers.connection, 'keep-alive', 'and kept alive: it was accepted after the signal')
 
   const until = performance.now() + 3000
   while (server.listening && performance.now() < until) await sleep(5)
   t.equal(server.listening, false, 'listener closed after pre-stop')
+  t.ok(await during.closedWithin(2000), 'the drain ended the connection kept alive, idle')
+  t.equal(during.error, undefined, 'with FIN, not a reset')
 
   const codes: string[] = []
   for (let i = 0; i < 20; i++) {
@@ -238,6 +240,92 @@ t.test('new connections are served during pre-stop and refused (ECONNREFUSED) on
   t.equal(responses[0]?.status, 200, 'the in-flight request still finished')
   const report = await done
   t.equal(report.exitCode, 0)
+})
+
+t.test('Connection: close schedule: a connection open at the signal leaves through its next response; one accepted during pre-stop is kept alive until the drain begins, a response ended on drainSignal included', async (t) => {
+  let drainBegan = (): boolean => false
+  const server = http.createServer((req, res) => {
+    const body = `ok ${req.url ?? ''}`
+    const answer = (): void => {
+      // Whether the drain had begun when the head was written: the header decided by then says so.
+      res.setHeader('x-drain-began', String(drainBegan()))
+      res.setHeader('content-length', Buffer.byteLength(body))
+      res.end(body)
+    }
+    if (req.url === '/until-drain') graceful.drainSignal.addEventListener('abort', answer, { once: true })
+    else answer()
+  })
+  // Traffic-aware: pre-stop lasts until the requests below stopped for 1 s, so the drain cannot begin between them.
+  const graceful = coordinator(t, { preStopDelayMs: 100, preStopQuietMs: 1000, preStopMaxMs: 20_000, gracePeriodMs: 30_000 }).addServer(server)
+  drainBegan = () => graceful.drainSignal.aborted
+  const port = await listen(t, server)
+
+  const before = new Raw(t, port)
+  await before.connected
+  before.socket.write(GET('/before'))
+  t.equal((await before.responsesAtLeast(1))[0]?.headers.connection, 'keep-alive', 'kept alive while running')
+
+  const done = graceful.shutdown('test')
+  const during = new Raw(t, port)
+  const idle = new Raw(t, port)
+  await Promise.all([during.connected, idle.connected])
+  for (const path of ['/during-1', '/during-2']) {
+    during.socket.write(GET(path))
+    const response = (await during.responsesAtLeast(path === '/during-1' ? 1 : 2)).at(-1)
+    t.match(response, { status: 200, body: `ok ${path}`, headers: { connection: 'keep-alive', 'x-drain-began': 'false' } },
+      `${path} on a connection accepted during pre-stop keeps it alive`)
+  }
+  idle.socket.write(GET('/idle'))
+  t.equal((await idle.responsesAtLeast(1))[0]?.headers.connection, 'keep-alive', 'so does another one, left idle from then on')
+
+  before.socket.write(GET('/before-next'))
+  const next = (await before.responsesAtLeast(2))[1]
+  t.match(next, { status: 200, headers: { connection: 'close', 'x-drain-began': 'false' } }, 'the connection open at the signal gets Connection: close on its next response')
+  t.ok(await before.closedWithin(2000), 'and leaves after it')
+  t.equal(before.error, undefined, 'with FIN')
+
+  during.socket.write(GET('/until-drain'))
+  const last = (await during.responsesAtLeast(3, 20_000))[2]
+  t.match(last, { status: 200, headers: { connection: 'close', 'x-drain-began': 'true' } }, 'a response ended as drainSignal aborts announces Connection: close')
+  t.ok(await during.closedWithin(2000), 'and the connection leaves after it')
+  t.ok(await idle.closedWithin(2000), 'the drain ends the connection left idle')
+  t.equal(idle.error, undefined, 'with FIN')
+
+  const report = await done
+  t.equal(report.exitCode, 0)
+  t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 2, destroyed: 0 }, 'the idle one counts as closed idle, the others after their response')
+})
+
+t.test('a connection kept alive through pre-stop whose response ended just before the drain gets time to leave through its next response; left idle, it is ended after that grace', async (t) => {
+  const { server, started } = testServer(t)
+  const graceful = coordinator(t, { preStopDelayMs: 200, gracePeriodMs: 10_000 }).addServer(server)
+  const port = await listen(t, server)
+
+  const done = graceful.shutdown('test')
+  const busy = new Raw(t, port)
+  const quiet = new Raw(t, port)
+  await Promise.all([busy.connected, quiet.connected])
+  // Both answered shortly before the drain begins (pre-stop: 200 ms), keep-alive.
+  busy.socket.write(GET('/slow?ms=150'))
+  quiet.socket.write(GET('/slow?ms=150'))
+  await started(2)
+  for (const raw of [busy, quiet]) t.equal((await raw.responsesAtLeast(1))[0]?.headers.connection, 'keep-alive', 'kept alive during pre-stop')
+
+  // Once the listener is closed (the drain ended the idle connections it does not spare), the
+  // client still using its connection sends again: served, and told to leave.
+  while (server.listening) await sleep(1)
+  t.equal(busy.socket.readableEnded, false, 'the connection used just before the drain was not ended under its client')
+  busy.socket.write(GET('/after-drain'))
+  const [, next] = await busy.responsesAtLeast(2)
+  t.match(next, { status: 200, body: 'ok /after-drain', headers: { connection: 'close' } }, 'its next request is served with Connection: close')
+  t.ok(await busy.closedWithin(2000), 'and it leaves after that response')
+  t.equal(busy.error, undefined, 'with FIN, no reset')
+  t.ok(await quiet.closedWithin(3000), 'the one left idle is ended once its grace is over')
+  t.equal(quiet.error, undefined, 'with FIN')
+
+  const report = await done
+  t.equal(report.exitCode, 0)
+  t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 1, destroyed: 0 })
 })
 
 t.test('a 60 s request is cut at the gracePeriodMs deadline and counted as forced', async (t) => {

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { createGraceful, type GracefulOptions } from '../src/index.js'
+import { guarded } from './helpers/raw-http.js'
 
 function coordinator (t: Test, options: GracefulOptions = {}): ReturnType<typeof createGraceful> {
   const graceful = createGraceful({ signals: [], exit: false, logger: false, ...options })
@@ -88,7 +89,7 @@ t.test('keep-alive race: a pooled idle socket ended by the drain never surfaces 
   }
 
   t.same(resets, [], 'no ECONNRESET / UND_ERR_SOCKET / other error but ECONNREFUSED in any run')
-  t.equal(servedWithoutClose, 0, 'every response during shutdown announced Connection: close')
+  t.equal(servedWithoutClose, 0, 'every response during shutdown on the socket open at the signal announced Connection: close')
   t.ok((outcomes['200'] ?? 0) > 0, `some runs were served during pre-stop (${JSON.stringify(outcomes)})`)
   t.ok((outcomes.ECONNREFUSED ?? 0) > 0, `some runs came after the listener closed (${JSON.stringify(outcomes)})`)
   t.equal(Object.keys(outcomes).filter((k) => k !== '200' && k !== 'ECONNREFUSED').length, 0, `only 200 or ECONNREFUSED (${JSON.stringify(outcomes)})`)
@@ -121,7 +122,14 @@ t.test('a client whose pooled socket was ended by the drain opens a new connecti
   await third.body.text()
   t.equal(third.statusCode, 200)
   t.equal(connections, 2, 'served on a new connection')
+  t.equal(third.headers.connection, 'keep-alive', 'kept alive: it was opened during pre-stop')
+  const fourth = await pool.request({ path: '/', method: 'GET' })
+  await fourth.body.text()
+  t.equal(connections, 2, 'and reused until the drain')
+  // The drain ends it, idle: the pool has seen that before its next request.
+  const ended = once(pool, 'disconnect')
   await done
+  await guarded(ended, 'the pool to see its connection ended', 5000)
   await t.rejects(pool.request({ path: '/', method: 'GET' }).then(async (r) => { await r.body.text() }), { code: 'ECONNREFUSED' },
     'after the listener closed the next request is refused')
 })

@@ -1,22 +1,39 @@
 /**
  * Load through a shutdown: 200 keep-alive clients keep sending requests through a 1 s pre-stop
  * window and stop sending new ones 700 ms after shutdown began, as a load balancer would once it
- * took the instance out. Not one request may fail.
+ * took the instance out. Not one request may fail; each connection open at the signal leaves once,
+ * through a response, and those the clients open instead are kept alive until the drain.
  */
 import t from 'tap'
 import http from 'node:http'
 import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { createGraceful } from '../src/index.js'
 
-t.test('200 concurrent keep-alive clients through a 1 s pre-stop: zero failed requests, exit code 0', async (t) => {
+t.test('200 concurrent keep-alive clients through a 1 s pre-stop: zero failed requests, each connection leaves once, exit code 0', async (t) => {
   const CLIENTS = 200
   const timers = new Set<NodeJS.Timeout>()
-  const server = http.createServer((_req, res) => {
-    const timer = setTimeout(() => { timers.delete(timer); res.end('ok') }, 10)
+  let shutdownStarted = false
+  // Each connection as the server saw it: its number, and whether shutdown had begun when it was accepted.
+  const connections = new WeakMap<Socket, { id: number, acceptedDuringShutdown: boolean }>()
+  let accepted = 0
+  let acceptedDuringShutdown = 0
+  const server = http.createServer((req, res) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      // Written with the head, whose Connection header is decided by then: the connection, and the phase.
+      const connection = connections.get(req.socket)
+      const phase = graceful.drainSignal.aborted ? 'drain' : graceful.signal.aborted ? 'pre-stop' : 'running'
+      res.setHeader('x-connection', `${connection?.id ?? 0} ${connection?.acceptedDuringShutdown === true ? 'new' : 'old'} ${phase}`)
+      res.end('ok')
+    }, 10)
     timers.add(timer)
+  })
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, { id: ++accepted, acceptedDuringShutdown: shutdownStarted })
+    if (shutdownStarted) acceptedDuringShutdown++
   })
   server.keepAliveTimeout = 30_000
   const graceful = createGraceful({ signals: [], exit: false, logger: false, preStopDelayMs: 1000, gracePeriodMs: 10_000 })
@@ -46,10 +63,10 @@ t.test('200 concurrent keep-alive clients through a 1 s pre-stop: zero failed re
   }) as typeof server.close
 
   let stop = false
-  let shutdownStarted = false
   let okBefore = 0
   let okDuring = 0
-  let closeAnnounced = 0
+  /** What each response said: its connection (accepted before or during shutdown), the phase it was written in, Connection: close. */
+  const answers: Array<{ id: string, connection: string, phase: string, close: boolean }> = []
   const failures: string[] = []
   const hardStop = performance.now() + 20_000
   const loop = async (): Promise<void> => {
@@ -61,7 +78,8 @@ t.test('200 concurrent keep-alive clients through a 1 s pre-stop: zero failed re
         if (res.statusCode !== 200 || body !== 'ok') failures.push(`status ${res.statusCode} ${body}`)
         else if (during) okDuring++
         else okBefore++
-        if (during && res.headers.connection === 'close') closeAnnounced++
+        const [id = '', connection = '', phase = ''] = String(res.headers['x-connection']).split(' ')
+        answers.push({ id, connection, phase, close: res.headers.connection === 'close' })
       } catch (error) {
         const e = error as { code?: string, message?: string }
         failures.push(`${e.code ?? ''} ${e.message ?? String(error)}`)
@@ -82,7 +100,15 @@ t.test('200 concurrent keep-alive clients through a 1 s pre-stop: zero failed re
   t.equal(failures.length, 0)
   t.ok(okBefore > 0, `traffic before shutdown (${okBefore})`)
   t.ok(okDuring > 0, `traffic served during pre-stop (${okDuring})`)
-  t.equal(closeAnnounced, okDuring, 'every response during shutdown announced Connection: close')
+  const inShutdown = answers.filter((a) => a.phase !== 'running')
+  const old = inShutdown.filter((a) => a.connection === 'old')
+  t.ok(old.length > 0 && old.every((a) => a.close), `each connection open at the signal announced Connection: close on its next response (${old.length})`)
+  t.equal(new Set(old.map((a) => a.id)).size, old.length, 'and served no other: it left once, through that response')
+  const fresh = inShutdown.filter((a) => a.connection === 'new')
+  const keptAlive = fresh.filter((a) => a.phase === 'pre-stop' && !a.close).length
+  t.same(fresh.filter((a) => a.close !== (a.phase === 'drain')), [], 'connections accepted during shutdown are kept alive during pre-stop, closed once the drain began')
+  t.ok(keptAlive > 0, `the clients' new connections were reused during pre-stop (${keptAlive} keep-alive responses)`)
+  t.ok(acceptedDuringShutdown <= CLIENTS, `no new connection per request: ${acceptedDuringShutdown} accepted during shutdown for ${okDuring} requests`)
   t.equal(report.exitCode, 0)
   t.equal(report.sockets.destroyed, 0)
 })

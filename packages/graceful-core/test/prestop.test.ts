@@ -131,6 +131,13 @@ t.test('under Kubernetes pre-stop is traffic-aware by default; a delay alone sta
   t.same([outside.preStopDelayMs, outside.preStopQuietMs, outside.preStopMaxMs], [0, 0, 0])
 })
 
+t.test('connections accepted during pre-stop stay keep-alive until the drain, except on a cluster worker or a socket-activated service', async (t) => {
+  t.equal(resolveOptions({}, {}).keepAliveInPreStop, true, 'by default')
+  t.equal(resolveOptions({}, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).keepAliveInPreStop, true, 'under Kubernetes')
+  t.equal(resolveOptions({}, { NODE_UNIQUE_ID: '1' }).keepAliveInPreStop, false, 'not on a cluster worker (PM2 cluster mode included)')
+  t.equal(resolveOptions({}, { LISTEN_FDS: '1' }).keepAliveInPreStop, false, 'not with systemd socket activation')
+})
+
 t.test('pre-stop stays inside the budget: it takes at most two thirds of what the hooks leave, so drain, cleanup and persistence keep their share', async (t) => {
   const { graceful, agent, base } = await startServer(t, { preStopDelayMs: 100, preStopQuietMs: 300, preStopMaxMs: 60_000, gracePeriodMs: 2000 })
   graceful.onPersist('state', () => sleep(50), { timeoutMs: 500 })

@@ -31,7 +31,10 @@ export interface DrainWatcher {
  * One kind of server the drain can stop: node:http, node:https and node:http2 servers
  * (ServerDrainer), or servers that call a fetch handler, Bun.serve() and Deno.serve()
  * (FetchServerDrainer). The pipeline calls, in this order:
- * - `announceClose()` (shutdown began): every response from now on announces `Connection: close`;
+ * - `announceClose()` (shutdown began): the connections open now announce `Connection: close` on
+ *   their next response (node:http; the fetch drainer, which sees no connection, on every response);
+ * - `closeEveryConnection()` (the drain begins, before `drainSignal` aborts): every response from
+ *   now on announces `Connection: close`, those the application ends on `drainSignal` included;
  * - `endLongLived(spread)` (the drain began): upgrades are refused; each long-lived response in
  *   progress is handed to `spread`, which ends it when its turn comes;
  * - `closeListener(until, force)`: stops accepting (at a moment nothing is queued, at the latest at
@@ -51,6 +54,7 @@ export interface Drainer {
   /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
   readonly listenerClosedByOther: boolean
   announceClose (): void
+  closeEveryConnection (): void
   endLongLived (spread?: (stream: object, end: () => void) => void): void
   closeListener (until: number, force: AbortSignal): Promise<unknown>
   /** Stops accepting at once and ends connections as they become idle (a drain that failed half-way). */

@@ -89,8 +89,13 @@ export class FetchServerDrainer implements Drainer {
     } as H
   }
 
+  /** Every response from now on announces `Connection: close`: requests here come without their connection, so there is no telling which were open at the signal. */
   announceClose (): void {
     if (this.#phase === 'open') this.#phase = 'draining'
+  }
+
+  closeEveryConnection (): void {
+    this.announceClose()
   }
 
   /** Streaming responses are the application's to end (graceful.drainSignal); upgrades go on to the handler. */

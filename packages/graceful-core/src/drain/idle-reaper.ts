@@ -6,6 +6,14 @@ import type { Socket } from 'node:net'
  * gives new connections the same grace, golang/go#22682).
  */
 const SILENT_CONNECTION_GRACE_MS = 500
+/**
+ * A connection kept alive through pre-stop (accepted after the signal) is not ended as idle until
+ * this long after its last response: a client still using it when the drain begins sends its next
+ * request in that time and leaves through the response (`Connection: close`) instead of having the
+ * socket closed under a request it is sending. Measured without it: cluster reloads under
+ * keep-alive load saw ECONNRESET / "other side closed" on such connections.
+ */
+const KEPT_ALIVE_GRACE_MS = 500
 /** Reaping polls with backoff, because Node reaps idle sockets only once (Go: 1 ms → 500 ms). */
 const POLL_FIRST_MS = 1
 const POLL_MAX_MS = 500
@@ -16,6 +24,8 @@ interface SocketState {
   active: number
   /** socket.bytesRead when its last response ended: more bytes since then means a request is arriving. */
   readMark: number
+  /** performance.now() until which the socket is not ended as idle (kept alive through pre-stop, after a response). */
+  spareUntil: number
 }
 
 /**
@@ -45,7 +55,12 @@ export class IdleReaper {
 
   /** Starts tracking a socket; `receiving` when a request is arriving on it right now (not idle). */
   watch (socket: Socket, receiving = false): void {
-    this.#sockets.set(socket, { active: 0, readMark: receiving ? -1 : socket.bytesRead })
+    this.#sockets.set(socket, { active: 0, readMark: receiving ? -1 : socket.bytesRead, spareUntil: 0 })
+  }
+
+  /** True while an idle socket is spared (see KEPT_ALIVE_GRACE_MS): Node's own close of idle connections must leave it too. */
+  spares (socket: Socket): boolean {
+    return (this.#sockets.get(socket)?.spareUntil ?? 0) > performance.now()
   }
 
   forget (socket: Socket): void {
@@ -58,12 +73,13 @@ export class IdleReaper {
     if (state) state.active++
   }
 
-  /** A response on `socket` ended: the socket may be idle now. */
-  responseEnded (socket: Socket): void {
+  /** A response on `socket` ended: the socket may be idle now; `keptAlive` when it kept the socket alive through pre-stop. */
+  responseEnded (socket: Socket, keptAlive = false): void {
     const state = this.#sockets.get(socket)
     if (!state) return
     state.active--
     state.readMark = socket.bytesRead
+    state.spareUntil = keptAlive ? performance.now() + KEPT_ALIVE_GRACE_MS : 0
     // A keep-alive response whose headers went out before the drain: end it at once rather than after keepAliveTimeout.
     if (this.#reaping) this.#reapIfIdle(socket, state)
   }
@@ -85,6 +101,7 @@ export class IdleReaper {
   #reapIfIdle (socket: Socket, state: SocketState): void {
     if (state.active > 0 || socket.destroyed || socket.bytesRead !== state.readMark) return
     if (state.readMark === 0 && performance.now() - this.#startedAt < SILENT_CONNECTION_GRACE_MS) return
+    if (state.spareUntil > performance.now()) return
     // What we wrote has reached the OS (a response's 'close' comes after its 'finish'): a FIN now.
     if (socket.writableLength === 0) this.#destroy(socket)
     else socket.end(() => { this.#destroy(socket) })

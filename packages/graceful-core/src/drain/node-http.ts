@@ -51,11 +51,12 @@ export function nodeConnections (server: DrainableServer, which: 'all' | 'active
 
 /**
  * Stops the server listening: server.close(), whose closeIdleConnections() ends the idle keep-alive
- * sockets, except those that have not received a byte yet. Node 26 counts a connection accepted a
- * moment ago, whose request is still unread, as idle: destroying it resets a client that already
- * sent its request. The drain's reaper gives such a connection its grace (IdleReaper).
+ * sockets, except those that have not received a byte yet and those `spare` names. Node 26 counts a
+ * connection accepted a moment ago, whose request is still unread, as idle: destroying it resets a
+ * client that already sent its request. The drain's reaper gives such a connection its grace, and
+ * the spared ones theirs (IdleReaper).
  */
-export function stopListening (server: DrainableServer, callback: (error?: Error) => void): void {
+export function stopListening (server: DrainableServer, callback: (error?: Error) => void, spare: (socket: Socket) => boolean = () => false): void {
   if (!isHttp1Server(server)) {
     server.close(callback)
     return
@@ -63,7 +64,7 @@ export function stopListening (server: DrainableServer, callback: (error?: Error
   const restore = wrapMethod(server as http.Server, 'closeIdleConnections', () => function closeIdleExceptNew () {
     for (const socket of nodeConnections(server, 'idle')) {
       const response = responseOn(socket)
-      if (socket.bytesRead > 0 && (response == null || response.finished)) socket.destroy()
+      if (socket.bytesRead > 0 && (response == null || response.finished) && !spare(socket)) socket.destroy()
     }
   })
   try {

@@ -18,6 +18,14 @@ import { refuseUpgrades, watchUpgrades } from './upgrade-refusal.js'
  * is empty (listener-close.ts), then `closeAndReap()` ends each socket as soon as it is idle (at
  * once, whenever a response ends, and on a backoff poll). Event streams end with the drain.
  *
+ * `Connection: close` follows a schedule: from the signal (announceClose()) each HTTP/1 connection
+ * open then leaves through its next response, once; the connections accepted during pre-stop stay
+ * keep-alive until the drain begins (closeEveryConnection()), from when every response announces
+ * the close. A client reusing a socket leaves through a response, and one that reconnects to this
+ * instance while its load balancer has not caught up does not pay a new connection (a TLS
+ * handshake) per request. Without `keepAliveInPreStop` (a cluster worker, a socket-activated
+ * service: platform/host.ts) every response announces the close from the signal on.
+ *
  * Cheap while the server runs: see ConnectedSockets and RequestsInProgress.
  */
 export class ServerDrainer implements Drainer {
@@ -41,8 +49,15 @@ export class ServerDrainer implements Drainer {
   })
   /** Sockets that finished a response after draining began: their close counts as "after response". */
   readonly #servedDuringDrain = new WeakSet<Socket>()
+  /** HTTP/1 sockets accepted during pre-stop: kept alive until the drain begins. Every other socket leaves through its next response. */
+  readonly #acceptedInPreStop = new WeakSet<Socket>()
   readonly #reaper = new IdleReaper(() => !this.#isDone(), (socket) => { this.#socketClosed(socket) })
-  #phase: 'open' | 'draining' | 'closing' = 'open'
+  readonly #keepAliveInPreStop: boolean
+  /**
+   * `preStop` from announceClose(), `draining` from closeEveryConnection() (every response
+   * announces the close), `closing` from closeAndReap() (the listener is closed).
+   */
+  #phase: 'open' | 'preStop' | 'draining' | 'closing' = 'open'
   #listenerClosed = false
   #countingLateAccepts = false
   readonly #unwatchUpgrades: () => void
@@ -51,9 +66,10 @@ export class ServerDrainer implements Drainer {
   /** Set by endLongLived(): event streams are ended, upgrades refused; the function undoes the refusal. */
   #longLivedEnded: (() => void) | undefined
 
-  constructor (server: DrainableServer, watcher: DrainWatcher) {
+  constructor (server: DrainableServer, watcher: DrainWatcher, { keepAliveInPreStop = true }: { keepAliveInPreStop?: boolean } = {}) {
     this.server = server
     this.#watcher = watcher
+    this.#keepAliveInPreStop = keepAliveInPreStop
     this.#requests = new RequestsInProgress(this.#onResponseClose)
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve })
     const emitter = server as http.Server
@@ -82,10 +98,14 @@ export class ServerDrainer implements Drainer {
     return requests
   }
 
-  /** From now on every HTTP/1 response announces `Connection: close`, in-flight ones included if their headers are not sent yet. */
+  /**
+   * Shutdown began: each HTTP/1 connection open now announces `Connection: close` on its next
+   * response (an in-flight one included if its headers are not sent yet), and leaves after it. The
+   * connections accepted from now on are kept alive until the drain begins (closeEveryConnection()).
+   */
   announceClose (): void {
     if (this.#phase !== 'open') return
-    this.#phase = 'draining'
+    this.#phase = 'preStop'
     this.#sockets.sweep()
     if (this.#requests.startTracking(this.#sockets)) (this.server as http.Server).prependListener('request', this.#onRequest)
     for (const res of this.#requests.inProgress(this.#sockets)) this.#announceOn(res)
@@ -107,21 +127,33 @@ export class ServerDrainer implements Drainer {
     }
   }
 
+  /**
+   * The drain begins: every HTTP/1 response from now on announces `Connection: close`, and so do
+   * those in progress on connections kept alive through pre-stop whose headers are not sent yet.
+   */
+  closeEveryConnection (): void {
+    this.announceClose()
+    if (this.#phase !== 'preStop') return
+    this.#phase = 'draining'
+    for (const res of this.#requests.inProgress(this.#sockets)) announceCloseOn(res)
+  }
+
   closeListener (until: number, force: AbortSignal): Promise<ListenerCloseMethod> {
+    this.closeEveryConnection()
     return closeWhenQueueEmpty(this, until, force)
   }
 
   /** Stops listening and ends connections as they become idle; `closed` resolves when none is left. */
   closeAndReap (): void {
     if (this.#phase === 'closing') return
-    this.announceClose()
+    this.closeEveryConnection()
     this.#phase = 'closing'
     // Node (≥ 19) ends the idle keep-alive connections in here (closeIdleConnections()); see stopListening.
     stopListening(this.server, () => {
       // Also called with ERR_SERVER_NOT_RUNNING when the server was closed already: fine either way.
       this.#listenerClosed = true
       this.#checkDone()
-    })
+    }, (socket) => this.#reaper.spares(socket))
     this.#sessions.closeAll()
     // A socket in the middle of receiving a request is not idle until that request is answered.
     const receiving = new Set(nodeConnections(this.server, 'active'))
@@ -176,8 +208,17 @@ export class ServerDrainer implements Drainer {
     this.lastAcceptAt = performance.now()
     if (this.#countingLateAccepts) this.counts.acceptedWhileClosing++
     this.#sockets.add(socket)
-    if (this.#phase !== 'open') this.#watch(socket)
-    else this.#sockets.sweepIfGrown()
+    if (this.#phase === 'open') {
+      this.#sockets.sweepIfGrown()
+      return
+    }
+    if (this.#phase === 'preStop' && this.#keepAliveInPreStop) this.#acceptedInPreStop.add(socket)
+    this.#watch(socket)
+  }
+
+  /** True for a socket accepted during pre-stop, while pre-stop lasts: its responses keep it alive. */
+  #keptAlive (socket: Socket): boolean {
+    return this.#phase === 'preStop' && this.#acceptedInPreStop.has(socket)
   }
 
   /**
@@ -218,11 +259,14 @@ export class ServerDrainer implements Drainer {
     this.#sessions.add(session)
   }
 
-  /** Announces the close on an HTTP/1 response and counts its request on its socket (watched from now on if we had not seen it). */
+  /**
+   * Counts an HTTP/1 request on its socket (watched from now on if we had not seen it) and announces
+   * the close on its response, unless the socket is kept alive through pre-stop.
+   */
   #announceOn (res: Response): void {
-    announceCloseOn(res)
     if (res.req.httpVersionMajor >= 2) return
     const socket = res.req.socket as Socket
+    if (!this.#keptAlive(socket)) announceCloseOn(res)
     if (!this.#reaper.has(socket) && !socket.destroyed) {
       this.#sockets.add(socket)
       this.#watch(socket)
@@ -262,9 +306,11 @@ export class ServerDrainer implements Drainer {
       this.#requests.track(next)
       this.#announceOn(next)
     }
-    // Marked first: the reaper may end the socket at once.
-    if (this.#reaper.has(socket)) this.#servedDuringDrain.add(socket)
-    this.#reaper.responseEnded(socket)
+    // Marked first: the reaper may end the socket at once. A response that kept its socket alive
+    // through pre-stop leaves it idle: its later close is not one after a response.
+    const keptAlive = this.#keptAlive(socket)
+    if (this.#reaper.has(socket) && !keptAlive) this.#servedDuringDrain.add(socket)
+    this.#reaper.responseEnded(socket, keptAlive)
   }
 
   #onUpgrade = (_req: http.IncomingMessage, socket: Socket): void => {

@@ -20,10 +20,10 @@ export interface Host {
  * The default pre-stop window of a cluster worker and of a socket-activated service. Neither has a
  * load balancer that lags: the cluster primary stops routing to a worker the moment it stops
  * listening, and a socket-activated service's new connections wait in the kernel's queue for the
- * next instance. The window only moves keep-alive clients off: each request in it is answered with
- * `Connection: close`, so a client busy on a reused socket leaves through a response instead of
- * having its socket closed under a request it is sending. The single-host benchmark (BENCHMARKS.md,
- * PM2 reload) measured the shortest window that lost nothing.
+ * next instance. The window only moves keep-alive clients off: the next request on each connection
+ * open at the signal is answered with `Connection: close`, so a client busy on a reused socket leaves
+ * through a response instead of having its socket closed under a request it is sending. The
+ * single-host benchmark (BENCHMARKS.md, PM2 reload) measured the shortest window that lost nothing.
  */
 export const SHORT_PRE_STOP_MS = 500
 
@@ -41,6 +41,19 @@ export function detectHost (env: NodeJS.ProcessEnv = process.env): Host {
 export function hostPreStopDelayMs (env: NodeJS.ProcessEnv): number {
   const host = detectHost(env)
   return host.clusterWorker || host.socketActivated ? SHORT_PRE_STOP_MS : 0
+}
+
+/**
+ * Whether the connections accepted during pre-stop stay keep-alive until the drain: not where no
+ * load balancer lags (a cluster worker, a socket-activated service). Such an instance is reached
+ * until its listener closes, so pre-stop only moves keep-alive clients off: every response in it
+ * says `Connection: close`, and the reconnects spread over the window instead of all coming at the
+ * drain. Measured with keep-alive from the signal: a cluster reload under keep-alive load lost
+ * requests, sent to the old worker as it closed its listener and exited.
+ */
+export function keepAliveInPreStop (env: NodeJS.ProcessEnv): boolean {
+  const host = detectHost(env)
+  return !host.clusterWorker && !host.socketActivated
 }
 
 /** Under Kubernetes: `KUBERNETES_SERVICE_HOST` is set in every pod; `TERMINATION_GRACE_PERIOD_SECONDS` if the pod spec passes it. */

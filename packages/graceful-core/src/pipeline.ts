@@ -8,7 +8,8 @@
  *    `preStopQuietMs`, until traffic stops, at most `preStopMaxMs`), never longer than budget.ts
  *    allows; connections accepted now are kept alive;
  * 3. drain (drain/drain.ts): every response carries `Connection: close`, `drainSignal` aborts,
- *    listeners close, idle connections end at once, busy ones after their response, tracked tasks
+ *    listeners close, idle connections end at once (those kept alive through pre-stop once idle for a
+ *    second, within half the drain time), busy ones after their response, tracked tasks
  *    are awaited; at the drain deadline what is left is destroyed;
  * 4. cleanup hooks in reverse registration order, each under its timeout (hooks.ts);
  * 5. persist hooks in registration order, with a reserved budget; then (phase `afterPersist`) the
@@ -99,7 +100,9 @@ export async function runShutdown (parts: RunParts, reason: string): Promise<Shu
     preStop = await phase('preStop', preStop, () => parts.preStop.run(t0, budget.preStopConfiguredMs, budget.preStopMs), t0)
     drained = await phase('drain', undefined, async () => {
       // Before drainSignal aborts: a response the application ends on it closes its connection too.
-      servers.closeEveryConnection()
+      // A connection kept alive through pre-stop and idle is left at most half the drain time.
+      const now = performance.now()
+      servers.closeEveryConnection(now + (drainDeadline - now) / 2)
       lifecycle.drain.abort(new Error('drain started'))
       const drainParts = { drainers: servers.drainers, webSockets: parts.webSockets, longLived: parts.longLived, tasks, logger }
       return await drain(drainParts, drainDeadline, lifecycle.force.signal)

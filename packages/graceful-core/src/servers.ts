@@ -105,8 +105,8 @@ export class ServerSet {
   }
 
   /** The drain begins: every response from now on announces `Connection: close` (before `drainSignal` aborts, so those ended on it do too). */
-  closeEveryConnection (): void {
-    for (const drainer of this.drainers) drainer.closeEveryConnection()
+  closeEveryConnection (spareUntil: number): void {
+    for (const drainer of this.drainers) drainer.closeEveryConnection(spareUntil)
   }
 
   /** A drain that failed half-way must not leave connections open: the process could not exit. */

@@ -221,7 +221,7 @@ t.test('new connections are served during pre-stop and refused (ECONNREFUSED) on
   const until = performance.now() + 3000
   while (server.listening && performance.now() < until) await sleep(5)
   t.equal(server.listening, false, 'listener closed after pre-stop')
-  t.ok(await during.closedWithin(2000), 'the drain ended the connection kept alive, idle')
+  t.ok(await during.closedWithin(10_000), 'the drain ended the connection kept alive, once idle for a second')
   t.equal(during.error, undefined, 'with FIN, not a reset')
 
   const codes: string[] = []
@@ -288,7 +288,7 @@ t.test('Connection: close schedule: a connection open at the signal leaves throu
   const last = (await during.responsesAtLeast(3, 20_000))[2]
   t.match(last, { status: 200, headers: { connection: 'close', 'x-drain-began': 'true' } }, 'a response ended as drainSignal aborts announces Connection: close')
   t.ok(await during.closedWithin(2000), 'and the connection leaves after it')
-  t.ok(await idle.closedWithin(2000), 'the drain ends the connection left idle')
+  t.ok(await idle.closedWithin(10_000), 'the drain ends the connection left idle, once idle for a second')
   t.equal(idle.error, undefined, 'with FIN')
 
   const report = await done
@@ -296,7 +296,7 @@ t.test('Connection: close schedule: a connection open at the signal leaves throu
   t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 2, destroyed: 0 }, 'the idle one counts as closed idle, the others after their response')
 })
 
-t.test('a connection kept alive through pre-stop whose response ended just before the drain gets time to leave through its next response; left idle, it is ended after that grace', async (t) => {
+t.test('a connection kept alive through pre-stop is not ended under a client still using it when the drain begins: it leaves through its next response; left idle, it is ended once idle for a second', async (t) => {
   const { server, started } = testServer(t)
   const graceful = coordinator(t, { preStopDelayMs: 200, gracePeriodMs: 10_000 }).addServer(server)
   const port = await listen(t, server)
@@ -311,7 +311,7 @@ t.test('a connection kept alive through pre-stop whose response ended just befor
   await started(2)
   for (const raw of [busy, quiet]) t.equal((await raw.responsesAtLeast(1))[0]?.headers.connection, 'keep-alive', 'kept alive during pre-stop')
 
-  // Once the listener is closed (the drain ended the idle connections it does not spare), the
+  // Once the listener is closed (the drain ended the idle connections open at the signal), the
   // client still using its connection sends again: served, and told to leave.
   while (server.listening) await sleep(1)
   t.equal(busy.socket.readableEnded, false, 'the connection used just before the drain was not ended under its client')
@@ -320,12 +320,62 @@ t.test('a connection kept alive through pre-stop whose response ended just befor
   t.match(next, { status: 200, body: 'ok /after-drain', headers: { connection: 'close' } }, 'its next request is served with Connection: close')
   t.ok(await busy.closedWithin(2000), 'and it leaves after that response')
   t.equal(busy.error, undefined, 'with FIN, no reset')
-  t.ok(await quiet.closedWithin(3000), 'the one left idle is ended once its grace is over')
+  t.ok(await quiet.closedWithin(10_000), 'the one left idle is ended once idle for a second')
   t.equal(quiet.error, undefined, 'with FIN')
 
   const report = await done
   t.equal(report.exitCode, 0)
   t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 1, destroyed: 0 })
+})
+
+t.test('a keep-alive head written during pre-stop holds when its response ends in the drain: the client sends again on that connection and is served with Connection: close', async (t) => {
+  const server = http.createServer((req, res) => {
+    if (req.url === '/stream') {
+      // Head and a first chunk now (pre-stop: keep-alive), the end once the drain began.
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.write('first ')
+      graceful.drainSignal.addEventListener('abort', () => { res.end('last') }, { once: true })
+      return
+    }
+    res.setHeader('content-length', 2)
+    res.end('ok')
+  })
+  const graceful = coordinator(t, { preStopDelayMs: 200, gracePeriodMs: 10_000 }).addServer(server)
+  const port = await listen(t, server)
+
+  const done = graceful.shutdown('test')
+  const raw = new Raw(t, port)
+  await raw.connected
+  raw.socket.write(GET('/stream'))
+  const [streamed] = await raw.responsesAtLeast(1, 10_000)
+  t.match(streamed, { status: 200, body: 'first last', headers: { connection: 'keep-alive' } }, 'the response ended in the drain, under its keep-alive head')
+  // The client sends again once the listener is closed, when the drain ends the idle connections.
+  while (server.listening) await sleep(1)
+  raw.socket.write(GET('/next'))
+  const [, next] = await raw.responsesAtLeast(2, 10_000)
+  t.match(next, { status: 200, body: 'ok', headers: { connection: 'close' } }, 'the next request on that connection is served, with Connection: close')
+  t.ok(await raw.closedWithin(5000), 'and the connection leaves after it')
+  t.equal(raw.error, undefined, 'with FIN, no reset')
+  t.equal((await done).exitCode, 0)
+})
+
+t.test('with a drain shorter than that second, a connection kept alive through pre-stop is ended as idle within half the drain time: exit 0, nothing destroyed', async (t) => {
+  const { server, started } = testServer(t)
+  const graceful = coordinator(t, { preStopDelayMs: 100, gracePeriodMs: 1000 }).addServer(server)
+  const port = await listen(t, server)
+
+  const done = graceful.shutdown('test')
+  const idle = new Raw(t, port)
+  await idle.connected
+  idle.socket.write(GET('/slow?ms=10'))
+  await started(1)
+  t.equal((await idle.responsesAtLeast(1))[0]?.headers.connection, 'keep-alive', 'kept alive during pre-stop')
+
+  const report = await done
+  t.ok(await idle.closedWithin(5000), 'the server ended it')
+  t.equal(idle.error, undefined, 'with FIN')
+  t.equal(report.exitCode, 0, 'before the drain deadline: not a forced drain')
+  t.same(report.sockets, { closedIdle: 1, closedAfterResponse: 0, destroyed: 0 })
 })
 
 t.test('a 60 s request is cut at the gracePeriodMs deadline and counted as forced', async (t) => {

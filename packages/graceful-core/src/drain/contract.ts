@@ -33,8 +33,10 @@ export interface DrainWatcher {
  * (FetchServerDrainer). The pipeline calls, in this order:
  * - `announceClose()` (shutdown began): the connections open now announce `Connection: close` on
  *   their next response (node:http; the fetch drainer, which sees no connection, on every response);
- * - `closeEveryConnection()` (the drain begins, before `drainSignal` aborts): every response from
- *   now on announces `Connection: close`, those the application ends on `drainSignal` included;
+ * - `closeEveryConnection(spareUntil)` (the drain begins, before `drainSignal` aborts): every
+ *   response from now on announces `Connection: close`, those the application ends on
+ *   `drainSignal` included; a connection kept alive through pre-stop is ended once idle for a
+ *   second, at the latest at `spareUntil`;
  * - `endLongLived(spread)` (the drain began): upgrades are refused; each long-lived response in
  *   progress is handed to `spread`, which ends it when its turn comes;
  * - `closeListener(until, force)`: stops accepting (at a moment nothing is queued, at the latest at
@@ -54,7 +56,8 @@ export interface Drainer {
   /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
   readonly listenerClosedByOther: boolean
   announceClose (): void
-  closeEveryConnection (): void
+  /** `spareUntil` (performance clock): no connection kept alive through pre-stop is left idle past it. */
+  closeEveryConnection (spareUntil?: number): void
   endLongLived (spread?: (stream: object, end: () => void) => void): void
   closeListener (until: number, force: AbortSignal): Promise<unknown>
   /** Stops accepting at once and ends connections as they become idle (a drain that failed half-way). */

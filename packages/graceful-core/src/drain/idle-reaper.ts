@@ -6,14 +6,6 @@ import type { Socket } from 'node:net'
  * gives new connections the same grace, golang/go#22682).
  */
 const SILENT_CONNECTION_GRACE_MS = 500
-/**
- * A connection kept alive through pre-stop (accepted after the signal) is not ended as idle until
- * this long after its last response: a client still using it when the drain begins sends its next
- * request in that time and leaves through the response (`Connection: close`) instead of having the
- * socket closed under a request it is sending. Measured without it: cluster reloads under
- * keep-alive load saw ECONNRESET / "other side closed" on such connections.
- */
-const KEPT_ALIVE_GRACE_MS = 500
 /** Reaping polls with backoff, because Node reaps idle sockets only once (Go: 1 ms → 500 ms). */
 const POLL_FIRST_MS = 1
 const POLL_MAX_MS = 500
@@ -24,7 +16,10 @@ interface SocketState {
   active: number
   /** socket.bytesRead when its last response ended: more bytes since then means a request is arriving. */
   readMark: number
-  /** performance.now() until which the socket is not ended as idle (kept alive through pre-stop, after a response). */
+  /**
+   * performance.now() until which the socket is not ended as idle: a connection kept alive through
+   * pre-stop is left a moment after its last response (ServerDrainer).
+   */
   spareUntil: number
 }
 
@@ -42,6 +37,8 @@ export class IdleReaper {
   #startedAt = 0
   #pollTimer: NodeJS.Timeout | undefined
   #pollDelayMs = POLL_FIRST_MS
+  /** No socket is spared past this (performance clock): the drain keeps time to end them as idle. */
+  #spareLimit = Number.POSITIVE_INFINITY
 
   /** `keepPolling` says whether anything is left to wait for; `onEnded` hears of each socket this reaper destroyed. */
   constructor (keepPolling: () => boolean, onEnded: (socket: Socket) => void) {
@@ -58,9 +55,15 @@ export class IdleReaper {
     this.#sockets.set(socket, { active: 0, readMark: receiving ? -1 : socket.bytesRead, spareUntil: 0 })
   }
 
-  /** True while an idle socket is spared (see KEPT_ALIVE_GRACE_MS): Node's own close of idle connections must leave it too. */
+  /** True while an idle socket is spared (SocketState.spareUntil): Node's own close of idle connections must leave it too. */
   spares (socket: Socket): boolean {
-    return (this.#sockets.get(socket)?.spareUntil ?? 0) > performance.now()
+    const state = this.#sockets.get(socket)
+    return state !== undefined && this.#spared(state)
+  }
+
+  /** From now on no socket is spared past `until` (performance clock). */
+  limitSpares (until: number): void {
+    this.#spareLimit = Math.min(this.#spareLimit, until)
   }
 
   forget (socket: Socket): void {
@@ -73,13 +76,13 @@ export class IdleReaper {
     if (state) state.active++
   }
 
-  /** A response on `socket` ended: the socket may be idle now; `keptAlive` when it kept the socket alive through pre-stop. */
-  responseEnded (socket: Socket, keptAlive = false): void {
+  /** A response on `socket` ended: the socket may be idle now; it is spared `spareMs` (kept alive through pre-stop). */
+  responseEnded (socket: Socket, spareMs = 0): void {
     const state = this.#sockets.get(socket)
     if (!state) return
     state.active--
     state.readMark = socket.bytesRead
-    state.spareUntil = keptAlive ? performance.now() + KEPT_ALIVE_GRACE_MS : 0
+    state.spareUntil = spareMs > 0 ? performance.now() + spareMs : 0
     // A keep-alive response whose headers went out before the drain: end it at once rather than after keepAliveTimeout.
     if (this.#reaping) this.#reapIfIdle(socket, state)
   }
@@ -101,10 +104,14 @@ export class IdleReaper {
   #reapIfIdle (socket: Socket, state: SocketState): void {
     if (state.active > 0 || socket.destroyed || socket.bytesRead !== state.readMark) return
     if (state.readMark === 0 && performance.now() - this.#startedAt < SILENT_CONNECTION_GRACE_MS) return
-    if (state.spareUntil > performance.now()) return
+    if (this.#spared(state)) return
     // What we wrote has reached the OS (a response's 'close' comes after its 'finish'): a FIN now.
     if (socket.writableLength === 0) this.#destroy(socket)
     else socket.end(() => { this.#destroy(socket) })
+  }
+
+  #spared (state: SocketState): boolean {
+    return Math.min(state.spareUntil, this.#spareLimit) > performance.now()
   }
 
   #destroy (socket: Socket): void {

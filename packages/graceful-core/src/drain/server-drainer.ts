@@ -129,10 +129,15 @@ export class ServerDrainer implements Drainer {
 
   /**
    * The drain begins: every HTTP/1 response from now on announces `Connection: close`, and so do
-   * those in progress on connections kept alive through pre-stop whose headers are not sent yet.
+   * those in progress on connections kept alive through pre-stop whose headers are not sent yet. A
+   * connection kept alive through pre-stop and idle now is not ended at once: a client that does
+   * not know this instance is leaving (nginx without health checks) may be sending on it right now,
+   * and a request that meets the close fails where it cannot be retried (a POST). It leaves through
+   * its next response, or once idle for a second (KEPT_ALIVE_IDLE_MS), at the latest at `spareUntil`.
    */
-  closeEveryConnection (): void {
+  closeEveryConnection (spareUntil?: number): void {
     this.announceClose()
+    if (spareUntil !== undefined) this.#reaper.limitSpares(spareUntil)
     if (this.#phase !== 'preStop') return
     this.#phase = 'draining'
     for (const res of this.#requests.inProgress(this.#sockets)) announceCloseOn(res)
@@ -307,10 +312,12 @@ export class ServerDrainer implements Drainer {
       this.#announceOn(next)
     }
     // Marked first: the reaper may end the socket at once. A response that kept its socket alive
-    // through pre-stop leaves it idle: its later close is not one after a response.
-    const keptAlive = this.#keptAlive(socket)
+    // through pre-stop leaves it idle: its later close is not one after a response. Judged by what
+    // the response said, not by the phase now: its client took a keep-alive head, written before
+    // the drain began, as leave to send again.
+    const keptAlive = this.#acceptedInPreStop.has(socket) && !saidClose(res)
     if (this.#reaper.has(socket) && !keptAlive) this.#servedDuringDrain.add(socket)
-    this.#reaper.responseEnded(socket, keptAlive)
+    this.#reaper.responseEnded(socket, keptAlive ? idleTimeoutMs(this.server) : 0)
   }
 
   #onUpgrade = (_req: http.IncomingMessage, socket: Socket): void => {
@@ -343,4 +350,22 @@ export class ServerDrainer implements Drainer {
     this.#reaper.stop()
     this.#resolveClosed?.()
   }
+}
+
+/** Whether a response's head says `Connection: close` (the drain's, or the application's own). */
+function saidClose (res: Response): boolean {
+  return /\bclose\b/i.test(String(res.getHeader('connection') ?? ''))
+}
+
+/**
+ * How long the drain leaves a connection kept alive through pre-stop idle: a client still sending on
+ * it does so well within a second, and a load balancer that has caught up sends nothing more, so
+ * waiting out a long keepAliveTimeout (fastify's is 72 s) would only hold the exit. Never longer than
+ * the server's own keepAliveTimeout, when Node ends it anyway.
+ */
+const KEPT_ALIVE_IDLE_MS = 1000
+
+function idleTimeoutMs (server: DrainableServer): number {
+  const ms = (server as http.Server).keepAliveTimeout
+  return typeof ms === 'number' && ms > 0 ? Math.min(ms, KEPT_ALIVE_IDLE_MS) : KEPT_ALIVE_IDLE_MS
 }

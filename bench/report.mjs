@@ -100,9 +100,11 @@ const blocks = {
       `GET ${c.path} under callgrind (\`node ${c.nodeFlags.join(' ')}\`): ${c.warmup.toLocaleString('en')} warm-up GETs, then ${c.requests.toLocaleString('en')} GETs counted ` +
         `over ${c.connections} keep-alive connections; ${r.note ? r.note.split(',')[0] : `${c.runs} runs per variant`}, each a fresh process. Garbage collection and compilation are set apart (see the method).`,
       '',
-      markdown(['door', 'bare', 'spread', 'with graceful', 'spread', 'graceful ÷ bare', 'one empty middleware', 'graceful ÷ middleware'],
+      markdown(['door', 'bare', 'spread', 'with graceful', 'spread', 'graceful ÷ bare', 'one empty middleware', 'graceful ÷ middleware', 'graceful, request-listener shape', 'spread', 'listener ÷ bare'],
         r.results.doors.map((d) => [d.door, Math.round(d.median.bare), pct(d.spread.bare), Math.round(d.median.graceful), pct(d.spread.graceful), `**${d.ratio.toFixed(3)}**`,
-          d.median.passthrough === undefined ? '—' : Math.round(d.median.passthrough), d.ratioOverPassthrough === undefined ? '—' : d.ratioOverPassthrough.toFixed(3)])),
+          d.median.passthrough === undefined ? '—' : Math.round(d.median.passthrough), d.ratioOverPassthrough === undefined ? '—' : d.ratioOverPassthrough.toFixed(3),
+          d.median.listener === undefined ? '—' : Math.round(d.median.listener), d.spread.listener === undefined ? '—' : pct(d.spread.listener),
+          d.listenerRatio === undefined ? '—' : `**${d.listenerRatio.toFixed(3)}**`])),
       '',
       'Runs (instructions per request): ' + r.results.doors.map((d) => `${d.door} ${Object.entries(d.perRequest).map(([side, xs]) => `${side} ${runs(xs)}`).join('; ')}`).join(' — ')
     ].join('\n')

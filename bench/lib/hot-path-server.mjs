@@ -2,7 +2,10 @@
 // The same framework app answers GET /fast with a small JSON body: `bare`, with graceful's door
 // registered as its README says (`graceful`), or, for the middleware doors (express, koa, hono),
 // with one empty pass-through middleware (`passthrough`: what any first middleware costs in that
-// framework). Prints `BENCH {"type":"listening","port":N}`.
+// framework), or with the door's request-listener shape (`listener`: the probes answered by
+// `requestListener()` around the app's node:http listener, no middleware). Hono also has
+// `fetch-wrapper`: the probes answered by a wrapper of app.fetch (the shape graceful does not ship,
+// measured for comparison). Prints `BENCH {"type":"listening","port":N}`.
 // stdin commands: `cpu` → process.cpuUsage(); `alloc-start` / `alloc-stop` → JS heap bytes
 // allocated in between (v8.GCProfiler: what each garbage collection found, plus the growth since
 // the last one). Allocation per request is what the CPU noise of a shared machine cannot move.
@@ -12,6 +15,8 @@ import v8 from 'node:v8'
 const [door, side] = process.argv.slice(2)
 const graceful = side === 'graceful'
 const passthrough = side === 'passthrough'
+const listener = side === 'listener'
+const fetchWrapper = side === 'fetch-wrapper'
 const out = (msg) => process.stdout.write('BENCH ' + JSON.stringify(msg) + '\n')
 const body = JSON.stringify({ ok: true, pid: process.pid })
 const options = { logger: false, preStopDelayMs: 0 }
@@ -74,22 +79,22 @@ const DOORS = {
   async express () {
     const { default: express } = await import('express')
     const app = express()
-    const door = graceful ? (await import('express-graceful')).expressGraceful(options) : null
-    if (door) app.use(door.middleware)
+    const door = graceful || listener ? (await import('express-graceful')).expressGraceful(options) : null
+    if (graceful) app.use(door.middleware)
     if (passthrough) app.use((req, res, next) => next())
     app.get('/fast', (req, res) => res.type('application/json').send(body))
-    const server = await listenNode(app)
+    const server = await listenNode(listener ? door.requestListener(app) : app)
     door?.attach(server)
     return server
   },
   async koa () {
     const { default: Koa } = await import('koa')
     const app = new Koa()
-    const door = graceful ? (await import('koa-graceful')).koaGraceful(options) : null
-    if (door) app.use(door.middleware)
+    const door = graceful || listener ? (await import('koa-graceful')).koaGraceful(options) : null
+    if (graceful) app.use(door.middleware)
     if (passthrough) app.use((ctx, next) => next())
     app.use((ctx) => { if (ctx.path === '/fast') { ctx.type = 'application/json'; ctx.body = body } })
-    const server = await listenNode(app.callback())
+    const server = await listenNode(listener ? door.requestListener(app.callback()) : app.callback())
     door?.attach(server)
     return server
   },
@@ -97,16 +102,36 @@ const DOORS = {
     const { serve } = await import('@hono/node-server')
     const { Hono } = await import('hono')
     const app = new Hono()
-    const door = graceful ? (await import('hono-graceful')).honoGraceful(options) : null
-    if (door) app.use(door.middleware)
+    const door = graceful || listener || fetchWrapper ? (await import('hono-graceful')).honoGraceful(options) : null
+    if (graceful) app.use(door.middleware)
     if (passthrough) app.use((c, next) => next())
     app.get('/fast', (c) => c.body(body, 200, { 'content-type': 'application/json' }))
-    const server = await new Promise((resolve) => { const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s)) })
+    const shape = listener
+      ? { fetch: app.fetch, createServer: door.createServer }
+      : { fetch: fetchWrapper ? probesFirst(door, app.fetch) : app.fetch }
+    const server = await new Promise((resolve) => { const s = serve({ ...shape, port: 0, hostname: '127.0.0.1' }, () => resolve(s)) })
     door?.attach(server)
     return server
   },
   'nestjs-express': () => nest(false),
   'nestjs-fastify': () => nest(true)
+}
+
+/**
+ * A fetch handler that answers the probes before `fetch` and counts nothing (the node server's
+ * drainer counts the requests): the fetch-level alternative to requestListener() on @hono/node-server.
+ */
+function probesFirst (graceful, fetch) {
+  const answer = async (kind) => {
+    const { statusCode, headers, body } = await graceful.probe(kind)
+    return new Response(JSON.stringify(body), { status: statusCode, headers })
+  }
+  return (request, env) => {
+    const url = request.url
+    const start = url.indexOf('/', url.indexOf('//') + 2)
+    const kind = graceful.probeKind(request.method, url.slice(start))
+    return kind === undefined ? fetch(request, env) : answer(kind)
+  }
 }
 
 /** NestJS 11 with one controller; with graceful: GracefulModule.forRoot and attachGraceful, as its README says. */
@@ -130,8 +155,9 @@ async function nest (onFastify) {
 }
 
 const MIDDLEWARE_DOORS = ['express', 'koa', 'hono']
-if (!DOORS[door] || !['bare', 'graceful', 'passthrough'].includes(side) || (passthrough && !MIDDLEWARE_DOORS.includes(door))) {
-  throw new Error(`usage: hot-path-server.mjs <${Object.keys(DOORS).join('|')}> <bare|graceful|passthrough (${MIDDLEWARE_DOORS.join(', ')})>`)
+if (!DOORS[door] || !['bare', 'graceful', 'passthrough', 'listener', 'fetch-wrapper'].includes(side) ||
+    ((passthrough || listener) && !MIDDLEWARE_DOORS.includes(door)) || (fetchWrapper && door !== 'hono')) {
+  throw new Error(`usage: hot-path-server.mjs <${Object.keys(DOORS).join('|')}> <bare|graceful|passthrough|listener (${MIDDLEWARE_DOORS.join(', ')})|fetch-wrapper (hono)>`)
 }
 const server = await DOORS[door]()
 // The instructions section pauses between its warm-up and its measured window (callgrind_control

@@ -1,5 +1,7 @@
 // Instructions per request of every door, bare and with graceful (and, for the middleware doors,
-// with one empty middleware: what any first middleware costs), counted by valgrind's callgrind
+// with one empty middleware: what any first middleware costs, and with the door's request-listener
+// shape: the probes answered before the app; for hono also a fetch-level wrapper, the shape graceful
+// does not ship, for comparison), counted by valgrind's callgrind
 // (bench/lib/callgrind.mjs). An instruction count does not move with the load of a shared machine,
 // where throughput ratios swing by tens of per cent from round to round; what spread is left is the
 // server's own (the point where V8 compiled a function, a garbage collection) and each variant's
@@ -19,13 +21,19 @@ function configOf (args) {
   }
 }
 
+/** The variants of a door: bare and graceful; the middleware doors add one empty middleware and the request-listener shape. */
+function sidesOf (door) {
+  if (!MIDDLEWARE_DOORS.has(door)) return ['bare', 'graceful']
+  return ['bare', 'graceful', 'passthrough', 'listener', ...(door === 'hono' ? ['fetch-wrapper'] : [])]
+}
+
 /**
  * Runs the variants of one door `runs` times each, in rotation, four servers at a time: callgrind
  * counts each process's own instructions, so they do not disturb one another's figures, only the
  * time the section takes.
  */
 async function measureDoor (door, config, log) {
-  const sides = MIDDLEWARE_DOORS.has(door) ? ['bare', 'graceful', 'passthrough'] : ['bare', 'graceful']
+  const sides = sidesOf(door)
   const jobs = []
   for (let i = 0; i < config.runs; i++) for (const side of sides) jobs.push(side)
   const perRequest = Object.fromEntries(sides.map((side) => [side, []]))
@@ -51,7 +59,9 @@ async function measureDoor (door, config, log) {
     median: medians,
     spread: Object.fromEntries(sides.map((side) => [side, spread(perRequest[side])])),
     ratio: round(medians.graceful / medians.bare, 4),
-    ...(medians.passthrough === undefined ? {} : { ratioOverPassthrough: round(medians.graceful / medians.passthrough, 4) })
+    ...(medians.passthrough === undefined ? {} : { ratioOverPassthrough: round(medians.graceful / medians.passthrough, 4) }),
+    ...(medians.listener === undefined ? {} : { listenerRatio: round(medians.listener / medians.bare, 4) }),
+    ...(medians['fetch-wrapper'] === undefined ? {} : { fetchWrapperRatio: round(medians['fetch-wrapper'] / medians.bare, 4) })
   }
 }
 
@@ -71,9 +81,11 @@ export async function runInstructions (args, { log }) {
   }
   const pct = (x) => (x === undefined || x === null ? '' : `${(x * 100).toFixed(1)}%`)
   log(`\nInstructions per request (GC and compilation left out; median of ${config.runs}, spread = (max − min) / median)`)
-  log(table(['door', 'bare', 'spread', 'graceful', 'spread', 'graceful / bare', '1 middleware', 'graceful / middleware'],
+  log(table(['door', 'bare', 'spread', 'graceful', 'spread', 'graceful / bare', '1 middleware', 'graceful / middleware', 'graceful-listener', 'spread', 'graceful-listener / bare', 'fetch wrapper / bare'],
     results.doors.map((d) => [d.door, d.median.bare, pct(d.spread.bare), d.median.graceful, pct(d.spread.graceful), round(d.ratio, 3),
-      d.median.passthrough ?? '', d.ratioOverPassthrough === undefined ? '' : round(d.ratioOverPassthrough, 3)])))
+      d.median.passthrough ?? '', d.ratioOverPassthrough === undefined ? '' : round(d.ratioOverPassthrough, 3),
+      d.median.listener ?? '', pct(d.spread.listener), d.listenerRatio === undefined ? '' : round(d.listenerRatio, 3),
+      d.fetchWrapperRatio === undefined ? '' : round(d.fetchWrapperRatio, 3)])))
   return results
 }
 
@@ -83,10 +95,18 @@ export async function runInstructions (args, { log }) {
  * variant, so no spread of its own).
  */
 export function metrics (results) {
-  return (results.doors ?? []).map((d) => ({
-    name: `${d.door}: instructions/req graceful ÷ bare`,
-    value: d.ratio,
-    better: 'lower',
-    noise: Math.max(0.01, (d.spread.bare ?? 0) + (d.spread.graceful ?? 0))
-  }))
+  return (results.doors ?? []).flatMap((d) => [
+    {
+      name: `${d.door}: instructions/req graceful ÷ bare`,
+      value: d.ratio,
+      better: 'lower',
+      noise: Math.max(0.01, (d.spread.bare ?? 0) + (d.spread.graceful ?? 0))
+    },
+    ...(d.listenerRatio === undefined ? [] : [{
+      name: `${d.door}: instructions/req graceful-listener ÷ bare`,
+      value: d.listenerRatio,
+      better: 'lower',
+      noise: Math.max(0.01, (d.spread.bare ?? 0) + (d.spread.listener ?? 0))
+    }])
+  ])
 }

@@ -1,5 +1,6 @@
 // What a CommonJS application (a .cts file, or module commonjs) writes with each door, with
 // `import x = require()` as for any CommonJS package; see esm.mts.
+import http = require('node:http')
 import Fastify = require('fastify')
 import fastifyGraceful = require('fastify-graceful')
 import core = require('graceful-core')
@@ -23,3 +24,8 @@ export const all: core.Graceful[] = [
   koa.koaGraceful({ preStopDelayMs: 1000 }),
   hono.honoGraceful({ preStopDelayMs: 1000 })
 ]
+
+// The request-listener shape in the CommonJS declarations.
+const listened = express.expressGraceful()
+export const server: http.Server = listened.attach(http.createServer(listened.requestListener((req: http.IncomingMessage, res: http.ServerResponse) => { res.end(req.url) })))
+export const honoServer: http.Server = hono.honoGraceful().createServer((req, res) => { res.end(req.url) })

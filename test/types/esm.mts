@@ -1,6 +1,8 @@
 // What an ES module application writes with each door; types.test.ts type-checks it alone and in
 // one program with cjs.cts. The @ts-expect-error lines prove the declarations were found and are strict.
 // (nestjs-graceful: pack.test.ts type-checks it under four module settings, readme.test.ts in a Nest project.)
+import http from 'node:http'
+import { serve } from '@hono/node-server'
 import Fastify from 'fastify'
 import fastifyGraceful, { fastifyGraceful as named, type FastifyGracefulOptions } from 'fastify-graceful'
 import { createGraceful, type Graceful } from 'graceful-core'
@@ -33,3 +35,11 @@ onBun.addServer({ shutdown: async () => {}, finished: Promise.resolve(), unref (
 onBun.fetchHandler((request: Request, server: { upgrade (r: Request): boolean }) => { if (!server.upgrade(request)) return new Response('no upgrade') })
 // @ts-expect-error a fetch handler is a function
 onBun.fetchHandler({ fetch: () => new Response() })
+
+// The request-listener shape: node:http's listener in, node:http's listener out; hono's createServer is node:http's.
+const listened = expressGraceful()
+export const server: http.Server = listened.attach(http.createServer(listened.requestListener((req: http.IncomingMessage, res: http.ServerResponse) => { res.end(req.url) })))
+// @ts-expect-error a request listener is a function (Koa's is app.callback())
+listened.requestListener({ callback: () => () => {} })
+const onNode = honoGraceful()
+onNode.attach(serve({ fetch: () => new Response('hello'), createServer: onNode.createServer }))

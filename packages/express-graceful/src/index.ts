@@ -1,12 +1,14 @@
 /**
  * express-graceful: the graceful coordinator as express middleware. `app.use(graceful.middleware)`
  * adds the `/health` and `/ready` probe routes and the draining behaviour; `graceful.attach(server)`
- * hands over the server (otherwise it is found from the first request).
+ * hands over the server (otherwise it is found from the first request). With no per-request
+ * middleware: `graceful.attach(http.createServer(graceful.requestListener(app)).listen(port))`, the
+ * probes answered before express.
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Graceful, GracefulOptions } from 'graceful-core'
-import { kAdoptRequest, kLogger, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
+import { kAdoptRequest, kLogger, listenerBehind, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
 
 export type ExpressGracefulOptions = GracefulOptions
 
@@ -39,8 +41,8 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
     graceful[kAdoptRequest](req, res)
     if (!graceful.handleProbe(req, res)) next()
   }, (server) => {
-    // The server's request listener is the express app: its routes are registered by now.
-    warnOfShadowedRoutes(graceful, (server as Server).listeners('request').at(-1))
+    // The server's request listener is the express app, or requestListener(app): its routes are registered by now.
+    warnOfShadowedRoutes(graceful, listenerBehind((server as Server).listeners('request').at(-1)))
   })
   return graceful
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FetchHandler } from './drain/fetch-server.js'
 import type { NativeServer } from './drain/native-server.js'
 import type { DrainableServer } from './drain/node-http.js'
@@ -13,6 +14,7 @@ import { attachProcessManager } from './platform/process-manager.js'
 import { runShutdown } from './pipeline.js'
 import { onSignals } from './process-events.js'
 import type { ProbeAnswer, ProbeKind, ProbeRequest, ProbeResponse } from './probes.js'
+import { probesFirst, type RequestListener } from './request-listener.js'
 import { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
 import type {
   CheckFn, CheckOptions, CleanupOptions, GracefulOptions, Hook, HookOptions, Logger, Readiness, ShutdownReport, StartupOptions, StartupTask, State, Task
@@ -220,6 +222,21 @@ export class Graceful {
   /** Answers GET or HEAD on the probe paths for any node:http framework and returns true; false for any other request, untouched. */
   handleProbe (req: ProbeRequest, res: ProbeResponse): boolean {
     return this.#parts.probes.handle(req, res)
+  }
+
+  /**
+   * Wraps a node:http request listener (an express app, Koa's `app.callback()`, @hono/node-server's
+   * `getRequestListener(app.fetch)`, any `(req, res) => void`) so that it answers the probes before
+   * the application: `http.createServer(graceful.requestListener(app))`. Every other request goes to
+   * `listener` untouched, with no per-request middleware. Register the server with `addServer(server)`
+   * (a door's `attach(server)`): the drain, the in-flight count and `Connection: close` are the
+   * server's, as for any node:http server.
+   */
+  requestListener (listener: RequestListener): (req: IncomingMessage, res: ServerResponse) => void {
+    if (typeof listener !== 'function') {
+      throw invalid('requestListener(listener)', "a function (req, res) => void, such as an express app, Koa's app.callback() or @hono/node-server's getRequestListener(app.fetch)", listener)
+    }
+    return probesFirst(this.#parts.probes, listener)
   }
 
   /** Runs the pipeline once; every call, concurrent or later, gets the same report. */

@@ -10,9 +10,15 @@ import type { DrainableServer } from './drain/node-http.js'
 import { kFrameworkCleanup } from './symbols.js'
 
 export { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
+export { listenerBehind } from './request-listener.js'
 import type { GracefulOptions } from './types.js'
 
-/** A coordinator with a middleware and `attach(server)`: what express-, koa- and hono-graceful return. */
+/**
+ * A coordinator with a middleware and `attach(server)`: what express-, koa- and hono-graceful
+ * return. Two shapes: the middleware (the simple way), or `requestListener(listener)` (from the
+ * coordinator) around the application's node:http request listener, which answers the probes before
+ * the application with no per-request middleware; `attach(server)` then hands the server over.
+ */
 export interface MiddlewareGraceful<Middleware> extends Graceful {
   /** Mount first: `app.use(graceful.middleware)`. */
   readonly middleware: Middleware

@@ -5,6 +5,7 @@
  */
 export { createGraceful, Graceful, type GracefulEvents, type ProbeRequest, type ProbeResponse } from './coordinator.js'
 export type { DrainableServer } from './drain/node-http.js'
+export type { RequestListener } from './request-listener.js'
 export type { FetchHandler } from './drain/fetch-server.js'
 export type { BunServer, DenoServer, NativeServer } from './drain/native-server.js'
 export type { WebSocketLike, WebSocketServerLike } from './drain/websockets.js'

@@ -287,3 +287,10 @@ t.test('rejects registration after shutdown began with GracefulStateError', asyn
   throwsNaming(t, () => g.onCleanup('after', () => {}), 'state', /^onCleanup\('after'\) was called after shutdown began \(state 'stopped'\)/, 'onCleanup when stopped')
   throwsNaming(t, () => g.track(async () => {}), 'state', /^track\(\) was called after shutdown began \(state 'stopped'\)/, 'track when stopped')
 })
+
+t.test('rejects a request listener that is not a function', async (t) => {
+  const g = fresh(t)
+  for (const [what, value] of [['a Koa app instead of its callback()', { callback: () => () => {} }], ['a Hono app instead of a node listener', { fetch: () => new Response() }], ['undefined', undefined]] as const) {
+    throwsNaming(t, () => g.requestListener(value as never), 'type', /^requestListener\(listener\) must be a function \(req, res\) => void, such as an express app, Koa's app\.callback\(\)/, what)
+  }
+})

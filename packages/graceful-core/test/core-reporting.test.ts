@@ -7,11 +7,10 @@
 import http from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { request } from 'undici'
 import { createGraceful } from '../src/index.js'
-import { quiet, recordingLogger } from './helpers/inprocess.js'
+import { nextState, quiet, recordingLogger, within } from './helpers/inprocess.js'
 import { coordinator, listen } from './helpers/raw-http.js'
 
 const SECRET_URL = 'postgres://admin:hunter2@db.internal:5432/app'
@@ -44,7 +43,8 @@ t.test('no URL password reaches the log or the report: check errors, hook errors
   const graceful = createGraceful({ ...quiet(logger) })
   graceful.check('db', () => { throw new Error(`connect ECONNREFUSED ${SECRET_URL}`) })
   graceful.onCleanup('db', () => { throw new Error(`cannot close ${SECRET_URL}`) })
-  await sleep(5)
+  // Checks run while running: the first probe after start-up is the check's first failure.
+  while (graceful.state === 'starting') await within(nextState(graceful), 2000, 'running')
   await graceful.probe('ready')
   const report = await graceful.shutdown('test')
   const logged = JSON.stringify(logger.entries, (_key, value: unknown) => value instanceof Error ? { message: value.message, stack: value.stack } : value)

@@ -2,12 +2,14 @@
  * hono-graceful: the graceful coordinator as Hono middleware for @hono/node-server.
  * `app.use(graceful.middleware)` adds the `/health` and `/ready` probe routes and the draining
  * behaviour; `graceful.attach(serve(...))` hands over the server (otherwise it is found from the
- * first request, through the node request @hono/node-server passes as `c.env.incoming`).
+ * first request, through the node request @hono/node-server passes as `c.env.incoming`). With no
+ * per-request middleware: `graceful.attach(serve({ fetch: app.fetch, createServer: graceful.createServer }))`,
+ * the probes answered before Hono.
  * On Bun.serve() and Deno.serve(): `fetch: graceful.fetchHandler(app.fetch)` and
  * `graceful.addServer(server)`, no middleware.
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer as createNodeServer, type IncomingMessage, type RequestListener, type ServerOptions, type ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { GracefulOptions, ProbeKind } from 'graceful-core'
 import { kAdoptRequest, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
@@ -20,12 +22,19 @@ export interface NodeBindings {
   outgoing: ServerResponse
 }
 
-/** The coordinator with its Hono middleware and `attach(server)`. */
-export type HonoGraceful = MiddlewareGraceful<MiddlewareHandler<{ Bindings: NodeBindings }>>
+/** The coordinator with its Hono middleware, `attach(server)` and `createServer`. */
+export interface HonoGraceful extends MiddlewareGraceful<MiddlewareHandler<{ Bindings: NodeBindings }>> {
+  /**
+   * node:http's `createServer`, its request listener wrapped in `requestListener()`: for
+   * @hono/node-server's `serve({ fetch: app.fetch, createServer: graceful.createServer })`, which
+   * answers the probes before Hono, with no middleware. Then `graceful.attach(server)`.
+   */
+  readonly createServer: typeof createNodeServer
+}
 
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
-  return middlewareDoor(options, (graceful): MiddlewareHandler<{ Bindings: NodeBindings }> => {
+  const graceful = middlewareDoor(options, (graceful): MiddlewareHandler<{ Bindings: NodeBindings }> => {
     async function answerProbe (c: Context, kind: ProbeKind): Promise<Response> {
       const answer = await graceful.probe(kind)
       return c.json(answer.body, answer.statusCode, answer.headers)
@@ -41,6 +50,11 @@ export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
       return kind === undefined ? next() : answerProbe(c, kind)
     }
   })
+  function createServer (options?: ServerOptions | RequestListener, listener?: RequestListener): ReturnType<typeof createNodeServer> {
+    if (typeof options === 'function') return createNodeServer(graceful.requestListener(options))
+    return createNodeServer(options ?? {}, listener === undefined ? undefined : graceful.requestListener(listener))
+  }
+  return Object.assign(graceful, { createServer: createServer as typeof createNodeServer })
 }
 
 export default honoGraceful

@@ -1,7 +1,9 @@
 /**
  * koa-graceful: the graceful coordinator as Koa middleware. `app.use(graceful.middleware)` adds the
  * `/health` and `/ready` probe routes and the draining behaviour; `graceful.attach(server)` hands
- * over the server (otherwise it is found from the first request).
+ * over the server (otherwise it is found from the first request). With no per-request middleware:
+ * `graceful.attach(http.createServer(graceful.requestListener(app.callback())).listen(port))`, the
+ * probes answered before Koa.
  * @module
  */
 import type { Context, Next } from 'koa'

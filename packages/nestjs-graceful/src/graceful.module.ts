@@ -4,11 +4,14 @@ import { HttpAdapterHost } from '@nestjs/core'
 import { createGraceful, Graceful, type GracefulOptions } from 'graceful-core'
 import { kHoldStartup, kLogger } from 'graceful-core/door'
 import { isAttached } from './attached.js'
+import { addFastifyProbes, type FastifyLike } from './fastify-probes.js'
 
 export type NestGracefulOptions = GracefulOptions
 
 /** Each coordinator's hold on startup, released when Nest's init is over. */
 const setupHolds = new WeakMap<Graceful, () => void>()
+/** Coordinators whose probes are served (GracefulModule imported twice shares one coordinator). */
+const probesServed = new WeakSet<Graceful>()
 /** The coordinator of each application (its HttpAdapterHost), with the options it was made with. */
 const coordinators = new WeakMap<HttpAdapterHost, { graceful: Graceful, options: NestGracefulOptions }>()
 
@@ -73,20 +76,24 @@ export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApp
   }
 
   /**
-   * Nest calls this while it sets up the HTTP adapter, before its own middleware and routes: the
-   * probes are answered first (no guard or interceptor stands in their way) and outside any
-   * global prefix, where Kubernetes looks for them.
+   * Nest calls this while it sets up the HTTP adapter, before its own middleware and routes. On
+   * express the probes are a middleware ahead of Nest's own; on fastify they are fastify routes
+   * (onApplicationBootstrap). Either way no guard or interceptor stands in their way, and they are
+   * outside any global prefix, where Kubernetes looks for them.
    */
   configure (): void {
     const adapter = this.adapterHost.httpAdapter
     if (adapter === undefined || adapter === null) return
     const server = adapter.getHttpServer() as Server
     this.graceful.addServer(server)
-    // Both platforms hand middleware node's request and response (express's extend them; fastify's
-    // middie passes the raw ones). originalUrl: express strips a mount path from url.
-    adapter.use((req: { method?: string, url?: string, originalUrl?: string }, res: Parameters<Graceful['handleProbe']>[1], next: () => void) => {
-      if (!this.graceful.handleProbe({ method: req.method, url: req.originalUrl ?? req.url }, res)) next()
-    })
+    if (adapter.getType() !== 'fastify' && !probesServed.has(this.graceful)) {
+      probesServed.add(this.graceful)
+      // express hands middleware node's request and response, extended. originalUrl: express
+      // strips a mount path from url.
+      adapter.use((req: { method?: string, url?: string, originalUrl?: string }, res: Parameters<Graceful['handleProbe']>[1], next: () => void) => {
+        if (!this.graceful.handleProbe({ method: req.method, url: req.originalUrl ?? req.url }, res)) next()
+      })
+    }
     server.once('listening', () => {
       if (isAttached(this.graceful)) return
       this.graceful[kLogger].warn({}, 'nestjs-graceful: call attachGraceful(app) after NestFactory.create(); without it a signal drains the server but Nest\'s shutdown hooks (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) never run, and app.close() skips the drain')
@@ -95,7 +102,16 @@ export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApp
 
   /** Nest's init is over (the HTTP server is configured, not yet listening): startup waits for the rest. */
   onApplicationBootstrap (): void {
-    setupHolds.get(this.graceful)?.()
+    try {
+      const adapter = this.adapterHost.httpAdapter
+      // After Nest's routes, so that one of the application's on a probe path is found.
+      if (adapter?.getType() === 'fastify' && !probesServed.has(this.graceful)) {
+        probesServed.add(this.graceful)
+        addFastifyProbes(this.graceful, adapter.getInstance<FastifyLike>())
+      }
+    } finally {
+      setupHolds.get(this.graceful)?.()
+    }
   }
 
   /** Without attachGraceful(app), app.close() still ends the coordinator (its hooks, the report). */

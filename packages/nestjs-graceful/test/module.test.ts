@@ -1,6 +1,7 @@
 /**
- * nestjs-graceful inside one process (platform-express): the injectable coordinator, app.close()
- * taking the pipeline and resolving, forRootAsync, and bad input. The decorators are applied as
+ * nestjs-graceful inside one process (platform-express, and platform-fastify for its probe routes):
+ * the injectable coordinator, app.close() taking the pipeline and resolving, forRootAsync, and bad
+ * input. The decorators are applied as
  * functions, the way TypeScript's emit calls them.
  */
 import 'reflect-metadata'
@@ -8,6 +9,7 @@ import t from 'tap'
 import { Controller, Get, Inject, Injectable, type LoggerService, Module, type ModuleMetadata } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter } from '@nestjs/platform-express'
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify'
 import type { ShutdownReport } from 'graceful-core'
 import { request } from 'undici'
 import { attachGraceful, Graceful, GracefulModule, InjectGraceful } from '../src/index.js'
@@ -149,4 +151,45 @@ t.test('GracefulModule imported by two modules: one coordinator drains the serve
   t.equal(reports[0]?.exitCode, 0, 'cleanly')
   t.notOk(logger.lines.some((line) => line.includes('call attachGraceful(app)')), 'no claim that attachGraceful(app) was not called')
   t.ok(logger.lines.some((line) => line.includes('GracefulModule is imported more than once with different options')), 'the second import\'s options are said to be ignored')
+})
+
+t.test('on the fastify platform the probes are fastify routes: outside a global prefix, HEAD, app.inject(), 503 once shutdown began', async (t) => {
+  class Hello { hello (): string { return 'hello' } }
+  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
+  Controller()(Hello)
+  const app = await NestFactory.create<NestFastifyApplication>(moduleOf({
+    imports: [GracefulModule.forRoot({ ...TEST_OPTIONS, preStopDelayMs: 500 }), moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)] })],
+    controllers: [Hello]
+  }), new FastifyAdapter(), { logger: false })
+  t.teardown(() => app.close())
+  app.setGlobalPrefix('api')
+  const graceful = attachGraceful(app)
+  await app.listen(0, '127.0.0.1')
+  const { port } = app.getHttpServer().address() as { port: number }
+  const ready = await get(port, '/ready?probe=1')
+  t.equal(ready.status, 200, 'GET /ready, query ignored')
+  t.same(JSON.parse(ready.body), { status: 'healthy', ready: true })
+  const head = await request(`http://127.0.0.1:${port}/health`, { method: 'HEAD', reset: true })
+  t.equal(head.statusCode, 200, 'HEAD /health')
+  t.equal(await head.body.text(), '', 'without a body')
+  t.equal((await get(port, '/api/hello')).body, 'hello', 'the application\'s routes keep the prefix')
+  const injected = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(injected.statusCode, 200, 'app.inject() reaches the probes')
+  t.equal(injected.headers['cache-control'], 'no-store')
+  const run = graceful.shutdown('test')
+  const draining = await get(port, '/ready')
+  t.equal(draining.status, 503)
+  t.same(JSON.parse(draining.body), { status: 'draining', ready: false })
+  t.equal((await run).exitCode, 0)
+})
+
+t.test('on the fastify platform an application\'s own route on a probe path fails the init, naming the option', async (t) => {
+  class Health { health (): string { return 'mine' } }
+  Get('health')(Health.prototype, 'health', Object.getOwnPropertyDescriptor(Health.prototype, 'health')!)
+  Controller()(Health)
+  const app = await NestFactory.create<NestFastifyApplication>(moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)], controllers: [Health] }),
+    new FastifyAdapter(), { logger: false, abortOnError: false })
+  t.teardown(() => app.close())
+  attachGraceful(app)
+  await t.rejects(app.init(), /GET \/health is a route of the application's own.*healthPath/)
 })

@@ -229,14 +229,15 @@ export class Graceful {
    * `getRequestListener(app.fetch)`, any `(req, res) => void`) so that it answers the probes before
    * the application: `http.createServer(graceful.requestListener(app))`. Every other request goes to
    * `listener` untouched, with no per-request middleware. Register the server with `addServer(server)`
-   * (a door's `attach(server)`): the drain, the in-flight count and `Connection: close` are the
-   * server's, as for any node:http server.
+   * (a door's `attach(server)`), or it is found from its first request: the drain, the in-flight
+   * count and `Connection: close` are the server's, as for any node:http server.
    */
   requestListener (listener: RequestListener): (req: IncomingMessage, res: ServerResponse) => void {
     if (typeof listener !== 'function') {
       throw invalid('requestListener(listener)', "a function (req, res) => void, such as an express app, Koa's app.callback() or @hono/node-server's getRequestListener(app.fetch)", listener)
     }
-    return probesFirst(this.#parts.probes, listener)
+    const servers = this.#parts.servers
+    return probesFirst(this.#parts.probes, listener, (req, res) => { servers.adopt(req, res) })
   }
 
   /** Runs the pipeline once; every call, concurrent or later, gets the same report. */

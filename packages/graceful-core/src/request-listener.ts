@@ -13,12 +13,18 @@ const applications = new WeakMap<object, RequestListener>()
 
 /**
  * The probes answered before `listener`, which gets every other request untouched, called as
- * node:http calls a request listener (`this` is the server). One path check per request and
- * nothing else: the drain, the in-flight count and `Connection: close` belong to the server once
- * it is added, so nothing here counts a request.
+ * node:http calls a request listener (`this` is the server). One path check per request, and the
+ * first request of each server goes to `adopt` (the server is found there if it was not added):
+ * the drain, the in-flight count and `Connection: close` belong to the server, so nothing here
+ * counts a request.
  */
-export function probesFirst (probes: Probes, listener: RequestListener): (req: IncomingMessage, res: ServerResponse) => void {
+export function probesFirst (probes: Probes, listener: RequestListener, adopt: RequestListener): (req: IncomingMessage, res: ServerResponse) => void {
+  let lastServer: unknown
   const wrapper = function gracefulRequestListener (this: unknown, req: IncomingMessage, res: ServerResponse): void {
+    if (this !== lastServer) {
+      lastServer = this
+      adopt(req, res)
+    }
     if (!probes.handle(req, res)) listener.call(this, req, res)
   }
   applications.set(wrapper, listener)

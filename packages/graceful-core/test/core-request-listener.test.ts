@@ -68,3 +68,17 @@ t.test('on an added server a request in flight at shutdown is counted once and e
   t.equal(report.exitCode, 0)
   t.equal(server.listening, false, 'the server was drained')
 })
+
+t.test('a server never added is found from its first request, and drained', async (t) => {
+  const graceful = createGraceful({ ...quiet(), preStopDelayMs: 0, gracePeriodMs: 5000 })
+  const server = http.createServer(graceful.requestListener((req: http.IncomingMessage, res: http.ServerResponse) => { res.end('app') }))
+  t.teardown(() => { server.close() })
+  server.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  t.equal(await (await request(`${origin}/orders`)).body.text(), 'app')
+  const report = await within(graceful.shutdown('test'), 5000, 'the report')
+  t.equal(report.exitCode, 0)
+  t.equal(server.listening, false, 'the server found from its first request was drained')
+})
+

@@ -89,3 +89,21 @@ export function onListenerClose (server: DrainableServer, onClose: () => void): 
     return close.apply(this, args)
   })
 }
+
+/** Whether a response's head says `Connection: close` (the drain's, or the application's own). */
+export function saidClose (res: http.ServerResponse | Http2ServerResponse): boolean {
+  return /\bclose\b/i.test(String(res.getHeader('connection') ?? ''))
+}
+
+/**
+ * How long the drain leaves a connection kept alive through pre-stop idle: a client still sending on
+ * it does so well within a second, and a load balancer that has caught up sends nothing more, so
+ * waiting out a long keepAliveTimeout (fastify's is 72 s) would only hold the exit. Never longer than
+ * the server's own keepAliveTimeout, when Node ends it anyway.
+ */
+const KEPT_ALIVE_IDLE_MS = 1000
+
+export function keptAliveIdleMs (server: DrainableServer): number {
+  const ms = (server as http.Server).keepAliveTimeout
+  return typeof ms === 'number' && ms > 0 ? Math.min(ms, KEPT_ALIVE_IDLE_MS) : KEPT_ALIVE_IDLE_MS
+}

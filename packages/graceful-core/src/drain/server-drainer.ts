@@ -8,7 +8,7 @@ import type { DrainCounts, Drainer, DrainWatcher } from './contract.js'
 import { Http2Sessions } from './http2-sessions.js'
 import { IdleReaper } from './idle-reaper.js'
 import { closeListener as closeWhenQueueEmpty, type ListenerCloseMethod } from './listener-close.js'
-import { announceCloseOn, type DrainableServer, isHttp1Server, nodeConnections, onListenerClose, stopListening } from './node-http.js'
+import { announceCloseOn, type DrainableServer, isHttp1Server, keptAliveIdleMs, nodeConnections, onListenerClose, saidClose, stopListening } from './node-http.js'
 import { type Request, RequestsInProgress, type Response } from './requests.js'
 import { refuseUpgrades, watchUpgrades } from './upgrade-refusal.js'
 
@@ -317,7 +317,7 @@ export class ServerDrainer implements Drainer {
     // the drain began, as leave to send again.
     const keptAlive = this.#acceptedInPreStop.has(socket) && !saidClose(res)
     if (this.#reaper.has(socket) && !keptAlive) this.#servedDuringDrain.add(socket)
-    this.#reaper.responseEnded(socket, keptAlive ? idleTimeoutMs(this.server) : 0)
+    this.#reaper.responseEnded(socket, keptAlive ? keptAliveIdleMs(this.server) : 0)
   }
 
   #onUpgrade = (_req: http.IncomingMessage, socket: Socket): void => {
@@ -350,22 +350,4 @@ export class ServerDrainer implements Drainer {
     this.#reaper.stop()
     this.#resolveClosed?.()
   }
-}
-
-/** Whether a response's head says `Connection: close` (the drain's, or the application's own). */
-function saidClose (res: Response): boolean {
-  return /\bclose\b/i.test(String(res.getHeader('connection') ?? ''))
-}
-
-/**
- * How long the drain leaves a connection kept alive through pre-stop idle: a client still sending on
- * it does so well within a second, and a load balancer that has caught up sends nothing more, so
- * waiting out a long keepAliveTimeout (fastify's is 72 s) would only hold the exit. Never longer than
- * the server's own keepAliveTimeout, when Node ends it anyway.
- */
-const KEPT_ALIVE_IDLE_MS = 1000
-
-function idleTimeoutMs (server: DrainableServer): number {
-  const ms = (server as http.Server).keepAliveTimeout
-  return typeof ms === 'number' && ms > 0 ? Math.min(ms, KEPT_ALIVE_IDLE_MS) : KEPT_ALIVE_IDLE_MS
 }

@@ -36,7 +36,7 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
   }
 
   const graceful: ExpressGraceful = middlewareDoor(options, (graceful) => function middleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
-    warnOfShadowedRoutes(graceful, (req as { app?: unknown }).app)
+    if (!routesChecked) warnOfShadowedRoutes(graceful, (req as { app?: unknown }).app)
     // Without attach(), the server is found from the first request.
     graceful[kAdoptRequest](req, res)
     if (!graceful.handleProbe(req, res)) next()

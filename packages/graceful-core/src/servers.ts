@@ -38,6 +38,8 @@ export class ServerSet {
   readonly #watcher: DrainWatcher
   #fetchDrainer: FetchServerDrainer | undefined
   #warnedOfRuntime = false
+  /** The server of the last request adopted: its drainer listens for its requests, so the next one needs nothing. */
+  #lastAdopted: DrainableServer | undefined
 
   constructor (owner: object, parts: ServerSetParts) {
     this.#owner = owner
@@ -88,12 +90,17 @@ export class ServerSet {
   /** A request on a server that may not be added yet (see Graceful[kAdoptRequest]). */
   adopt (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
     const server = (req.socket as { server?: DrainableServer }).server
-    // Every request of a known server takes this first branch: one lookup, then nothing to do.
+    // Every request after a server's first takes this branch: one comparison, nothing to do.
+    if (server === this.#lastAdopted) return
     const known = server === undefined ? undefined : this.#nodeDrainers.get(server)
-    if (known !== undefined) return known.adoptRequest(req, res)
+    if (known !== undefined) {
+      this.#lastAdopted = server
+      return known.adoptRequest(req, res)
+    }
     if (!isDrainableServer(server) || this.#parts.lifecycle.drain.signal.aborted) return
     // Another coordinator drains this server (two middleware on one app): its coordinator tracks the request.
     if (!claimServer(server, this.#owner)) return
+    this.#lastAdopted = server
     this.#track(server).adoptRequest(req, res)
   }
 

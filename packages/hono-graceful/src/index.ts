@@ -44,9 +44,12 @@ export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
       // Without attach(), the server is found from the first request. c.env is undefined outside
       // @hono/node-server (app.request() in tests, other runtimes).
       const env = c.env as Partial<NodeBindings> | undefined
-      if (env?.incoming !== undefined && env.outgoing !== undefined) graceful[kAdoptRequest](env.incoming, env.outgoing)
-      // Hono routes HEAD as GET and drops the body itself.
-      const kind = graceful.probeKind(c.req.method, c.req.path)
+      const incoming = env?.incoming
+      if (incoming !== undefined && env?.outgoing !== undefined) graceful[kAdoptRequest](incoming, env.outgoing)
+      // node's request when there is one: c.req would build Hono's request object for every
+      // request, which a handler that does not read it never pays for. Hono routes HEAD as GET and
+      // drops the body itself.
+      const kind = incoming !== undefined ? graceful.probeKind(incoming.method, incoming.url) : graceful.probeKind(c.req.method, c.req.path)
       return kind === undefined ? next() : answerProbe(c, kind)
     }
   })

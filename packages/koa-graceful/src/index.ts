@@ -32,9 +32,11 @@ export function koaGraceful (options: KoaGracefulOptions = {}): KoaGraceful {
     // Not async: every other request goes on to next() without a promise of its own (koa-compose
     // turns a synchronous throw into a rejection).
     return function middleware (ctx: Context, next: Next): Promise<void> {
-      // Without attach(), the server is found from the first request.
-      graceful[kAdoptRequest](ctx.req, ctx.res)
-      const kind = graceful.probeKind(ctx.method, ctx.url)
+      // Without attach(), the server is found from the first request. The method and URL are read
+      // from node's request: what ctx.method and ctx.url return, without Koa's getters.
+      const { req } = ctx
+      graceful[kAdoptRequest](req, ctx.res)
+      const kind = graceful.probeKind(req.method, req.url)
       return kind === undefined ? next() : answerProbe(ctx, kind)
     }
   })

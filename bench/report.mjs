@@ -96,8 +96,12 @@ const blocks = {
     const c = r.results.config
     const pct = (x) => (x === undefined ? '' : `${(x * 100).toFixed(1)} %`)
     const runs = (xs) => xs.join(' / ')
+    // One figure for every door (older results), or per door with a default.
+    const warmups = (w) => typeof w === 'number'
+      ? w.toLocaleString('en')
+      : Object.entries(w).map(([door, n]) => `${n.toLocaleString('en')}${door === 'default' ? ' (the other doors)' : ` (${door})`}`).join(', ')
     return [
-      `GET ${c.path} under callgrind (\`node ${c.nodeFlags.join(' ')}\`): ${c.warmup.toLocaleString('en')} warm-up GETs, then ${c.requests.toLocaleString('en')} GETs counted ` +
+      `GET ${c.path} under callgrind (\`node ${c.nodeFlags.join(' ')}\`): ${warmups(c.warmup)} warm-up GETs, then ${c.requests.toLocaleString('en')} GETs counted ` +
         `over ${c.connections} keep-alive connections; ${r.note ? r.note.split(',')[0] : `${c.runs} runs per variant`}, each a fresh process. Garbage collection and compilation are set apart (see the method).`,
       '',
       markdown(['door', 'bare', 'spread', 'with graceful', 'spread', 'graceful ÷ bare', 'one empty middleware', 'graceful ÷ middleware', 'graceful, request-listener shape', 'spread', 'listener ÷ bare'],

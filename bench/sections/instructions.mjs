@@ -13,9 +13,13 @@ import { DOORS, MIDDLEWARE_DOORS } from './overhead.mjs'
 function configOf (args) {
   return {
     runs: Math.max(args.rounds ?? (args.quick ? 1 : 5), 1),
-    // express compiles with TurboFan until ~10,000 requests: after 5,000 its runs were bimodal (a
-    // function still waiting for optimization in 2 of 5); after 20,000 they agree within 0.2 %.
-    warmup: 20_000,
+    // Warm-up GETs before the counted window, per door: the window must start once TurboFan has
+    // compiled what the door's hot path needs. express goes on compiling until ~10,000 requests
+    // (after 5,000 its runs were bimodal, 2.5-2.9 % apart; after 20,000 they agree within 0.3 %).
+    // The others settle by 5,000, and a longer warm-up moves their window later under valgrind's
+    // slow clock, where node's 30 s connection check and 1 s date refresh fire into it and deoptimize
+    // (nestjs-express after 20,000: 3.5 % apart).
+    warmup: { express: 20_000, default: 5000 },
     requests: 3000,
     connections: 4,
     path: '/fast',
@@ -43,7 +47,7 @@ async function measureDoor (door, config, log) {
   const compilePerRequest = Object.fromEntries(sides.map((side) => [side, []]))
   const worker = async () => {
     for (let side = jobs.shift(); side !== undefined; side = jobs.shift()) {
-      const r = await measureInstructions({ door, side, warmup: config.warmup, requests: config.requests, connections: config.connections, path: config.path })
+      const r = await measureInstructions({ door, side, warmup: config.warmup[door] ?? config.warmup.default, requests: config.requests, connections: config.connections, path: config.path })
       perRequest[side].push(Math.round(r.perRequest))
       gcPerRequest[side].push(Math.round(r.gc / config.requests))
       compilePerRequest[side].push(Math.round(r.compile / config.requests))
@@ -74,7 +78,7 @@ export async function runInstructions (args, { log }) {
     return { skipped: missing }
   }
   const config = configOf(args)
-  log(`instructions: callgrind, node ${config.nodeFlags.join(' ')}; ${config.warmup} warm-up GETs, then ${config.requests} GETs counted over ${config.connections} keep-alive connections; ${config.runs} run(s) per variant`)
+  log(`instructions: callgrind, node ${config.nodeFlags.join(' ')}; ${Object.entries(config.warmup).map(([door, n]) => `${n} (${door})`).join(', ')} warm-up GETs, then ${config.requests} GETs counted over ${config.connections} keep-alive connections; ${config.runs} run(s) per variant`)
   const results = { config, doors: [] }
   for (const door of DOORS.filter((d) => !args.variant || args.variant.split(',').includes(d))) {
     const row = await measureDoor(door, config, log)

@@ -122,9 +122,10 @@ const blocks = {
       `GET ${c.path}, ${c.connections} keep-alive connections, ${c.rounds} alternated rounds of ${c.durationMs / 1000} s per door${c.pinned ? ' (servers on CPU 1, load generator on CPU 0)' : ''}. ` +
         `Bytes: JS heap allocated per request over ${c.allocRequests.toLocaleString('en')} requests, median of ${c.allocRounds} rounds.`,
       '',
-      markdown(['door', 'bare req/s', 'with graceful req/s', 'ratio min', 'ratio median', 'ratio max', 'server CPU ratio (bare ÷ graceful)', 'bytes/req bare', 'with graceful', 'added', 'added over one empty middleware'],
+      markdown(['door', 'bare req/s', 'with graceful req/s', 'ratio min', 'ratio median', 'ratio max', 'server CPU ratio (bare ÷ graceful)', 'bytes/req bare', 'with graceful', 'added', 'added over one empty middleware', 'request-listener shape: added'],
         r.results.doors.map((d) => [d.door, Math.round(median(d.rps.bare)), Math.round(median(d.rps.graceful)), pct(d.ratio.min), `**${pct(d.ratio.median)}**`, pct(d.ratio.max), pct(d.cpuRatio),
-          d.bytesMedian.bare, d.bytesMedian.graceful, `**${d.bytesAdded}** (${pct(d.bytesRatio - 1)})`, d.bytesAddedOverPassthrough ?? '—'])),
+          d.bytesMedian.bare, d.bytesMedian.graceful, `**${d.bytesAdded}** (${pct(d.bytesRatio - 1)})`, d.bytesAddedOverPassthrough ?? '—',
+          d.listenerBytesAdded === undefined ? '—' : `**${d.listenerBytesAdded}** (${pct(d.listenerBytesRatio - 1)})`])),
       '',
       'Rounds (req/s): ' + r.results.doors.map((d) => `${d.door} bare ${d.rps.bare.join(' ')}; graceful ${d.rps.graceful.join(' ')}`).join(' — ')
     ].join('\n')

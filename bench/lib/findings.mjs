@@ -32,7 +32,9 @@ function rolling (results) {
 }
 
 const overhead = (results) => ['- **Hot-path overhead** (median of paired req/s ratios; bytes allocated per request added): ' +
-  results.doors.map((d) => `${d.door} ${pct(d.ratio.median)}, ${d.bytesAdded >= 0 ? '+' : ''}${n(d.bytesAdded)} B (${pct(d.bytesRatio - 1)})`).join('; ') + '.']
+  results.doors.map((d) => `${d.door} ${pct(d.ratio.median)}, ${signedBytes(d.bytesAdded, d.bytesRatio)}` +
+    (d.listenerBytesAdded === undefined ? '' : ` (request-listener shape ${signedBytes(d.listenerBytesAdded, d.listenerBytesRatio)})`)).join('; ') + '.']
+const signedBytes = (added, ratio) => `${added >= 0 ? '+' : ''}${n(added)} B (${pct(ratio - 1)})`
 
 const idle = (results) => ['- **Idle keep-alive sockets** (median exit time, graceful / the framework\'s own close()): ' +
   results.rows.map((r) => `${r.door} at ${n(r.sockets)} sockets ${n(r.graceful.medianMs)} / ${n(r.bare.medianMs)} ms`).join('; ') +

@@ -42,7 +42,8 @@ async function measureDoor (door, config, log) {
     return servers[side].next(answer, 10_000)
   }
   try {
-    const sides = MIDDLEWARE_DOORS.has(door) ? ['bare', 'graceful', 'passthrough'] : ['bare', 'graceful']
+    // The middleware doors' bytes are also measured with one empty middleware and in the request-listener shape.
+    const sides = MIDDLEWARE_DOORS.has(door) ? ['bare', 'graceful', 'passthrough', 'listener'] : ['bare', 'graceful']
     for (const side of sides) {
       servers[side] = startNode(SERVER, [door, side], { nodeArgs: ['--expose-gc'], cpu: cpu(1) })
       servers[side].port = (await servers[side].next('listening', 30_000)).port
@@ -94,7 +95,9 @@ function summarise (door, rps, cpuUsPerReq, bytesPerRequest) {
     bytesAdded: Math.round(bytes.graceful - bytes.bare),
     bytesRatio: round(bytes.graceful / bytes.bare, 4),
     // The middleware doors: what graceful adds over any first middleware.
-    ...(bytes.passthrough === undefined ? {} : { bytesAddedOverPassthrough: Math.round(bytes.graceful - bytes.passthrough) })
+    ...(bytes.passthrough === undefined ? {} : { bytesAddedOverPassthrough: Math.round(bytes.graceful - bytes.passthrough) }),
+    // Their request-listener shape (no middleware) against bare.
+    ...(bytes.listener === undefined ? {} : { listenerBytesAdded: Math.round(bytes.listener - bytes.bare), listenerBytesRatio: round(bytes.listener / bytes.bare, 4) })
   }
 }
 
@@ -109,9 +112,9 @@ export async function runOverhead (args, { log }) {
   }
   const pct = (x) => `${(x * 100).toFixed(1)}%`
   log(`\nHot-path overhead (GET ${config.path}, ${config.connections} keep-alive connections, ${config.rounds} alternated rounds of ${config.durationMs / 1000} s; bytes over ${config.allocRequests} requests)`)
-  log(table(['door', 'bare req/s', 'graceful req/s', 'ratio min', 'median', 'max', 'CPU ratio', 'bytes/req bare', 'graceful', 'added', 'over 1 middleware'],
+  log(table(['door', 'bare req/s', 'graceful req/s', 'ratio min', 'median', 'max', 'CPU ratio', 'bytes/req bare', 'graceful', 'added', 'over 1 middleware', 'listener shape added'],
     results.doors.map((d) => [d.door, median(d.rps.bare), median(d.rps.graceful), pct(d.ratio.min), pct(d.ratio.median), pct(d.ratio.max), pct(d.cpuRatio),
-      d.bytesMedian.bare, d.bytesMedian.graceful, `${d.bytesAdded} (${pct(d.bytesRatio - 1)})`, d.bytesAddedOverPassthrough ?? ''])))
+      d.bytesMedian.bare, d.bytesMedian.graceful, `${d.bytesAdded} (${pct(d.bytesRatio - 1)})`, d.bytesAddedOverPassthrough ?? '', d.listenerBytesAdded === undefined ? '' : `${d.listenerBytesAdded} (${pct(d.listenerBytesRatio - 1)})`])))
   return results
 }
 

@@ -16,9 +16,9 @@ function configOf (args) {
     // Warm-up GETs before the counted window, per door: the window must start once TurboFan has
     // compiled what the door's hot path needs. express goes on compiling until ~10,000 requests
     // (after 5,000 its runs were bimodal, 2.5-2.9 % apart; after 20,000 they agree within 0.3 %).
-    // The others settle by 5,000, and a longer warm-up moves their window later under valgrind's
-    // slow clock, where node's 30 s connection check and 1 s date refresh fire into it and deoptimize
-    // (nestjs-express after 20,000: 3.5 % apart).
+    // The others settle by 5,000, and a longer warm-up does not help them: after 20,000,
+    // nestjs-express's runs were 3.5 % apart (node's _unrefTimer is deoptimized after that many
+    // requests, and compilation falls into the window again).
     warmup: { express: 20_000, default: 5000 },
     requests: 3000,
     connections: 4,

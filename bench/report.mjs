@@ -96,10 +96,8 @@ const blocks = {
     const c = r.results.config
     const pct = (x) => (x === undefined ? '' : `${(x * 100).toFixed(1)} %`)
     const runs = (xs) => xs.join(' / ')
-    // One figure for every door (older results), or per door with a default.
-    const warmups = (w) => typeof w === 'number'
-      ? w.toLocaleString('en')
-      : Object.entries(w).map(([door, n]) => `${n.toLocaleString('en')}${door === 'default' ? ' (the other doors)' : ` (${door})`}`).join(', ')
+    // Warm-up GETs per door, with a default for the others.
+    const warmups = (w) => Object.entries(w).map(([door, n]) => `${n.toLocaleString('en')}${door === 'default' ? ' (the other doors)' : ` (${door})`}`).join(', ')
     return [
       `GET ${c.path} under callgrind (\`node ${c.nodeFlags.join(' ')}\`): ${warmups(c.warmup)} warm-up GETs, then ${c.requests.toLocaleString('en')} GETs counted ` +
         `over ${c.connections} keep-alive connections; ${r.note ? r.note.split(',')[0] : `${c.runs} runs per variant`}, each a fresh process. Garbage collection and compilation are set apart (see the method).`,

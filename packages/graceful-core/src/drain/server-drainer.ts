@@ -2,29 +2,22 @@ import type http from 'node:http'
 import https from 'node:https'
 import type { Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
+import { CloseSchedule } from './close-schedule.js'
 import { ConnectedSockets } from './connected-sockets.js'
-import { endEventStream, endIfEventStream, isEventStream } from './event-streams.js'
 import type { DrainCounts, Drainer, DrainWatcher } from './contract.js'
 import { Http2Sessions } from './http2-sessions.js'
 import { IdleReaper } from './idle-reaper.js'
 import { closeListener as closeWhenQueueEmpty, type ListenerCloseMethod } from './listener-close.js'
-import { announceCloseOn, type DrainableServer, isHttp1Server, keptAliveIdleMs, nodeConnections, onListenerClose, saidClose, stopListening } from './node-http.js'
+import { LongLivedTraffic } from './long-lived-traffic.js'
+import { announceCloseOn, type DrainableServer, isHttp1Server, nodeConnections, onListenerClose, stopListening } from './node-http.js'
 import { type Request, RequestsInProgress, type Response } from './requests.js'
-import { refuseUpgrades, watchUpgrades } from './upgrade-refusal.js'
 
 /**
  * The Drainer of a node:http, node:https or node:http2 server: tracks its sockets, requests,
  * upgraded sockets and HTTP/2 sessions. `closeListener()` closes the listener once its accept queue
  * is empty (listener-close.ts), then `closeAndReap()` ends each socket as soon as it is idle (at
- * once, whenever a response ends, and on a backoff poll). Event streams end with the drain.
- *
- * `Connection: close` follows a schedule: from the signal (announceClose()) each HTTP/1 connection
- * open then leaves through its next response, once; the connections accepted during pre-stop stay
- * keep-alive until the drain begins (closeEveryConnection()), from when every response announces
- * the close. A client reusing a socket leaves through a response, and one that reconnects to this
- * instance while its load balancer has not caught up does not pay a new connection (a TLS
- * handshake) per request. Without `keepAliveInPreStop` (a cluster worker, a socket-activated
- * service: platform/host.ts) every response announces the close from the signal on.
+ * once, whenever a response ends, and on a backoff poll). `Connection: close` follows a schedule
+ * (CloseSchedule); upgraded sockets and event streams are LongLivedTraffic.
  *
  * Cheap while the server runs: see ConnectedSockets and RequestsInProgress.
  */
@@ -42,17 +35,15 @@ export class ServerDrainer implements Drainer {
   readonly #watcher: DrainWatcher
   readonly #sockets = new ConnectedSockets()
   readonly #requests: RequestsInProgress
-  readonly #upgraded = new Set<Socket>()
+  readonly #schedule: CloseSchedule
+  readonly #longLived: LongLivedTraffic
   readonly #sessions = new Http2Sessions(() => {
     if (this.#phase !== 'open') this.counts.closedAfterResponse++
     this.#checkDone()
   })
   /** Sockets that finished a response after draining began: their close counts as "after response". */
   readonly #servedDuringDrain = new WeakSet<Socket>()
-  /** HTTP/1 sockets accepted during pre-stop: kept alive until the drain begins. Every other socket leaves through its next response. */
-  readonly #acceptedInPreStop = new WeakSet<Socket>()
   readonly #reaper = new IdleReaper(() => !this.#isDone(), (socket) => { this.#socketClosed(socket) })
-  readonly #keepAliveInPreStop: boolean
   /**
    * `preStop` from announceClose(), `draining` from closeEveryConnection() (every response
    * announces the close), `closing` from closeAndReap() (the listener is closed).
@@ -60,16 +51,13 @@ export class ServerDrainer implements Drainer {
   #phase: 'open' | 'preStop' | 'draining' | 'closing' = 'open'
   #listenerClosed = false
   #countingLateAccepts = false
-  readonly #unwatchUpgrades: () => void
   #resolveClosed: (() => void) | undefined
   readonly #unwrapClose: () => void
-  /** Set by endLongLived(): event streams are ended, upgrades refused; the function undoes the refusal. */
-  #longLivedEnded: (() => void) | undefined
 
   constructor (server: DrainableServer, watcher: DrainWatcher, { keepAliveInPreStop = true }: { keepAliveInPreStop?: boolean } = {}) {
     this.server = server
     this.#watcher = watcher
-    this.#keepAliveInPreStop = keepAliveInPreStop
+    this.#schedule = new CloseSchedule(server, keepAliveInPreStop)
     this.#requests = new RequestsInProgress(this.#onResponseClose)
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve })
     const emitter = server as http.Server
@@ -80,7 +68,10 @@ export class ServerDrainer implements Drainer {
     }
     // Prepended so Connection: close is set before a synchronous handler writes its headers.
     emitter.prependListener('request', this.#onRequest)
-    this.#unwatchUpgrades = isHttp1Server(server) ? watchUpgrades(server, this.#onUpgrade) : () => {}
+    this.#longLived = new LongLivedTraffic(server, {
+      upgraded: (socket, refused) => { this.#upgraded(socket, refused) },
+      streamEnded: () => { this.counts.streamsEnded++ }
+    })
     for (const socket of nodeConnections(server, 'all')) this.#sockets.add(socket)
     this.#unwrapClose = onListenerClose(server, () => {
       this.listenerClosedAt = performance.now()
@@ -98,48 +89,35 @@ export class ServerDrainer implements Drainer {
     return requests
   }
 
-  /**
-   * Shutdown began: each HTTP/1 connection open now announces `Connection: close` on its next
-   * response (an in-flight one included if its headers are not sent yet), and leaves after it. The
-   * connections accepted from now on are kept alive until the drain begins (closeEveryConnection()).
-   */
+  /** Shutdown began: `Connection: close` as CloseSchedule says, an in-flight response included if its headers are not sent yet. */
   announceClose (): void {
     if (this.#phase !== 'open') return
     this.#phase = 'preStop'
+    this.#schedule.keepNewConnections()
     this.#sockets.sweep()
     if (this.#requests.startTracking(this.#sockets)) (this.server as http.Server).prependListener('request', this.#onRequest)
     for (const res of this.#requests.inProgress(this.#sockets)) this.#announceOn(res)
   }
 
-  /**
-   * The drain begins (pre-stop is over): upgrade requests get 503; each event stream in progress is
-   * handed to `spread` (LongLivedSpread), which ends it with a `retry:` hint when its turn comes;
-   * those that start from now on end at once. Apart from closeAndReap(): not after the queue settled.
-   */
+  /** The drain begins (see LongLivedTraffic.end()). Apart from closeAndReap(): not after the queue settled. */
   endLongLived (spread: (stream: Response, end: () => void) => void = (_, end) => { end() }): void {
-    if (this.#longLivedEnded) return
-    this.#longLivedEnded = isHttp1Server(this.server)
-      ? refuseUpgrades(this.server, (socket) => { this.#keepUpgraded(socket, true) })
-      : () => {}
-    for (const res of this.#requests.inProgress(this.#sockets)) {
-      if (!res.headersSent) endIfEventStream(res, this.#streamEnded)
-      else if (isEventStream(res)) spread(res, () => { if (endEventStream(res)) this.#streamEnded() })
-    }
+    this.#longLived.end(this.#requests.inProgress(this.#sockets), spread)
   }
 
   /**
-   * The drain begins: every HTTP/1 response from now on announces `Connection: close`, and so do
-   * those in progress on connections kept alive through pre-stop whose headers are not sent yet. A
-   * connection kept alive through pre-stop and idle now is not ended at once: a client that does
-   * not know this instance is leaving (nginx without health checks) may be sending on it right now,
-   * and a request that meets the close fails where it cannot be retried (a POST). It leaves through
-   * its next response, or once idle for a second (KEPT_ALIVE_IDLE_MS), at the latest at `spareUntil`.
+   * The drain begins: every HTTP/1 response from now on announces `Connection: close`, those in
+   * progress whose headers are not sent yet included. A connection kept alive through pre-stop and
+   * idle now is not ended at once: a client that does not know this instance is leaving (nginx
+   * without health checks) may be sending on it, and a request that meets the close fails where it
+   * cannot be retried (a POST). It leaves through its next response, or once idle for a second
+   * (CloseSchedule.idleMsAfter()), at the latest at `spareUntil`.
    */
   closeEveryConnection (spareUntil?: number): void {
     this.announceClose()
     if (spareUntil !== undefined) this.#reaper.limitSpares(spareUntil)
     if (this.#phase !== 'preStop') return
     this.#phase = 'draining'
+    this.#schedule.closeAll()
     for (const res of this.#requests.inProgress(this.#sockets)) announceCloseOn(res)
   }
 
@@ -172,8 +150,8 @@ export class ServerDrainer implements Drainer {
 
   /** Destroys every remaining connection, upgraded socket and HTTP/2 session; returns how many upgraded sockets were among them. */
   destroyRemaining (): number {
-    const upgraded = [...this.#upgraded].filter((socket) => !socket.destroyed).length
-    for (const socket of [...this.#sockets, ...this.#upgraded]) {
+    const upgraded = this.#longLived.open
+    for (const socket of [...this.#sockets, ...this.#longLived.upgraded]) {
       if (socket.destroyed) { this.#socketClosed(socket); continue }
       this.#forget(socket)
       this.counts.destroyed++
@@ -193,8 +171,7 @@ export class ServerDrainer implements Drainer {
     emitter.off('secureConnection', this.#onConnection)
     emitter.off('session', this.#onSession)
     emitter.off('request', this.#onRequest)
-    this.#unwatchUpgrades()
-    this.#longLivedEnded?.()
+    this.#longLived.detach()
     this.#reaper.stop()
     this.#unwrapClose()
   }
@@ -210,20 +187,14 @@ export class ServerDrainer implements Drainer {
   }
 
   #onConnection = (socket: Socket): void => {
-    this.lastAcceptAt = performance.now()
-    if (this.#countingLateAccepts) this.counts.acceptedWhileClosing++
+    this.#accepted()
     this.#sockets.add(socket)
     if (this.#phase === 'open') {
       this.#sockets.sweepIfGrown()
       return
     }
-    if (this.#phase === 'preStop' && this.#keepAliveInPreStop) this.#acceptedInPreStop.add(socket)
+    this.#schedule.accepted(socket)
     this.#watch(socket)
-  }
-
-  /** True for a socket accepted during pre-stop, while pre-stop lasts: its responses keep it alive. */
-  #keptAlive (socket: Socket): boolean {
-    return this.#phase === 'preStop' && this.#acceptedInPreStop.has(socket)
   }
 
   /**
@@ -255,23 +226,27 @@ export class ServerDrainer implements Drainer {
 
   /** Removes a socket from the registries; false when it was already gone (counted as destroyed). */
   #forget (socket: Socket): boolean {
-    return this.#sockets.delete(socket) || this.#upgraded.delete(socket)
+    return this.#sockets.delete(socket) || this.#longLived.upgraded.delete(socket)
   }
 
   #onSession = (session: Http2Session): void => {
+    this.#accepted()
+    this.#sessions.add(session)
+  }
+
+  #accepted (): void {
     this.lastAcceptAt = performance.now()
     if (this.#countingLateAccepts) this.counts.acceptedWhileClosing++
-    this.#sessions.add(session)
   }
 
   /**
    * Counts an HTTP/1 request on its socket (watched from now on if we had not seen it) and announces
-   * the close on its response, unless the socket is kept alive through pre-stop.
+   * the close on its response, as the schedule says.
    */
   #announceOn (res: Response): void {
     if (res.req.httpVersionMajor >= 2) return
     const socket = res.req.socket as Socket
-    if (!this.#keptAlive(socket)) announceCloseOn(res)
+    this.#schedule.announceOn(res)
     if (!this.#reaper.has(socket) && !socket.destroyed) {
       this.#sockets.add(socket)
       this.#watch(socket)
@@ -284,7 +259,7 @@ export class ServerDrainer implements Drainer {
     if (this.#phase !== 'open' && !this.#watcher.isProbe(req)) this.#watcher.onTraffic()
     this.#requests.track(res)
     if (this.#phase !== 'open') this.#announceOn(res)
-    if (this.#longLivedEnded) endIfEventStream(res, this.#streamEnded)
+    this.#longLived.requestStarted(res)
   }
 
   /** Until announceClose(), when requests need not be tracked one by one. */
@@ -312,37 +287,24 @@ export class ServerDrainer implements Drainer {
       this.#announceOn(next)
     }
     // Marked first: the reaper may end the socket at once. A response that kept its socket alive
-    // through pre-stop leaves it idle: its later close is not one after a response. Judged by what
-    // the response said, not by the phase now: its client took a keep-alive head, written before
-    // the drain began, as leave to send again.
-    const keptAlive = this.#acceptedInPreStop.has(socket) && !saidClose(res)
-    if (this.#reaper.has(socket) && !keptAlive) this.#servedDuringDrain.add(socket)
-    this.#reaper.responseEnded(socket, keptAlive ? keptAliveIdleMs(this.server) : 0)
+    // through pre-stop leaves it idle: its later close is not one after a response.
+    const keptAliveMs = this.#schedule.idleMsAfter(res)
+    if (this.#reaper.has(socket) && keptAliveMs === undefined) this.#servedDuringDrain.add(socket)
+    this.#reaper.responseEnded(socket, keptAliveMs)
   }
 
-  #onUpgrade = (_req: http.IncomingMessage, socket: Socket): void => {
-    if (this.#phase !== 'open') this.#watcher.onTraffic()
-    this.#keepUpgraded(socket)
-  }
-
-  /**
-   * Node hands an upgraded socket to the application and forgets it: closeAllConnections() never
-   * sees it, so we keep it until it closes and destroy it at the deadline. A refused upgrade's
-   * socket (503 while draining) is awaited the same way.
-   */
-  #keepUpgraded (socket: Socket, refused = false): void {
+  /** An upgraded socket (LongLivedTraffic keeps it) is no HTTP connection any more; awaited until it closes. */
+  #upgraded (socket: Socket, refused: boolean): void {
+    if (!refused && this.#phase !== 'open') this.#watcher.onTraffic()
     this.#sockets.delete(socket)
     this.#reaper.forget(socket)
-    this.#upgraded.add(socket)
     if (refused) this.#servedDuringDrain.add(socket)
     socket.on('close', this.#onSocketClose)
   }
 
-  #streamEnded = (): void => { this.counts.streamsEnded++ }
-
   #isDone (): boolean {
     return this.#phase === 'closing' && this.#listenerClosed &&
-      this.#sockets.size === 0 && this.#upgraded.size === 0 && this.#sessions.size === 0
+      this.#sockets.size === 0 && this.#longLived.upgraded.size === 0 && this.#sessions.size === 0
   }
 
   #checkDone (): void {

@@ -23,7 +23,7 @@ t.test('the main entry exports exactly what the README lists', async (t) => {
 t.test('the door protocol is only in graceful-core/door', async (t) => {
   const main = await import('graceful-core') as Record<string, unknown>
   const door = await import('graceful-core/door') as Record<string, unknown>
-  for (const name of ['kAdoptRequest', 'kFrameworkCleanup', 'kHoldStartup', 'kLogger', 'middlewareDoor', 'bridgeFrameworkClose']) {
+  for (const name of ['holdStartup', 'loggerOf', 'middlewareDoor', 'bridgeFrameworkClose']) {
     t.equal(main[name], undefined, `${name} is not in the main entry`)
     t.not(door[name], undefined, `${name} is in graceful-core/door`)
   }

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Graceful, GracefulOptions } from 'graceful-core'
-import { kAdoptRequest, kLogger, listenerBehind, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
+import { listenerBehind, loggerOf, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
 
 export type ExpressGracefulOptions = GracefulOptions
 
@@ -29,16 +29,16 @@ export function expressGraceful (options: ExpressGracefulOptions = {}): ExpressG
     const { health, ready } = graceful.probeRoutes
     for (const path of routePaths(app)) {
       if (path !== health && path !== ready) continue
-      graceful[kLogger].warn({ path },
+      loggerOf(graceful).warn({ path },
         `express-graceful answers GET ${path} itself, so the application's own ${path} route is never reached; ` +
         `set ${path === health ? 'healthPath' : 'readyPath'} to another path, or to false to serve your own`)
     }
   }
 
-  const graceful: ExpressGraceful = middlewareDoor(options, (graceful) => function middleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+  const graceful: ExpressGraceful = middlewareDoor(options, (graceful, adopt) => function middleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
     if (!routesChecked) warnOfShadowedRoutes(graceful, (req as { app?: unknown }).app)
     // Without attach(), the server is found from the first request.
-    graceful[kAdoptRequest](req, res)
+    adopt(req, res)
     if (!graceful.handleProbe(req, res)) next()
   }, (server) => {
     // The server's request listener is the express app, or requestListener(app): its routes are registered by now.

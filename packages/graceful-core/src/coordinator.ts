@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FetchHandler } from './drain/fetch-server.js'
 import type { NativeServer } from './drain/native-server.js'
 import type { DrainableServer } from './drain/node-http.js'
-import type { ServerDrainer } from './drain/server-drainer.js'
 import { checkWebSocketServer, type WebSocketLike, type WebSocketServerLike } from './drain/websockets.js'
 import { GracefulStateError, tooLate } from './errors.js'
 import { invalid, isThenable } from './validate.js'
@@ -15,13 +14,15 @@ import { runShutdown } from './pipeline.js'
 import { onSignals } from './process-events.js'
 import type { ProbeAnswer, ProbeKind, ProbeRequest, ProbeResponse } from './probes.js'
 import { probesFirst, type RequestListener } from './request-listener.js'
-import { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
 import type {
-  CheckFn, CheckOptions, CleanupOptions, GracefulOptions, Hook, HookOptions, Logger, Readiness, ShutdownReport, StartupOptions, StartupTask, State, Task
+  CheckFn, CheckOptions, CleanupOptions, GracefulOptions, Hook, HookOptions, Readiness, ShutdownReport, StartupOptions, StartupTask, State, Task
 } from './types.js'
 
 export type { GracefulEvents } from './lifecycle.js'
 export type { ProbeRequest, ProbeResponse } from './probes.js'
+
+/** A coordinator's parts, for the door protocol (door.ts); no entry of the package exports it. */
+export let partsOf: (graceful: Graceful) => Parts
 
 /**
  * The shutdown coordinator: what an application registers (servers, WebSocket servers, hooks,
@@ -30,6 +31,10 @@ export type { ProbeRequest, ProbeResponse } from './probes.js'
  * wires them; each concept lives in its own file (see the README's "Architecture").
  */
 export class Graceful {
+  static {
+    partsOf = (graceful) => graceful.#parts
+  }
+
   readonly #parts: Parts
   readonly #unsubscribeSignals: () => void
   #run: Promise<ShutdownReport> | undefined
@@ -256,26 +261,6 @@ export class Graceful {
   /** Requests this coordinator's servers are serving right now (probes excluded), for the in-flight gauge. */
   get [kInFlight] (): number {
     return this.#parts.servers.inFlight
-  }
-
-  /** Door protocol (graceful-core/door): a request whose server may not be added yet; the server is added on its first request. */
-  [kAdoptRequest] (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
-    this.#parts.servers.adopt(req, res)
-  }
-
-  /** Door protocol: the framework's own close (fastify's app.close()) as the very last cleanup, reserving no budget. */
-  [kFrameworkCleanup] (name: string, fn: Hook): void {
-    this.#assertRegistering(`onCleanup('${String(name)}')`)
-    this.#parts.hooks.addFrameworkClose(name, fn)
-  }
-
-  /** Door protocol: holds the instance in `starting` (and the budget check, see BudgetWarnings) until the framework's setup is over; returns the release. */
-  [kHoldStartup] (): () => void {
-    return this.#parts.startupGate.hold()
-  }
-
-  get [kLogger] (): Logger {
-    return this.#parts.options.logger
   }
 
   /** A signal, or a process manager's `'shutdown'` message: a run that ends the process. */

@@ -1,17 +1,34 @@
 /**
- * `graceful-core/door`: what the doors (the framework packages) use beyond the public API, the
- * symbols of the door protocol, the shape every middleware door shares, and the bridge between a
- * framework's own close and the pipeline. A door is thin glue over these. Not for applications: it
- * may change with any release of the doors.
+ * `graceful-core/door`: what the doors (the framework packages) ask of a coordinator beyond its
+ * public API, the shape every middleware door shares, and the bridge between a framework's own close
+ * and the pipeline. A door is thin glue over these. Functions of this entry, not members of the
+ * coordinator, so the coordinator an application holds shows only what the README says. Not for
+ * applications: it may change with any release of the doors.
  * @module
  */
-import { createGraceful, type Graceful } from './coordinator.js'
+import { createGraceful, type Graceful, partsOf } from './coordinator.js'
 import type { DrainableServer } from './drain/node-http.js'
-import { kFrameworkCleanup } from './symbols.js'
+import type { Request, Response } from './drain/requests.js'
+import { tooLate } from './errors.js'
+import type { GracefulOptions, Logger } from './types.js'
 
-export { kAdoptRequest, kFrameworkCleanup, kHoldStartup, kLogger } from './symbols.js'
 export { listenerBehind } from './request-listener.js'
-import type { GracefulOptions } from './types.js'
+
+/** The coordinator's resolved logger (never undefined), for a door's own warnings. */
+export function loggerOf (graceful: Graceful): Logger {
+  return partsOf(graceful).options.logger
+}
+
+/** Holds the instance in `starting` (and the budget check, see BudgetWarnings) until the framework's setup is over; returns the release. */
+export function holdStartup (graceful: Graceful): () => void {
+  return partsOf(graceful).startupGate.hold()
+}
+
+/**
+ * What a middleware door calls for each request: the request's server is added on its first
+ * request (no `attach()` needed), and the request is tracked as the server's own.
+ */
+export type AdoptRequest = (req: Request, res: Response) => void
 
 /**
  * A coordinator with a middleware and `attach(server)`: what express-, koa- and hono-graceful
@@ -27,17 +44,20 @@ export interface MiddlewareGraceful<Middleware> extends Graceful {
 }
 
 /**
- * Creates a coordinator with the door's middleware and `attach()`. `onAttach` runs after a server
- * was added (express checks the application's routes there).
+ * Creates a coordinator with the door's middleware and `attach()`. The middleware calls `adopt` for
+ * each request. `onAttach` runs after a server was added (express checks the application's routes
+ * there).
  */
-export function middlewareDoor<Middleware> (options: GracefulOptions, middleware: (graceful: Graceful) => Middleware, onAttach?: (server: DrainableServer) => void): MiddlewareGraceful<Middleware> {
+export function middlewareDoor<Middleware> (options: GracefulOptions, middleware: (graceful: Graceful, adopt: AdoptRequest) => Middleware, onAttach?: (server: DrainableServer) => void): MiddlewareGraceful<Middleware> {
   const graceful = createGraceful(options)
+  const servers = partsOf(graceful).servers
   function attach<S extends DrainableServer> (server: S): S {
     graceful.addServer(server)
     onAttach?.(server)
     return server
   }
-  return Object.assign(graceful, { middleware: middleware(graceful), attach })
+  const adopt: AdoptRequest = (req, res) => { servers.adopt(req, res) }
+  return Object.assign(graceful, { middleware: middleware(graceful, adopt), attach })
 }
 
 /** The two ways an application's close reaches the pipeline (see bridgeFrameworkClose). */
@@ -70,7 +90,10 @@ export function bridgeFrameworkClose (graceful: Graceful, name: string, teardown
     tearingDown = true
     await teardown()
   })())
-  graceful[kFrameworkCleanup](name, async () => {
+  // The very last cleanup, reserving no budget.
+  const parts = partsOf(graceful)
+  if (!parts.lifecycle.serving) throw tooLate(`onCleanup('${name}')`, graceful.state)
+  parts.hooks.addFrameworkClose(name, async () => {
     if (!frameworkClosing) await tearDownOnce()
   })
   return {

@@ -87,7 +87,11 @@ export class ServerSet {
     return this.#fetchServers().wrap(handler)
   }
 
-  /** A request on a server that may not be added yet (see Graceful[kAdoptRequest]). */
+  /**
+   * A request on a server that may not be added yet (a middleware door's, see AdoptRequest): the
+   * server is added on its first request. Once the drain began it is too late to add a server: the
+   * request is still served, untracked.
+   */
   adopt (req: Parameters<ServerDrainer['adoptRequest']>[0], res: Parameters<ServerDrainer['adoptRequest']>[1]): void {
     const server = (req.socket as { server?: DrainableServer }).server
     // Every request after a server's first takes this branch: one comparison, nothing to do.

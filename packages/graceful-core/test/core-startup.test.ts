@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import http from 'node:http'
 import t from 'tap'
 import { createGraceful, type Graceful, type State } from '../src/index.js'
-import { kHoldStartup } from '../src/door.js'
+import { holdStartup } from '../src/door.js'
 import { exitWithin, reportLines, spawnFixture } from './helpers/child.js'
 import { deferred, quiet, recordingLogger, untilAborted, within, exitCalled, nextState } from './helpers/inprocess.js'
 
@@ -210,7 +210,7 @@ t.test('SIGTERM during startup aborts the startup task and shuts down as usual (
 t.test('a door\'s hold keeps the instance starting past the setup tick until released, with no timeout of its own', async (t) => {
   const graceful = createGraceful({ ...quiet(), startupTimeoutMs: 50 })
   t.teardown(async () => { await graceful.shutdown() })
-  const release = graceful[kHoldStartup]()
+  const release = holdStartup(graceful)
   await new Promise((resolve) => setTimeout(resolve, 150))
   t.equal(graceful.state, 'starting', 'still starting after the setup tick and past startupTimeoutMs')
   graceful.startup('late', Promise.resolve())

@@ -12,7 +12,7 @@
 import { createServer as createNodeServer, type IncomingMessage, type RequestListener, type ServerOptions, type ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { GracefulOptions, ProbeKind } from 'graceful-core'
-import { kAdoptRequest, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
+import { middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
 
 export type HonoGracefulOptions = GracefulOptions
 
@@ -34,7 +34,7 @@ export interface HonoGraceful extends MiddlewareGraceful<MiddlewareHandler<{ Bin
 
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
-  const graceful = middlewareDoor(options, (graceful): MiddlewareHandler<{ Bindings: NodeBindings }> => {
+  const graceful = middlewareDoor(options, (graceful, adopt): MiddlewareHandler<{ Bindings: NodeBindings }> => {
     async function answerProbe (c: Context, kind: ProbeKind): Promise<Response> {
       const answer = await graceful.probe(kind)
       return c.json(answer.body, answer.statusCode, answer.headers)
@@ -45,7 +45,7 @@ export function honoGraceful (options: HonoGracefulOptions = {}): HonoGraceful {
       // @hono/node-server (app.request() in tests, other runtimes).
       const env = c.env as Partial<NodeBindings> | undefined
       const incoming = env?.incoming
-      if (incoming !== undefined && env?.outgoing !== undefined) graceful[kAdoptRequest](incoming, env.outgoing)
+      if (incoming !== undefined && env?.outgoing !== undefined) adopt(incoming, env.outgoing)
       // node's request when there is one: c.req would build Hono's request object for every
       // request, which a handler that does not read it never pays for. Hono routes HEAD as GET and
       // drops the body itself.

@@ -8,7 +8,7 @@
  */
 import type { Context, Next } from 'koa'
 import type { GracefulOptions, ProbeKind } from 'graceful-core'
-import { kAdoptRequest, middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
+import { middlewareDoor, type MiddlewareGraceful } from 'graceful-core/door'
 
 export type KoaGracefulOptions = GracefulOptions
 
@@ -20,7 +20,7 @@ export type KoaGraceful = MiddlewareGraceful<KoaGracefulMiddleware>
 
 /** Creates the coordinator with its middleware. Options are validated here, before any server starts. */
 export function koaGraceful (options: KoaGracefulOptions = {}): KoaGraceful {
-  return middlewareDoor(options, (graceful) => {
+  return middlewareDoor(options, (graceful, adopt) => {
     // Answered through Koa's own response, so the application's outer middleware (logging,
     // metrics) sees probes like any route; Koa leaves the body out for HEAD.
     async function answerProbe (ctx: Context, kind: ProbeKind): Promise<void> {
@@ -35,7 +35,7 @@ export function koaGraceful (options: KoaGracefulOptions = {}): KoaGraceful {
       // Without attach(), the server is found from the first request. The method and URL are read
       // from node's request: what ctx.method and ctx.url return, without Koa's getters.
       const { req } = ctx
-      graceful[kAdoptRequest](req, ctx.res)
+      adopt(req, ctx.res)
       const kind = graceful.probeKind(req.method, req.url)
       return kind === undefined ? next() : answerProbe(ctx, kind)
     }

@@ -1,7 +1,7 @@
 import { constants } from 'node:os'
 import type { INestApplicationContext } from '@nestjs/common'
 import { Graceful } from 'graceful-core'
-import { bridgeFrameworkClose, kLogger } from 'graceful-core/door'
+import { bridgeFrameworkClose, loggerOf } from 'graceful-core/door'
 import { isAttached, markAttached } from './attached.js'
 
 /** What NestApplicationContext has besides its public interface (Nest 11 and 12). */
@@ -49,7 +49,7 @@ export function attachGraceful<App extends INestApplicationContext> (app: App): 
     await bridge.close(signal ?? 'app.close()')
   })
 
-  const warn = (message: string): void => graceful[kLogger].warn({}, message)
+  const warn = (message: string): void => loggerOf(graceful).warn({}, message)
   if (nest.shutdownCleanupRef !== undefined || (nest.shutdownCleanupRefs?.size ?? 0) > 0) {
     nest.unsubscribeFromProcessSignals?.()
     warn(IGNORED_SHUTDOWN_HOOKS)

@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import { type DynamicModule, type FactoryProvider, Global, Inject, Logger, Module, type ModuleMetadata, type NestModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core'
 import { createGraceful, Graceful, type GracefulOptions } from 'graceful-core'
-import { kHoldStartup, kLogger } from 'graceful-core/door'
+import { holdStartup, loggerOf } from 'graceful-core/door'
 import { isAttached } from './attached.js'
 import { addFastifyProbes, type FastifyLike } from './fastify-probes.js'
 
@@ -59,7 +59,7 @@ export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApp
           const existing = coordinators.get(host)
           if (existing !== undefined) {
             if (!sameOptions(existing.options, options)) {
-              existing.graceful[kLogger].warn({}, 'GracefulModule is imported more than once with different options: every import shares the first one\'s coordinator and options; import GracefulModule.forRoot() once, in the root module')
+              loggerOf(existing.graceful).warn({}, 'GracefulModule is imported more than once with different options: every import shares the first one\'s coordinator and options; import GracefulModule.forRoot() once, in the root module')
             }
             return existing.graceful
           }
@@ -67,7 +67,7 @@ export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApp
           coordinators.set(host, { graceful, options })
           // Nest 12 awaits imports between creating the providers and configuring the HTTP server:
           // the instance stays starting until Nest's init is over, not just one tick.
-          setupHolds.set(graceful, graceful[kHoldStartup]())
+          setupHolds.set(graceful, holdStartup(graceful))
           return graceful
         }
       }],
@@ -96,7 +96,7 @@ export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApp
     }
     server.once('listening', () => {
       if (isAttached(this.graceful)) return
-      this.graceful[kLogger].warn({}, 'nestjs-graceful: call attachGraceful(app) after NestFactory.create(); without it a signal drains the server but Nest\'s shutdown hooks (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) never run, and app.close() skips the drain')
+      loggerOf(this.graceful).warn({}, 'nestjs-graceful: call attachGraceful(app) after NestFactory.create(); without it a signal drains the server but Nest\'s shutdown hooks (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) never run, and app.close() skips the drain')
     })
   }
 

@@ -4,7 +4,7 @@
  * past its first arrays, and the goal is judged against the terminus row of the same protocol.
  */
 import t from 'tap'
-import { createConnectionLog, createLatencyLog, latencyResults, meetsGoal, windowStats } from '../bench/lib/latency.mjs'
+import { createConnectionLog, createLatencyLog, latencyResults, meetsGoal, pooledLatency, windowStats } from '../bench/lib/latency.mjs'
 
 const KINDS = ['ok', '5xx', 'reset']
 
@@ -24,7 +24,7 @@ t.test('windows by send time, fast requests that succeeded only, nearest rank', 
   t.same(windowStats(snap, 500, 600), { n: 0, p50: null, p99: null, max: null }, 'an empty window')
 })
 
-t.test('latencyResults: the two windows, their ratio, connections and a series', async (t) => {
+t.test('latencyResults: the windows, their ratio, connections and a series', async (t) => {
   const log = createLatencyLog(KINDS)
   for (let i = 0; i < 1000; i++) log.add(i, i < 990 ? 2 : 10, 'ok', 'proxy', false, 'v1')
   for (let i = 1000; i < 2000; i++) log.add(i, i < 1990 ? 3 : 12, 'ok', 'proxy', false, 'v1')
@@ -39,6 +39,10 @@ t.test('latencyResults: the two windows, their ratio, connections and a series',
   t.equal(r.series.bucketMs, 250)
   t.equal(r.series.n.length, 12, 'from 2 s before SIGTERM to the exit')
   t.equal(r.series.connects.reduce((a, b) => a + b, 0), 2)
+  t.equal(r.surge, undefined, 'no surge window unless asked for')
+  const withSurge = latencyResults(log.snapshot(), conns.list, { steady: [0, 500], surge: [500, 1000], rollout: [1000, 2000], origin: 1000, tailMs: 0 })
+  t.same([withSurge.steady.n, withSurge.surge?.n, withSurge.surge?.fromMs], [500, 500, -500], 'the surge: both pods serving, before SIGTERM')
+  t.equal(withSurge.p99Ratio, 1.5, 'the ratio stays rollout against steady')
 })
 
 t.test('the goal: p99 ratio, p50 against terminus of the same list, 0 failed', async (t) => {
@@ -46,4 +50,19 @@ t.test('the goal: p99 ratio, p50 against terminus of the same list, 0 failed', a
   const checks = meetsGoal([row('ours', 1.1, 2), row('slow', 1.5, 9, 3), row('@godaddy/terminus', 1, 3)], '@godaddy/terminus')
   t.same(checks[0], { variant: 'ours', p99: true, p50: true, failed: true })
   t.same(checks[1], { variant: 'slow', p99: false, p50: false, failed: false })
+})
+
+t.test('several rollouts of a row pooled: percentiles over every rollout\'s requests, failures summed, the goal judged on the pool', async (t) => {
+  const sorted = (from: number, count: number): Float64Array => Float64Array.from({ length: count }, (_, i) => from + i)
+  // Steady 1..100 ms in each; rollout 1..100 ms in the first and 101..200 ms in the second.
+  const runs = [
+    { failed: 0, latency: { p99Ratio: 1 }, samples: { steady: sorted(1, 100), rollout: sorted(1, 100) } },
+    { failed: 2, latency: { p99Ratio: 2 }, samples: { steady: sorted(1, 100), rollout: sorted(101, 100) } }
+  ]
+  const pooled = pooledLatency(runs)
+  t.same([pooled.rollouts, pooled.steady.n, pooled.steady.p99, pooled.rollout.p50, pooled.rollout.p99, pooled.failed], [2, 200, 99, 100, 198, 2])
+  t.equal(pooled.p99Ratio, 2, '198 ms against 99 ms')
+  t.same(pooled.ratios, [1, 2], 'each rollout\'s own ratio kept beside')
+  const row = { variant: 'ours', failed: 0, latency: { p99Ratio: 1, rollout: { p50: 1 }, pooled } }
+  t.same(meetsGoal([row], 'none')[0], { variant: 'ours', p99: false, p50: null, failed: false }, 'judged on the pool, not on the first rollout')
 })

@@ -2,6 +2,8 @@
 // (rendered by bench/report.mjs between the `bench:findings` markers): the prose around them says
 // what they mean and carries no figure of its own, so a rerun can never leave it behind.
 
+import { judgedLatency } from './latency.mjs'
+
 const n = (x) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x))
 const pct = (ratio, digits = 1) => `${(100 * ratio).toFixed(digits).replace(/^-(0\.0+)$/, '$1')} %`
 const range = (xs) => {
@@ -19,7 +21,7 @@ function rolling (results) {
   const timed = [...results.main, ...(results.tls ?? [])].filter((r) => !r.error && r.latency)
   if (timed.length) {
     lines.push('- **Latency, SIGTERM → exit against steady state** (fast requests that succeeded; p99 ratio, p50 steady → rollout): ' +
-      timed.map((r) => `${r.variant}: ${r.latency.p99Ratio === null ? '—' : r.latency.p99Ratio.toFixed(2)}×, ${r.latency.steady.p50} → ${r.latency.rollout.p50} ms`).join('; ') + '.')
+      timed.map((r) => ({ r, j: judgedLatency(r) })).map(({ r, j }) => `${r.variant}: ${j.p99Ratio === null ? '—' : j.p99Ratio.toFixed(2)}×, ${j.steady.p50} → ${j.rollout.p50} ms`).join('; ') + '.')
   }
   if (results.preStop?.length) {
     lines.push('- **Pre-stop window**: ' + results.preStop.filter((r) => !r.error)

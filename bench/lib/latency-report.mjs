@@ -44,7 +44,9 @@ export function latencyBlock (run, inOrder) {
     ...(run.updates ?? []).filter((u) => u.loadavg1m).map((u) => `\`--variant ${u.variant}\` ${u.loadavg1m.before.toFixed(1)} → ${u.loadavg1m.after.toFixed(1)}`)]
   const rows = list.flatMap(([, r]) => r)
   return [
-    `Steady state: the ${(c.steadyMs - c.settleMs) / 1000} s before SIGTERM, both pods in rotation (from ${c.settleMs / 1000} s after the new pod joined it); rollout: SIGTERM → the old pod's exit. ` +
+    `Steady state: the old pod serving alone for ${c.steadyMs / 1000} s after a ${c.warmupMs / 1000} s warm-up, before the new pod starts: a one-replica service as it runs before and after a rollout. ` +
+      `Both pods then serve for ${c.surgeMs / 1000} s (the surge; its p99 in "p99 both pods", where each pod has half the load). Rollout: SIGTERM → the old pod's exit. ` +
+      `The rows the goal compares are rolled out ${c.rollouts} times and their windows pooled ("rollouts"; each rollout's own ratio beside); "p99 both pods" and the connections are the first rollout's. ` +
       'Each request belongs to the window it was sent in; its latency runs from the send to the end of the response body, LB and direct requests together. ' +
       'Percentiles (nearest rank) of the fast requests (`GET /fast`) that succeeded; the failed ones are in the last column. ' +
       `Goal: p99 rollout ≤ ${P99_GOAL} × steady p99, p50 rollout no higher than terminus's (same protocol), 0 failed. ` +

@@ -61,11 +61,11 @@ const pick = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, 
 const r1 = (x) => (x === null ? null : Math.round(x * 10) / 10)
 
 /**
- * p50, p99 and max (ms) of the successful fast requests (GET /fast) sent in [from, to). Slow
- * requests (1–2 s by design) and failed ones are left out: failures are counted beside, and a
+ * The latencies (ms, ascending) of the successful fast requests (GET /fast) sent in [from, to).
+ * Slow requests (1–2 s by design) and failed ones are left out: failures are counted beside, and a
  * refused connect (a few ms) would only lower the percentiles.
  */
-export function windowStats (snap, from, to, { via, pod } = {}) {
+export function windowSamples (snap, from, to, { via, pod } = {}) {
   const okCode = snap.kinds.indexOf('ok')
   const podIndex = pod === undefined ? -1 : snap.pods.indexOf(pod)
   const picked = []
@@ -78,8 +78,32 @@ export function windowStats (snap, from, to, { via, pod } = {}) {
     if (pod !== undefined && snap.pod[i] !== podIndex) continue
     picked.push(snap.ms[i])
   }
-  const sorted = Float64Array.from(picked).sort()
-  return { n: sorted.length, p50: r1(pick(sorted, 0.5)), p99: r1(pick(sorted, 0.99)), max: r1(pick(sorted, 1)) }
+  return Float64Array.from(picked).sort()
+}
+
+const statsOf = (sorted) => ({ n: sorted.length, p50: r1(pick(sorted, 0.5)), p99: r1(pick(sorted, 0.99)), max: r1(pick(sorted, 1)) })
+const ratioOf = (steady, rollout) => (steady.p99 && rollout.p99 ? Math.round((rollout.p99 / steady.p99) * 100) / 100 : null)
+
+/** p50, p99 and max (ms) of the successful fast requests sent in [from, to) (see windowSamples). */
+export function windowStats (snap, from, to, filter) {
+  return statsOf(windowSamples(snap, from, to, filter))
+}
+
+/**
+ * Several rollouts of one row, pooled: each window's fast requests of every rollout together, so
+ * the p99 is one of a hundred-odd slowest requests rather than of a few dozen. `runs`: rollingRun()
+ * results with their `samples` ({ steady, rollout }, ascending).
+ */
+export function pooledLatency (runs) {
+  const pool = (window) => statsOf(Float64Array.from(runs.flatMap((run) => Array.from(run.samples[window]))).sort())
+  const steady = pool('steady')
+  const rollout = pool('rollout')
+  return { rollouts: runs.length, steady, rollout, p99Ratio: ratioOf(steady, rollout), ratios: runs.map((run) => run.latency.p99Ratio), failed: runs.reduce((n, run) => n + run.failed, 0) }
+}
+
+/** The figures a row is judged by: pooled over its rollouts when it has several, else its one rollout's. */
+export function judgedLatency (r) {
+  return r.latency?.pooled ?? r.latency
 }
 
 function connectionStats (conns, from, to) {
@@ -117,11 +141,12 @@ export function latencySeries (snap, conns, { origin, fromMs, toMs, bucketMs = 2
 }
 
 /**
- * The latency of one rolling run. `steady`: [from, to) before SIGTERM; `rollout`: SIGTERM to the old
- * pod's exit (performance clock). Per window: all fast requests, then split by route (LB, direct)
- * and by pod; the connections opened; and the ratio the goal is stated in (p99 rollout ÷ steady).
+ * The latency of one rolling run. `steady`: [from, to) of the old pod serving alone; `surge`
+ * (optional): both pods serving, before SIGTERM; `rollout`: SIGTERM to the old pod's exit
+ * (performance clock). Per window: all fast requests, then split by route (LB, direct) and by pod;
+ * the connections opened; and the ratio the goal is stated in (p99 rollout ÷ steady).
  */
-export function latencyResults (snap, conns, { steady, rollout, origin, tailMs = 1500 }) {
+export function latencyResults (snap, conns, { steady, surge = /** @type {number[] | undefined} */ (undefined), rollout, origin, tailMs = 1500 }) {
   const windowOf = ([from, to]) => ({
     fromMs: Math.round(from - origin),
     toMs: Math.round(to - origin),
@@ -133,34 +158,40 @@ export function latencyResults (snap, conns, { steady, rollout, origin, tailMs =
   })
   const s = windowOf(steady)
   const r = windowOf(rollout)
-  const ratio = s.p99 && r.p99 ? Math.round((r.p99 / s.p99) * 100) / 100 : null
+  const ratio = ratioOf(s, r)
   const series = latencySeries(snap, conns, { origin, fromMs: -2000, toMs: rollout[1] - origin + tailMs })
-  return { steady: s, rollout: r, p99Ratio: ratio, series }
+  return { steady: s, ...(surge ? { surge: windowOf(surge) } : {}), rollout: r, p99Ratio: ratio, series }
 }
 
 // The table (console and BENCHMARKS.md). The goal: p99 during the rollout ≤ 1.2 × steady p99, and
 // p50 during the rollout no higher than terminus's (same protocol), with 0 failed.
 export const P99_GOAL = 1.2
-export const latencyHeaders = ['variant', 'fast ok: steady / rollout', 'p50 steady ms', 'p99 steady ms', 'max steady ms',
-  'p50 rollout ms', 'p99 rollout ms', 'max rollout ms', 'p99 rollout ÷ steady', 'new connections: steady / rollout (per s)', 'failed']
+export const latencyHeaders = ['variant', 'rollouts', 'fast ok: steady / rollout', 'p50 steady ms', 'p99 steady ms', 'max steady ms', 'p99 both pods ms',
+  'p50 rollout ms', 'p99 rollout ms', 'max rollout ms', 'p99 rollout ÷ steady', 'each rollout\'s ratio', 'new connections: steady / rollout (per s)', 'failed']
 
+/** A row of the table: pooled over the row's rollouts when it has several; "both pods" and the connections are the first rollout's. */
 export function latencyRow (r) {
   const l = r.latency
   if (r.error || !l) return [r.variant, r.error ? 'error: ' + r.error.split('\n')[0].slice(0, 80) : 'not measured']
+  const j = judgedLatency(r)
   const perS = (w) => `${w.connections.count} (${w.connections.perSecond})`
-  return [r.variant, `${l.steady.n} / ${l.rollout.n}`, l.steady.p50, l.steady.p99, l.steady.max, l.rollout.p50, l.rollout.p99, l.rollout.max,
-    l.p99Ratio === null ? '—' : l.p99Ratio.toFixed(2), `${perS(l.steady)} / ${perS(l.rollout)}`, r.failed]
+  const ratio = (x) => (x === null ? '—' : x.toFixed(2))
+  return [r.variant, l.pooled?.rollouts ?? 1, `${j.steady.n} / ${j.rollout.n}`, j.steady.p50, j.steady.p99, j.steady.max, l.surge?.p99 ?? '—', j.rollout.p50, j.rollout.p99, j.rollout.max,
+    ratio(j.p99Ratio), l.pooled ? l.pooled.ratios.map(ratio).join(', ') : '—', `${perS(l.steady)} / ${perS(l.rollout)}`, l.pooled?.failed ?? r.failed]
 }
 
 /** The rows that meet the goal, by name, against the terminus row of the same list (one protocol). */
 export function meetsGoal (rows, terminusName) {
   const terminus = rows.find((r) => r.variant === terminusName && r.latency)
-  return rows.filter((r) => r.latency).map((r) => ({
-    variant: r.variant,
-    p99: r.latency.p99Ratio !== null && r.latency.p99Ratio <= P99_GOAL,
-    p50: terminus ? r.latency.rollout.p50 <= terminus.latency.rollout.p50 : null,
-    failed: r.failed === 0
-  }))
+  return rows.filter((r) => r.latency).map((r) => {
+    const j = judgedLatency(r)
+    return {
+      variant: r.variant,
+      p99: j.p99Ratio !== null && j.p99Ratio <= P99_GOAL,
+      p50: terminus ? j.rollout.p50 <= judgedLatency(terminus).rollout.p50 : null,
+      failed: (r.latency.pooled?.failed ?? r.failed) === 0
+    }
+  })
 }
 
 // What the machine was doing in each window: the runner's event-loop utilization (it runs the LB

@@ -12,6 +12,7 @@ import { buildParts, type Parts } from './parts.js'
 import { attachProcessManager } from './platform/process-manager.js'
 import { runShutdown } from './pipeline.js'
 import { onSignals } from './process-events.js'
+import { signalHandler } from './signals.js'
 import type { ProbeAnswer, ProbeKind, ProbeRequest, ProbeResponse } from './probes.js'
 import { probesFirst, type RequestListener } from './request-listener.js'
 import type {
@@ -41,9 +42,10 @@ export class Graceful {
 
   constructor (options?: GracefulOptions) {
     const parts = this.#parts = buildParts(this, options, { onStarted: () => { this.#onStarted() }, onStartupFailure: (reason) => { this.#onStartupFailure(reason) } })
-    this.#unsubscribeSignals = onSignals(parts.options.signals, this.#onSignal)
+    const onSignal = signalHandler(parts.signals, parts.lifecycle, () => this.#run !== undefined, (signal) => { void this.shutdown(signal) })
+    this.#unsubscribeSignals = onSignals(parts.options.signals, onSignal)
     // PM2 and node:cluster: 'ready' once running, the 'shutdown' message starts a run like a signal.
-    attachProcessManager(this, this.#onSignal)
+    attachProcessManager(this, onSignal)
     // OpenTelemetry, when @opentelemetry/api is installed: spans and metrics from the channels.
     enableTelemetry()
     registerInFlightSource(this)
@@ -261,19 +263,6 @@ export class Graceful {
   /** Requests this coordinator's servers are serving right now (probes excluded), for the in-flight gauge. */
   get [kInFlight] (): number {
     return this.#parts.servers.inFlight
-  }
-
-  /** A signal, or a process manager's `'shutdown'` message: a run that ends the process. */
-  #onSignal = (signal: string): void => {
-    const lifecycle = this.#parts.lifecycle
-    lifecycle.exitWhenStopped = true
-    const meaning = this.#parts.signals.receive(signal, this.#run !== undefined, lifecycle.phase ?? 'preStop')
-    if (meaning === 'start') {
-      void this.shutdown(signal)
-    } else if (meaning === 'force') {
-      lifecycle.forcedDuring = lifecycle.phase ?? 'preStop'
-      lifecycle.force.abort()
-    }
   }
 
   /** Startup is over: every startup task resolved and every added server listens. */

@@ -1,3 +1,4 @@
+import type { Lifecycle } from './lifecycle.js'
 import { foreignSignalListeners } from './process-events.js'
 import { PHASE_LABELS } from './report.js'
 import type { Logger, ShutdownPhase } from './types.js'
@@ -67,5 +68,24 @@ export class SignalPolicy {
     this.#logger.warn({ signal, listeners: count },
       `${count} other ${signal} listener(s) installed ${when}: they run alongside graceful's and usually close the server or exit before the pre-stop window and the drain; ` +
       'remove them (a framework\'s own shutdown hooks, such as NestJS app.enableShutdownHooks()), or start graceful with signals: [] and call shutdown() from your own handler')
+  }
+}
+
+/**
+ * What a signal, or a process manager's `'shutdown'` message, does to a coordinator: its run ends
+ * the process; the first starts the run (`start`), a later one that means force cuts the remaining
+ * waits of the phase under way.
+ */
+export function signalHandler (policy: SignalPolicy, lifecycle: Lifecycle, running: () => boolean, start: (signal: string) => void): (signal: string) => void {
+  return (signal) => {
+    lifecycle.exitWhenStopped = true
+    const phase = lifecycle.phase ?? 'preStop'
+    const meaning = policy.receive(signal, running(), phase)
+    if (meaning === 'start') {
+      start(signal)
+    } else if (meaning === 'force') {
+      lifecycle.forcedDuring = phase
+      lifecycle.force.abort()
+    }
   }
 }

@@ -17,7 +17,7 @@ export async function acceptQueuesSettled (drainers: readonly ServerDrainer[], u
     // setImmediate runs after the event loop's poll phase, where libuv accepts queued connections
     // (Node 20: one per iteration): if none was accepted there, the queue was empty.
     await new Promise((resolve) => setImmediate(resolve))
-    const settledAt = Math.max(0, ...drainers.map((d) => d.lastAcceptAt)) + SETTLE_MS
+    const settledAt = Math.max(0, ...drainers.map((d) => d.listener.lastAcceptAt)) + SETTLE_MS
     const now = performance.now()
     if (settledAt <= now || now >= until || force.aborted) return
     await sleepUntil(Math.min(settledAt, until), force)

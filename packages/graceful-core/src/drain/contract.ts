@@ -2,7 +2,6 @@
  * What every kind of drainable server offers the pipeline (Drainer), what it reports (its counts)
  * and what it asks of the coordinator (its watcher).
  */
-
 export interface DrainCounts {
   closedIdle: number
   closedAfterResponse: number
@@ -15,6 +14,14 @@ export interface DrainCounts {
   streamsEnded: number
   /** Connections (HTTP/2 sessions) accepted after the drain began, until the listener closed. */
   acceptedWhileClosing: number
+}
+
+/** When a drainer's listener stopped accepting, and whether the drain closed it (Drainer.listener). */
+export interface ListenerClose {
+  /** performance.now() when the listener stopped accepting, by our close or anyone else's. */
+  readonly closedAt: number | undefined
+  /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
+  readonly closedByOther: boolean
 }
 
 /** What a drainer asks of the coordinator. */
@@ -51,10 +58,8 @@ export interface Drainer {
   readonly inFlight: number
   /** Resolves when the listener is closed and no connection is left. */
   readonly closed: Promise<void>
-  /** performance.now() when the listener stopped accepting, by our close or anyone else's. */
-  readonly listenerClosedAt: number | undefined
-  /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
-  readonly listenerClosedByOther: boolean
+  /** When the listener stopped accepting, and by whom. */
+  readonly listener: ListenerClose
   announceClose (): void
   /** `spareUntil` (performance clock): no connection kept alive through pre-stop is left idle past it. */
   closeEveryConnection (spareUntil?: number): void

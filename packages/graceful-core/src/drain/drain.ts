@@ -57,14 +57,14 @@ export async function drain ({ drainers, webSockets, longLived, tasks, logger }:
     logger.warn({ destroyed, tasksAborted, upgradedDestroyed: upgraded, drainedMs: Math.round(performance.now() - start) },
       `${force.aborted ? 'drain cut by a second signal' : 'drain deadline reached'}; ${cutSummary(destroyed, tasksAborted)}${hint}`)
   }
-  const closes = drainers.flatMap((d) => (d.listenerClosedAt === undefined ? [] : [d.listenerClosedAt]))
+  const closes = drainers.flatMap((d) => (d.listener.closedAt === undefined ? [] : [d.listener.closedAt]))
   return {
     complete,
     startedAt: start,
     durationMs: performance.now() - start,
     tasksAborted,
     listenerClosedAt: closes.length === 0 ? start : Math.min(...closes),
-    listenerClosedBy: drainers.some((d) => d.listenerClosedByOther) ? 'other' : 'graceful'
+    listenerClosedBy: drainers.some((d) => d.listener.closedByOther) ? 'other' : 'graceful'
   }
 }
 

@@ -34,8 +34,7 @@ export interface FetchWatcher extends Omit<DrainWatcher, 'isProbe'> {
 export class FetchServerDrainer implements Drainer {
   readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, destroyed: 0, completed: 0, probesAnswered: 0, streamsEnded: 0, acceptedWhileClosing: 0 }
   readonly closed: Promise<void>
-  listenerClosedAt: number | undefined
-  listenerClosedByOther = false
+  readonly listener: { closedAt: number | undefined, closedByOther: boolean } = { closedAt: undefined, closedByOther: false }
   readonly #watcher: FetchWatcher
   /** Each server with the undo of the watch on its stop. */
   readonly #servers = new Map<NativeServer, () => void>()
@@ -53,10 +52,10 @@ export class FetchServerDrainer implements Drainer {
   add (server: NativeServer): void {
     if (this.#servers.has(server)) return
     this.#servers.set(server, onServerStop(server, () => {
-      this.listenerClosedAt ??= performance.now()
+      this.listener.closedAt ??= performance.now()
       if (this.#phase === 'closing') return
       // Someone else stopped it (a SIGTERM handler of the application's own): not taken for ours.
-      this.listenerClosedByOther = true
+      this.listener.closedByOther = true
       this.#watcher.onListenerClosedByOther()
     }))
   }
@@ -108,7 +107,7 @@ export class FetchServerDrainer implements Drainer {
   closeAndReap (): void {
     if (this.#phase === 'closing') return
     this.#phase = 'closing'
-    this.listenerClosedAt ??= performance.now()
+    this.listener.closedAt ??= performance.now()
     if (this.#servers.size === 0) {
       this.#watcher.logger.warn({}, 'fetchHandler() is in use but no server was added, so nothing stops listening: pass what Bun.serve() or Deno.serve() returned to graceful.addServer(server)')
     }

@@ -45,7 +45,7 @@ export type ListenerCloseMethod = 'backlog-0' | 'quiet-wait'
  * QUIET_MS (a test makes it long, so that only an accept can close the listener).
  */
 export async function closeListener (drainer: ServerDrainer, until: number, force: AbortSignal, quietMs = QUIET_MS): Promise<ListenerCloseMethod> {
-  drainer.countLateAccepts()
+  drainer.listener.countLateAccepts()
   const handle = listeningHandle(drainer.server)
   if (handle === undefined || handle.listen(0) !== 0) {
     await acceptQueuesSettled([drainer], until, force)

@@ -8,8 +8,9 @@ import type { DrainCounts, Drainer, DrainWatcher } from './contract.js'
 import { Http2Sessions } from './http2-sessions.js'
 import { IdleReaper } from './idle-reaper.js'
 import { closeListener as closeWhenQueueEmpty, type ListenerCloseMethod } from './listener-close.js'
+import { ListenerWatch } from './listener-watch.js'
 import { LongLivedTraffic } from './long-lived-traffic.js'
-import { announceCloseOn, type DrainableServer, isHttp1Server, nodeConnections, onListenerClose, stopListening } from './node-http.js'
+import { announceCloseOn, type DrainableServer, isHttp1Server, nodeConnections, stopListening } from './node-http.js'
 import { type Request, RequestsInProgress, type Response } from './requests.js'
 
 /**
@@ -24,14 +25,9 @@ import { type Request, RequestsInProgress, type Response } from './requests.js'
 export class ServerDrainer implements Drainer {
   readonly server: DrainableServer
   readonly counts: DrainCounts = { closedIdle: 0, closedAfterResponse: 0, destroyed: 0, completed: 0, probesAnswered: 0, streamsEnded: 0, acceptedWhileClosing: 0 }
-  /** performance.now() of the last accepted connection or HTTP/2 session. */
-  lastAcceptAt = 0
   /** Resolves when the listener is closed and no connection is left. */
   readonly closed: Promise<void>
-  /** performance.now() when the listener stopped accepting, by our close() or anyone else's. */
-  listenerClosedAt: number | undefined
-  /** True when something else (another SIGTERM handler, the application) closed the listener before the drain did. */
-  listenerClosedByOther = false
+  readonly listener: ListenerWatch
   readonly #watcher: DrainWatcher
   readonly #sockets = new ConnectedSockets()
   readonly #requests: RequestsInProgress
@@ -50,9 +46,7 @@ export class ServerDrainer implements Drainer {
    */
   #phase: 'open' | 'preStop' | 'draining' | 'closing' = 'open'
   #listenerClosed = false
-  #countingLateAccepts = false
   #resolveClosed: (() => void) | undefined
-  readonly #unwrapClose: () => void
 
   constructor (server: DrainableServer, watcher: DrainWatcher, { keepAliveInPreStop = true }: { keepAliveInPreStop?: boolean } = {}) {
     this.server = server
@@ -73,13 +67,7 @@ export class ServerDrainer implements Drainer {
       streamEnded: () => { this.counts.streamsEnded++ }
     })
     for (const socket of nodeConnections(server, 'all')) this.#sockets.add(socket)
-    this.#unwrapClose = onListenerClose(server, () => {
-      this.listenerClosedAt = performance.now()
-      if (this.#phase === 'closing') return
-      // Someone else closed it (NestJS enableShutdownHooks(), a library's SIGTERM handler): not taken for ours.
-      this.listenerClosedByOther = true
-      watcher.onListenerClosedByOther()
-    })
+    this.listener = new ListenerWatch(server, this.counts, () => this.#phase === 'closing', () => { watcher.onListenerClosedByOther() })
   }
 
   /** Requests in progress right now. */
@@ -173,7 +161,7 @@ export class ServerDrainer implements Drainer {
     emitter.off('request', this.#onRequest)
     this.#longLived.detach()
     this.#reaper.stop()
-    this.#unwrapClose()
+    this.listener.detach()
   }
 
   /** Takes over a request whose 'request' event fired before this drainer listened (an express middleware's first). */
@@ -181,13 +169,8 @@ export class ServerDrainer implements Drainer {
     if (!this.#requests.has(res)) this.#onRequest(req, res)
   }
 
-  /** The drain began: connections accepted from now on are counted (acceptedWhileClosing). */
-  countLateAccepts (): void {
-    this.#countingLateAccepts = true
-  }
-
   #onConnection = (socket: Socket): void => {
-    this.#accepted()
+    this.listener.accepted()
     this.#sockets.add(socket)
     if (this.#phase === 'open') {
       this.#sockets.sweepIfGrown()
@@ -230,13 +213,8 @@ export class ServerDrainer implements Drainer {
   }
 
   #onSession = (session: Http2Session): void => {
-    this.#accepted()
+    this.listener.accepted()
     this.#sessions.add(session)
-  }
-
-  #accepted (): void {
-    this.lastAcceptAt = performance.now()
-    if (this.#countingLateAccepts) this.counts.acceptedWhileClosing++
   }
 
   /**

@@ -43,6 +43,10 @@ t.test('latencyResults: the windows, their ratio, connections and a series', asy
   const withSurge = latencyResults(log.snapshot(), conns.list, { steady: [0, 500], surge: [500, 1000], rollout: [1000, 2000], origin: 1000, tailMs: 0 })
   t.same([withSurge.steady.n, withSurge.surge?.n, withSurge.surge?.fromMs], [500, 500, -500], 'the surge: both pods serving, before SIGTERM')
   t.equal(withSurge.p99Ratio, 1.5, 'the ratio stays rollout against steady')
+  t.equal(r.control, undefined, 'no control window unless asked for')
+  const withControl = latencyResults(log.snapshot(), conns.list, { steady: [0, 500], control: [500, 1000], rollout: [1000, 2000], origin: 1000, tailMs: 0 })
+  t.same([withControl.control?.n, withControl.control?.p99, withControl.controlRatio], [500, 10, 5], 'the control: the same pod alone after the steady window, its p99 against steady\'s')
+  t.equal(withControl.p99Ratio, 1.5, 'the control does not change the rollout\'s ratio')
 })
 
 t.test('the goal: p99 ratio, p50 against terminus of the same list, 0 failed', async (t) => {
@@ -56,13 +60,15 @@ t.test('several rollouts of a row pooled: percentiles over every rollout\'s requ
   const sorted = (from: number, count: number): Float64Array => Float64Array.from({ length: count }, (_, i) => from + i)
   // Steady 1..100 ms in each; rollout 1..100 ms in the first and 101..200 ms in the second.
   const runs = [
-    { failed: 0, latency: { p99Ratio: 1 }, samples: { steady: sorted(1, 100), rollout: sorted(1, 100) } },
-    { failed: 2, latency: { p99Ratio: 2 }, samples: { steady: sorted(1, 100), rollout: sorted(101, 100) } }
+    { failed: 0, latency: { p99Ratio: 1, controlRatio: 1 }, samples: { steady: sorted(1, 100), control: sorted(1, 100), rollout: sorted(1, 100) } },
+    { failed: 2, latency: { p99Ratio: 2, controlRatio: 0.5 }, samples: { steady: sorted(1, 100), control: sorted(1, 50), rollout: sorted(101, 100) } }
   ]
   const pooled = pooledLatency(runs)
   t.same([pooled.rollouts, pooled.steady.n, pooled.steady.p99, pooled.rollout.p50, pooled.rollout.p99, pooled.failed], [2, 200, 99, 100, 198, 2])
   t.equal(pooled.p99Ratio, 2, '198 ms against 99 ms')
   t.same(pooled.ratios, [1, 2], 'each rollout\'s own ratio kept beside')
+  t.same([pooled.control?.n, pooled.control?.p99, pooled.controlRatio, pooled.controlRatios], [150, 99, 1, [1, 0.5]], 'the controls pooled the same way')
+  t.equal(pooledLatency(runs.map((run) => ({ ...run, samples: { steady: run.samples.steady, rollout: run.samples.rollout } }))).control, undefined, 'no control without control samples')
   const row = { variant: 'ours', failed: 0, latency: { p99Ratio: 1, rollout: { p50: 1 }, pooled } }
   t.same(meetsGoal([row], 'none')[0], { variant: 'ours', p99: false, p50: null, failed: false }, 'judged on the pool, not on the first rollout')
 })

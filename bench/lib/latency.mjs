@@ -95,10 +95,19 @@ export function windowStats (snap, from, to, filter) {
  * results with their `samples` ({ steady, rollout }, ascending).
  */
 export function pooledLatency (runs) {
-  const pool = (window) => statsOf(Float64Array.from(runs.flatMap((run) => Array.from(run.samples[window]))).sort())
+  const pool = (window) => statsOf(Float64Array.from(runs.flatMap((run) => Array.from(run.samples[window] ?? []))).sort())
   const steady = pool('steady')
   const rollout = pool('rollout')
-  return { rollouts: runs.length, steady, rollout, p99Ratio: ratioOf(steady, rollout), ratios: runs.map((run) => run.latency.p99Ratio), failed: runs.reduce((n, run) => n + run.failed, 0) }
+  const control = pool('control')
+  return {
+    rollouts: runs.length,
+    steady,
+    rollout,
+    p99Ratio: ratioOf(steady, rollout),
+    ratios: runs.map((run) => run.latency.p99Ratio),
+    ...(control.n ? { control, controlRatio: ratioOf(steady, control), controlRatios: runs.map((run) => run.latency.controlRatio ?? null) } : {}),
+    failed: runs.reduce((n, run) => n + run.failed, 0)
+  }
 }
 
 /** The figures a row is judged by: pooled over its rollouts when it has several, else its one rollout's. */
@@ -141,12 +150,14 @@ export function latencySeries (snap, conns, { origin, fromMs, toMs, bucketMs = 2
 }
 
 /**
- * The latency of one rolling run. `steady`: [from, to) of the old pod serving alone; `surge`
+ * The latency of one rolling run. `steady`: [from, to) of the old pod serving alone; `control`
+ * (optional): the old pod still alone, right after, for about as long as a rollout lasts; `surge`
  * (optional): both pods serving, before SIGTERM; `rollout`: SIGTERM to the old pod's exit
  * (performance clock). Per window: all fast requests, then split by route (LB, direct) and by pod;
- * the connections opened; and the ratio the goal is stated in (p99 rollout ÷ steady).
+ * the connections opened; and the ratio the goal is stated in (p99 rollout ÷ steady), beside the
+ * same ratio of the control (p99 control ÷ steady): what the measure reads when nothing happens.
  */
-export function latencyResults (snap, conns, { steady, surge = /** @type {number[] | undefined} */ (undefined), rollout, origin, tailMs = 1500 }) {
+export function latencyResults (snap, conns, { steady, control = /** @type {number[] | undefined} */ (undefined), surge = /** @type {number[] | undefined} */ (undefined), rollout, origin, tailMs = 1500 }) {
   const windowOf = ([from, to]) => ({
     fromMs: Math.round(from - origin),
     toMs: Math.round(to - origin),
@@ -158,16 +169,17 @@ export function latencyResults (snap, conns, { steady, surge = /** @type {number
   })
   const s = windowOf(steady)
   const r = windowOf(rollout)
-  const ratio = ratioOf(s, r)
+  const c = control ? windowOf(control) : undefined
   const series = latencySeries(snap, conns, { origin, fromMs: -2000, toMs: rollout[1] - origin + tailMs })
-  return { steady: s, ...(surge ? { surge: windowOf(surge) } : {}), rollout: r, p99Ratio: ratio, series }
+  return { steady: s, ...(c ? { control: c, controlRatio: ratioOf(s, c) } : {}), ...(surge ? { surge: windowOf(surge) } : {}), rollout: r, p99Ratio: ratioOf(s, r), series }
 }
 
 // The table (console and BENCHMARKS.md). The goal: p99 during the rollout ≤ 1.2 × steady p99, and
 // p50 during the rollout no higher than terminus's (same protocol), with 0 failed.
 export const P99_GOAL = 1.2
 export const latencyHeaders = ['variant', 'rollouts', 'fast ok: steady / rollout', 'p50 steady ms', 'p99 steady ms', 'max steady ms', 'p99 both pods ms',
-  'p50 rollout ms', 'p99 rollout ms', 'max rollout ms', 'p99 rollout ÷ steady', 'each rollout\'s ratio', 'new connections: steady / rollout (per s)', 'failed']
+  'p50 rollout ms', 'p99 rollout ms', 'max rollout ms', 'p99 rollout ÷ steady', 'each rollout\'s ratio', 'no rollout: p99 control ÷ steady (each)',
+  'new connections: steady / rollout (per s)', 'failed']
 
 /** A row of the table: pooled over the row's rollouts when it has several; "both pods" and the connections are the first rollout's. */
 export function latencyRow (r) {
@@ -176,8 +188,9 @@ export function latencyRow (r) {
   const j = judgedLatency(r)
   const perS = (w) => `${w.connections.count} (${w.connections.perSecond})`
   const ratio = (x) => (x === null ? '—' : x.toFixed(2))
+  const control = j.controlRatio === undefined ? '—' : `${ratio(j.controlRatio)}${j.controlRatios ? ` (${j.controlRatios.map(ratio).join(', ')})` : ''}`
   return [r.variant, l.pooled?.rollouts ?? 1, `${j.steady.n} / ${j.rollout.n}`, j.steady.p50, j.steady.p99, j.steady.max, l.surge?.p99 ?? '—', j.rollout.p50, j.rollout.p99, j.rollout.max,
-    ratio(j.p99Ratio), l.pooled ? l.pooled.ratios.map(ratio).join(', ') : '—', `${perS(l.steady)} / ${perS(l.rollout)}`, l.pooled?.failed ?? r.failed]
+    ratio(j.p99Ratio), l.pooled ? l.pooled.ratios.map(ratio).join(', ') : '—', control, `${perS(l.steady)} / ${perS(l.rollout)}`, l.pooled?.failed ?? r.failed]
 }
 
 /** The rows that meet the goal, by name, against the terminus row of the same list (one protocol). */

@@ -84,6 +84,10 @@ export async function rollingRun (variant, cfg) {
     const steadyMark = await loadMark({ v1 })
     await sleep(cfg.steadyMs)
     const steadyEndMark = await loadMark({ v1 })
+    // The control: the old pod still alone, as long as a rollout lasts, compared with the steady
+    // window the way the rollout is.
+    await sleep(cfg.controlMs)
+    const controlEnd = performance.now()
     v2 = startNode(POD, [variant.kind, newPodOpts], { runtime: variant.runtime })
     const l2 = await v2.next('listening', 20_000)
     const v2ListeningAt = performance.now()
@@ -110,7 +114,7 @@ export async function rollingRun (variant, cfg) {
     load = null
     const report = v1.messages.find((m) => m.type === 'report')?.report ?? null
     const rel = (at) => (at === undefined ? null : Math.round(at - tTerm))
-    const windows = { steady: [steadyMark.at, steadyEndMark.at], surge: [v2InRotationAt, tTerm], rollout: [tTerm, exit.at] }
+    const windows = { steady: [steadyMark.at, steadyEndMark.at], control: cfg.controlMs > 0 ? [steadyEndMark.at, controlEnd] : undefined, surge: [v2InRotationAt, tTerm], rollout: [tTerm, exit.at] }
     const failedAt = (pod) => KINDS.reduce((n, k) => n + (k === 'ok' ? 0 : res.byPod[pod]?.[k] ?? 0), 0)
     return {
       variant: variant.name,
@@ -156,7 +160,7 @@ export async function rollingRun (variant, cfg) {
       failures: summarizeFailures(res.failures, tTerm),
       latency: latencyResults(res.latency, conns.list, { ...windows, origin: tTerm }),
       // For pooling several rollouts of a row (runRolling); not written to the results.
-      samples: { steady: windowSamples(res.latency, ...windows.steady), rollout: windowSamples(res.latency, ...windows.rollout) },
+      samples: Object.fromEntries(['steady', 'control', 'rollout'].filter((w) => windows[w]).map((w) => [w, windowSamples(res.latency, ...windows[w])])),
       cpu: { steady: loadBetween(steadyMark, steadyEndMark), rolloutStart: loadBetween(termMark, await preStopMark), rollout: loadBetween(termMark, exitMark) },
       v1OpenAtSigterm: v1Open
     }
@@ -201,6 +205,9 @@ export function rollingConfig (args) {
     tailMs: 2000,
     // The old pod alone, after the warm-up: the steady window (~1,000 fast requests a second).
     steadyMs: quick ? 3000 : 8000,
+    // Then the control: the old pod alone for about as long as graceful's rollout lasts (a 2 s
+    // pre-stop and the drain).
+    controlMs: quick ? 1500 : 3000,
     // Both pods in rotation before SIGTERM.
     surgeMs: quick ? 1500 : 3000,
     // Rolling updates per row the latency goal compares, their windows pooled (judgedByGoal).

@@ -17,7 +17,7 @@ const GRACEFUL = { preStopDelayMs: 3000, gracePeriodMs: 10_000 }
 
 export async function runRuntimes (args, { log }) {
   // SIGTERM 500 ms after the new pod joined, as these rows were measured (no latency window here).
-  const rolling = { ...rollingConfig({ ...args, lag: LAG_MS, duration: args.duration ?? (args.quick ? 6000 : 10_000), requests: args.requests ?? (args.quick ? 0 : 8000) }), steadyMs: 0, surgeMs: 500 }
+  const rolling = { ...rollingConfig({ ...args, lag: LAG_MS, duration: args.duration ?? (args.quick ? 6000 : 10_000), requests: args.requests ?? (args.quick ? 0 : 8000) }), steadyMs: 0, controlMs: 0, surgeMs: 500 }
   const storm = stormConfig({ ...args, shutdowns: args.shutdowns ?? 3 })
   const wanted = args.variant ? BENCH_RUNTIMES.filter((r) => r.includes(args.variant)) : BENCH_RUNTIMES
   const runs = []

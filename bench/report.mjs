@@ -62,7 +62,8 @@ const blocks = {
     const main = inOrder(r.results.main)
     const c = r.results.config
     const out = [
-      `${c.loops.proxyFast + c.loops.directFast} fast loops (GET /fast, ${c.rate} req/s together) and ${c.loops.proxySlow + c.loops.directSlow} slow loops (GET /slow, 1–2 s), half through the LB and half direct; readiness probed every ${c.probeIntervalMs} ms; at least ${c.durationMs / 1000} s of load per run and ${c.tailMs / 1000} s after the old pod exited; SIGKILL ${c.killAfterMs / 1000} s after SIGTERM.`,
+      `${c.loops.proxyFast + c.loops.directFast} fast loops (GET /fast, ${c.rate} req/s together) and ${c.loops.proxySlow + c.loops.directSlow} slow loops (GET /slow, 1–2 s), half through the LB and half direct; readiness probed every ${c.probeIntervalMs} ms; at least ${c.durationMs / 1000} s of load per run and ${c.tailMs / 1000} s after the old pod exited; SIGKILL ${c.killAfterMs / 1000} s after SIGTERM.` +
+        (c.rollouts > 1 ? ` The rows rolled out ${c.rollouts} times for the latency goal (graceful's and terminus's) show their first rollout here; the failed requests of all their rollouts are summed in the latency table below.` : ''),
       '',
       markdown(rollingHeaders, main.map(rollingRow)),
       '',

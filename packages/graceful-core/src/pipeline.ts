@@ -93,7 +93,8 @@ export async function runShutdown (parts: RunParts, reason: string): Promise<Shu
     lifecycle.setState('draining', from)
     startupGate.abort(lifecycle.shutdown.signal.reason)
     tasks.startCounting()
-    inFlightAtSignal = servers.announceClose()
+    // The connections open now leave over the pre-stop's minimum, not all at its first millisecond.
+    inFlightAtSignal = servers.announceClose(Math.min(options.preStopDelayMs, budget.preStopMs))
     logger.info({ reason, inFlight: inFlightAtSignal }, 'shutdown started; readiness reports draining')
     const { drainDeadline, cleanupDeadline } = deadlines(budget, t0)
 

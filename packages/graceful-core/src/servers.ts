@@ -108,10 +108,13 @@ export class ServerSet {
     this.#track(server).adoptRequest(req, res)
   }
 
-  /** Shutdown began: the connections open now announce `Connection: close` on their next response (ServerDrainer); returns the requests in flight. */
-  announceClose (): number {
+  /**
+   * Shutdown began: each connection open now announces `Connection: close` once, on its first
+   * response after its turn, the turns spread over `spreadMs` (CloseSchedule); returns the requests in flight.
+   */
+  announceClose (spreadMs = 0): number {
     const inFlight = this.inFlight
-    for (const drainer of this.drainers) drainer.announceClose()
+    for (const drainer of this.drainers) drainer.announceClose(spreadMs)
     return inFlight
   }
 

@@ -38,8 +38,9 @@ export interface DrainWatcher {
  * One kind of server the drain can stop: node:http, node:https and node:http2 servers
  * (ServerDrainer), or servers that call a fetch handler, Bun.serve() and Deno.serve()
  * (FetchServerDrainer). The pipeline calls, in this order:
- * - `announceClose()` (shutdown began): the connections open now announce `Connection: close` on
- *   their next response (node:http; the fetch drainer, which sees no connection, on every response);
+ * - `announceClose(spreadMs)` (shutdown began): each connection open now announces `Connection:
+ *   close` once, on its first response after its turn, the turns spread over `spreadMs` (node:http;
+ *   the fetch drainer, which sees no connection, on every response);
  * - `closeEveryConnection(spareUntil)` (the drain begins, before `drainSignal` aborts): every
  *   response from now on announces `Connection: close`, those the application ends on
  *   `drainSignal` included; a connection kept alive through pre-stop is ended once idle for a
@@ -60,7 +61,7 @@ export interface Drainer {
   readonly closed: Promise<void>
   /** When the listener stopped accepting, and by whom. */
   readonly listener: ListenerClose
-  announceClose (): void
+  announceClose (spreadMs?: number): void
   /** `spareUntil` (performance clock): no connection kept alive through pre-stop is left idle past it. */
   closeEveryConnection (spareUntil?: number): void
   endLongLived (spread?: (stream: object, end: () => void) => void): void

@@ -1,4 +1,5 @@
 import { LongLivedHolds } from './long-lived-holds.js'
+import { shuffle } from './shuffle.js'
 import type { Drainer } from './contract.js'
 import type { WebSocketCloser } from './websockets.js'
 
@@ -122,16 +123,6 @@ export class LongLivedSpread {
       fn()
     }, Math.max(0, moment - performance.now())).unref()
     this.#timers.add(timer)
-  }
-}
-
-/** Fisher–Yates: every order equally likely, so no client is always among the first closed. */
-function shuffle<T> (items: T[]): void {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    const item = items[i] as T
-    items[i] = items[j] as T
-    items[j] = item
   }
 }
 

@@ -77,14 +77,21 @@ export class ServerDrainer implements Drainer {
     return requests
   }
 
-  /** Shutdown began: `Connection: close` as CloseSchedule says, an in-flight response included if its headers are not sent yet. */
-  announceClose (): void {
+  /**
+   * Shutdown began: `Connection: close` as CloseSchedule says (the turns of the connections open now
+   * spread over `spreadMs`); a response in progress announces it at once, if its headers are not sent yet.
+   */
+  announceClose (spreadMs = 0): void {
     if (this.#phase !== 'open') return
     this.#phase = 'preStop'
-    this.#schedule.keepNewConnections()
     this.#sockets.sweep()
+    this.#schedule.keepNewConnections(spreadMs, this.#sockets)
     if (this.#requests.startTracking(this.#sockets)) (this.server as http.Server).prependListener('request', this.#onRequest)
-    for (const res of this.#requests.inProgress(this.#sockets)) this.#announceOn(res)
+    for (const res of this.#requests.inProgress(this.#sockets)) {
+      this.#announceOn(res)
+      // A connection busy at the signal leaves through the response in progress: its turn is now.
+      announceCloseOn(res)
+    }
   }
 
   /** The drain begins (see LongLivedTraffic.end()). Apart from closeAndReap(): not after the queue settled. */

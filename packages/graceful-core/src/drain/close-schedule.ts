@@ -63,8 +63,9 @@ export class CloseSchedule {
   /**
    * How long the socket of an ended response may stay idle before the drain ends it: a response
    * that kept its socket alive through pre-stop (accepted then, or open at the signal before its
-   * turn) leaves it idle for KEPT_ALIVE_IDLE_MS, undefined for any other. Judged by what the response said, not by the phase now: its client took a keep-alive
-   * head, written before the drain began, as leave to send again.
+   * turn) leaves it idle for KEPT_ALIVE_IDLE_MS, undefined for any other. Judged by what the
+   * response said, not by the phase now: its client took a keep-alive head, written before the
+   * drain began, as leave to send again.
    */
   idleMsAfter (res: Response): number | undefined {
     const socket = res.req.socket as Socket

@@ -85,13 +85,12 @@ export class ServerDrainer implements Drainer {
     if (this.#phase !== 'open') return
     this.#phase = 'preStop'
     this.#sockets.sweep()
-    this.#schedule.keepNewConnections(spreadMs, this.#sockets)
     if (this.#requests.startTracking(this.#sockets)) (this.server as http.Server).prependListener('request', this.#onRequest)
-    for (const res of this.#requests.inProgress(this.#sockets)) {
-      this.#announceOn(res)
-      // A connection busy at the signal leaves through the response in progress: its turn is now.
-      announceCloseOn(res)
-    }
+    const inProgress = [...this.#requests.inProgress(this.#sockets)]
+    // A connection busy at the signal takes no turn: it leaves through the response in progress.
+    const busy = new Set(inProgress.map((res) => res.req.socket))
+    this.#schedule.keepNewConnections(spreadMs, [...this.#sockets].filter((socket) => !busy.has(socket)))
+    for (const res of inProgress) this.#announceOn(res)
   }
 
   /** The drain begins (see LongLivedTraffic.end()). Apart from closeAndReap(): not after the queue settled. */

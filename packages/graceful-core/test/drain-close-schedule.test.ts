@@ -38,7 +38,7 @@ t.test('the connections open at the signal take turns over the spread: the first
   const open = sockets(4)
   const schedule = new CloseSchedule(server, true)
   // Turns at 0, 5, 10 and 15 s: only the first is due now.
-  schedule.keepNewConnections(20_000, open)
+  schedule.keepNewConnections(20_000, [], open)
   const now = announces(schedule, open)
   t.equal(now.filter(Boolean).length, 1, 'one connection leaves at once')
   const kept = open.filter((_, i) => now[i] === false)
@@ -53,7 +53,7 @@ t.test('the connections open at the signal take turns over the spread: the first
 t.test('every turn has come once the spread is over', async (t) => {
   const open = sockets(4)
   const schedule = new CloseSchedule(server, true)
-  schedule.keepNewConnections(40, open)
+  schedule.keepNewConnections(40, [], open)
   await sleep(60)
   t.same(announces(schedule, open), [true, true, true, true], 'each connection open at the signal leaves through its next response')
   const res = response(open[0] as Socket)
@@ -61,12 +61,19 @@ t.test('every turn has come once the spread is over', async (t) => {
   t.equal(schedule.idleMsAfter(res), undefined, 'a response that announced the close leaves no socket kept alive')
 })
 
+t.test('the connections with a request in flight take the first turns', async (t) => {
+  const [busy, ...idle] = sockets(4) as [Socket, ...Socket[]]
+  const schedule = new CloseSchedule(server, true)
+  schedule.keepNewConnections(20_000, [busy], idle)
+  t.same(announces(schedule, [busy, ...idle]), [true, false, false, false], 'a lone request in flight leaves through its response; the idle ones wait for their turns')
+})
+
 t.test('the turns come in random order', async (t) => {
   const open = sockets(4)
   const first = new Set<Socket>()
   for (let run = 0; run < 50; run++) {
     const schedule = new CloseSchedule(server, true)
-    schedule.keepNewConnections(20_000, open)
+    schedule.keepNewConnections(20_000, [], open)
     first.add(open[announces(schedule, open).indexOf(true)] as Socket)
   }
   t.ok(first.size > 1, `no connection is always the first to leave (${first.size} different firsts in 50 runs)`)
@@ -75,7 +82,7 @@ t.test('the turns come in random order', async (t) => {
 t.test('no spread: each connection open at the signal leaves through its next response; one accepted during pre-stop stays until the drain', async (t) => {
   const open = sockets(3)
   const schedule = new CloseSchedule(server, true)
-  schedule.keepNewConnections(0, open)
+  schedule.keepNewConnections(0, [], open)
   t.same(announces(schedule, open), [true, true, true])
   const [accepted] = sockets(1) as [Socket]
   schedule.accepted(accepted)
@@ -87,7 +94,7 @@ t.test('no spread: each connection open at the signal leaves through its next re
 t.test('without keep-alive in pre-stop (a cluster worker) every response announces the close from the signal on', async (t) => {
   const open = sockets(3)
   const schedule = new CloseSchedule(server, false)
-  schedule.keepNewConnections(20_000, open)
+  schedule.keepNewConnections(20_000, [], open)
   const [accepted] = sockets(1) as [Socket]
   schedule.accepted(accepted)
   t.same(announces(schedule, [...open, accepted]), [true, true, true, true])

@@ -8,8 +8,8 @@ import { shuffle } from './shuffle.js'
  * (keepNewConnections()) each connection open then leaves once, through its first response after
  * its turn: the turns come in random order, evenly over the pre-stop's minimum (the first at once),
  * so the reconnects do not all come at once (over TLS, a burst of handshakes) and those after the
- * load balancer caught up go to another instance instead of straight back here (one busy at the
- * signal takes no turn and leaves through the response in progress). The connections
+ * load balancer caught up go to another instance instead of straight back here (the connections
+ * busy at the signal take the first turns). The connections
  * accepted during pre-stop stay keep-alive until the drain begins (closeAll()), from when every
  * response announces the close: a client that reconnects to this instance while its load balancer
  * has not caught up does not pay a new connection (a TLS handshake) per request. Without
@@ -32,14 +32,14 @@ export class CloseSchedule {
   }
 
   /**
-   * Pre-stop began: connections accepted from now on are kept alive until closeAll(); the idle ones
-   * open now (`openNow`) take their turns to leave over `spreadMs` (0: each through its next
-   * response); any other open connection leaves through its next response.
+   * Pre-stop began: connections accepted from now on are kept alive until closeAll(); those open
+   * now take their turns to leave over `spreadMs` (0: each through its next response), the ones
+   * with a request in flight (`busy`) first, so a lone request in flight leaves through its response.
    */
-  keepNewConnections (spreadMs = 0, openNow: Iterable<Socket> = []): void {
+  keepNewConnections (spreadMs = 0, busy: Iterable<Socket> = [], idle: Iterable<Socket> = []): void {
     this.#keeping = this.#keepAliveInPreStop
     if (!this.#keeping || spreadMs <= 0) return
-    const sockets = shuffle([...openNow])
+    const sockets = [...shuffle([...busy]), ...shuffle([...idle])]
     const start = performance.now()
     sockets.forEach((socket, i) => { this.#turns.set(socket, start + (spreadMs * i) / sockets.length) })
   }

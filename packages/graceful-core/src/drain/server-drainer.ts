@@ -87,9 +87,8 @@ export class ServerDrainer implements Drainer {
     this.#sockets.sweep()
     if (this.#requests.startTracking(this.#sockets)) (this.server as http.Server).prependListener('request', this.#onRequest)
     const inProgress = [...this.#requests.inProgress(this.#sockets)]
-    // A connection busy at the signal takes no turn: it leaves through the response in progress.
-    const busy = new Set(inProgress.map((res) => res.req.socket))
-    this.#schedule.keepNewConnections(spreadMs, [...this.#sockets].filter((socket) => !busy.has(socket)))
+    const busy = new Set(inProgress.map((res) => res.req.socket as Socket))
+    this.#schedule.keepNewConnections(spreadMs, busy, [...this.#sockets].filter((socket) => !busy.has(socket)))
     for (const res of inProgress) this.#announceOn(res)
   }
 

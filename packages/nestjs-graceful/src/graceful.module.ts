@@ -4,6 +4,7 @@ import { HttpAdapterHost } from '@nestjs/core'
 import { createGraceful, Graceful, type GracefulOptions } from 'graceful-core'
 import { holdStartup, loggerOf } from 'graceful-core/door'
 import { isAttached } from './attached.js'
+import { addExpressProbes } from './express-probes.js'
 import { addFastifyProbes, type FastifyLike } from './fastify-probes.js'
 
 export type NestGracefulOptions = GracefulOptions
@@ -77,7 +78,7 @@ export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApp
 
   /**
    * Nest calls this while it sets up the HTTP adapter, before its own middleware and routes. On
-   * express the probes are a middleware ahead of Nest's own; on fastify they are fastify routes
+   * express the probes are answered before Nest's express app (addExpressProbes); on fastify they are fastify routes
    * (onApplicationBootstrap). Either way no guard or interceptor stands in their way, and they are
    * outside any global prefix, where Kubernetes looks for them.
    */
@@ -88,11 +89,7 @@ export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApp
     this.graceful.addServer(server)
     if (adapter.getType() !== 'fastify' && !probesServed.has(this.graceful)) {
       probesServed.add(this.graceful)
-      // express hands middleware node's request and response, extended. originalUrl: express
-      // strips a mount path from url.
-      adapter.use((req: { method?: string, url?: string, originalUrl?: string }, res: Parameters<Graceful['handleProbe']>[1], next: () => void) => {
-        if (!this.graceful.handleProbe({ method: req.method, url: req.originalUrl ?? req.url }, res)) next()
-      })
+      addExpressProbes(this.graceful, server, adapter)
     }
     server.once('listening', () => {
       if (isAttached(this.graceful)) return

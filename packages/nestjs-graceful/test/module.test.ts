@@ -5,6 +5,7 @@
  * functions, the way TypeScript's emit calls them.
  */
 import 'reflect-metadata'
+import http from 'node:http'
 import t from 'tap'
 import { Controller, Get, Inject, Injectable, type LoggerService, Module, type ModuleMetadata } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
@@ -120,6 +121,54 @@ t.test('forRootAsync builds the options from injected providers; the probes stay
   t.equal((await get(port, '/ready')).status, 404, 'the default path is not served')
   t.equal((await get(port, '/health')).status, 200, 'the probes answer outside the global prefix')
   t.equal((await get(port, '/api/hello')).body, 'hello', 'the application\'s routes keep the prefix')
+})
+
+t.test('on the express platform the probes are answered before Nest\'s express app: its middleware and routes see only the other requests', async (t) => {
+  class Hello { hello (): string { return 'hello' } }
+  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
+  Controller()(Hello)
+  const app = await NestFactory.create(moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)], controllers: [Hello] }), new ExpressAdapter(), { logger: false })
+  t.teardown(() => app.close())
+  const seen: string[] = []
+  // An application middleware that rejects what it has not let through: it must never see a probe.
+  app.use((req: { url: string }, res: { statusCode: number, end: () => void }, next: () => void) => {
+    seen.push(req.url)
+    if (req.url === '/hello') next()
+    else { res.statusCode = 401; res.end() }
+  })
+  const graceful = attachGraceful(app)
+  await app.listen(0, '127.0.0.1')
+  const port = app.getHttpServer().address().port
+  t.equal((await get(port, '/health')).status, 200, 'liveness')
+  t.equal((await get(port, '/ready?verbose')).status, 200, 'readiness, with a query string')
+  const head = await request(`http://127.0.0.1:${port}/ready`, { method: 'HEAD', reset: true })
+  await head.body.dump()
+  t.equal(head.statusCode, 200, 'HEAD on a probe path')
+  t.equal((await get(port, '/hello')).body, 'hello', 'the application\'s route')
+  t.equal((await get(port, '/other')).status, 401, 'its middleware still rejects')
+  t.same(seen, ['/hello', '/other'], 'the middleware saw no probe')
+  void graceful.shutdown('test')
+  t.equal((await get(port, '/ready')).status, 503, 'readiness fails once shutdown began')
+})
+
+t.test('on the express platform, a server that does not call the express app itself still answers the probes, through a middleware', async (t) => {
+  class Hello { hello (): string { return 'hello' } }
+  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
+  Controller()(Hello)
+  // An adapter whose server puts its own listener in front of the express app.
+  class WrappingAdapter extends ExpressAdapter {
+    override initHttpServer (): void {
+      const app = this.getInstance<(req: http.IncomingMessage, res: http.ServerResponse) => void>()
+      this.httpServer = http.createServer((req, res) => { app(req, res) })
+    }
+  }
+  const app = await NestFactory.create(moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)], controllers: [Hello] }), new WrappingAdapter(), { logger: false })
+  t.teardown(() => app.close())
+  attachGraceful(app)
+  await app.listen(0, '127.0.0.1')
+  const port = app.getHttpServer().address().port
+  t.equal((await get(port, '/ready')).status, 200, 'readiness')
+  t.equal((await get(port, '/hello')).body, 'hello', 'the application\'s route')
 })
 
 t.test('a bad option fails the application\'s creation, naming the option', async (t) => {

@@ -42,6 +42,32 @@ function failureLines (runs) {
   return lines.length ? lines.join('\n') : '- none: every request of every run succeeded.'
 }
 
+/**
+ * The bytes added per request on every Node the bench measured: this one's rows beside those of
+ * the other supported Nodes (`bytesOnRuntimes`), one row per door and shape.
+ */
+function bytesOnEveryNode (r, pct) {
+  const measured = (r.results.bytesOnRuntimes ?? []).filter((x) => !x.skipped)
+  if (measured.length === 0) return []
+  const nodes = [{ version: r.machine.node.replace(/^v/, ''), doors: r.results.doors }, ...measured]
+  const cell = (added, ratio) => added === undefined ? '—' : `${added >= 0 ? '+' : ''}${added} (${pct(ratio - 1)})`
+  const shapes = [
+    ['with graceful', (d) => cell(d.bytesAdded, d.bytesRatio)],
+    ['one empty middleware, for comparison', (d) => d.bytesMedian.passthrough === undefined ? undefined : cell(d.bytesMedian.passthrough - d.bytesMedian.bare, d.bytesMedian.passthrough / d.bytesMedian.bare)],
+    ['request-listener shape', (d) => d.listenerBytesAdded === undefined ? undefined : cell(d.listenerBytesAdded, d.listenerBytesRatio)]
+  ]
+  const rows = nodes[0].doors.flatMap(({ door }) => shapes.map(([shape, of]) => [door, shape, ...nodes.map((n) => of(n.doors.find((d) => d.door === door)))])
+    .filter((row) => row.slice(2).some((x) => x !== undefined)))
+  return [
+    '',
+    `Bytes added per request on every Node measured (B, median of ${r.results.config.allocRounds} rounds of ${r.results.config.allocRequests.toLocaleString('en')} requests each; ` +
+      'the other Nodes installed as `node scripts/runtimes.mjs` does):',
+    '',
+    markdown(['door', 'shape', ...nodes.map((n) => `Node ${n.version}`)], rows.map((row) => row.map((x) => x ?? '—'))),
+    ...(r.results.bytesOnRuntimes ?? []).filter((x) => x.skipped).map((x) => `\n${x.runtime} skipped: ${x.skipped}`)
+  ]
+}
+
 const blocks = {
   machine () {
     const runs = ['rolling', 'overhead', 'idle', 'memory', 'connect-storm', 'proxies', 'websockets', 'ws-spread', 'single-host', 'runtimes', 'instructions'].map(load).filter(Boolean)
@@ -126,7 +152,8 @@ const blocks = {
           d.bytesMedian.bare, d.bytesMedian.graceful, `**${d.bytesAdded}** (${pct(d.bytesRatio - 1)})`, d.bytesAddedOverPassthrough ?? '—',
           d.listenerBytesAdded === undefined ? '—' : `**${d.listenerBytesAdded}** (${pct(d.listenerBytesRatio - 1)})`])),
       '',
-      'Rounds (req/s): ' + r.results.doors.map((d) => `${d.door} bare ${d.rps.bare.join(' ')}; graceful ${d.rps.graceful.join(' ')}`).join(' — ')
+      'Rounds (req/s): ' + r.results.doors.map((d) => `${d.door} bare ${d.rps.bare.join(' ')}; graceful ${d.rps.graceful.join(' ')}`).join(' — '),
+      ...bytesOnEveryNode(r, pct)
     ].join('\n')
   },
   idle () {

@@ -35,9 +35,10 @@ function hookExit () {
 }
 
 function runtimeProgram (runtime, path, nodeArgs) {
-  if (nodeArgs.length > 0) throw new Error(`node arguments (${nodeArgs.join(' ')}) cannot be passed to runtime ${runtime}`)
+  // Node's flags go before the script on every Node; Bun and Deno take other flags.
+  if (nodeArgs.length > 0 && !runtime.startsWith('node')) throw new Error(`node arguments (${nodeArgs.join(' ')}) cannot be passed to runtime ${runtime}`)
   const { command, args } = runtimeCommand(runtime, path)
-  return [command, ...args]
+  return [command, ...nodeArgs, ...args]
 }
 
 /**

@@ -35,7 +35,15 @@ function rolling (results) {
 
 const overhead = (results) => ['- **Hot-path overhead** (median of paired req/s ratios; bytes allocated per request added): ' +
   results.doors.map((d) => `${d.door} ${pct(d.ratio.median)}, ${signedBytes(d.bytesAdded, d.bytesRatio)}` +
-    (d.listenerBytesAdded === undefined ? '' : ` (request-listener shape ${signedBytes(d.listenerBytesAdded, d.listenerBytesRatio)})`)).join('; ') + '.']
+    (d.listenerBytesAdded === undefined ? '' : ` (request-listener shape ${signedBytes(d.listenerBytesAdded, d.listenerBytesRatio)})`)).join('; ') + '.',
+  ...bytesOnOtherNodes(results)]
+const bytesOnOtherNodes = (results) => {
+  const nodes = (results.bytesOnRuntimes ?? []).filter((x) => !x.skipped)
+  if (nodes.length === 0) return []
+  const share = (d) => `${pct(d.bytesRatio - 1)}${d.listenerBytesRatio === undefined ? '' : ` (${pct(d.listenerBytesRatio - 1)})`}`
+  return [`- **Bytes added per request on Node ${nodes.map((x) => x.version).join(' / ')}** (request-listener shape in brackets): ` +
+    results.doors.map(({ door }) => `${door} ${nodes.map((x) => share(x.doors.find((d) => d.door === door))).join(' / ')}`).join('; ') + '.']
+}
 const signedBytes = (added, ratio) => `${added >= 0 ? '+' : ''}${n(added)} B (${pct(ratio - 1)})`
 
 const idle = (results) => ['- **Idle keep-alive sockets** (median exit time, graceful / the framework\'s own close()): ' +

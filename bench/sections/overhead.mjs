@@ -1,9 +1,11 @@
 // Hot-path overhead of every door: the same framework app with and without graceful
 // (bench/lib/hot-path-server.mjs), one door at a time. Throughput: many short rounds that alternate
 // bare and graceful, the order flipped every round; the ratio of each round pair gives the spread.
-// Allocation: JS heap bytes per request over a fixed number of requests, which CPU noise cannot move.
+// Allocation: JS heap bytes per request over a fixed number of requests, which CPU noise cannot move;
+// measured again on Node 22, 24 and 26 (what V8 allocates per request differs between versions).
 // With two CPUs or more the servers run on CPU 1 and the load generator on CPU 0, so neither
 // steals the other's time slices.
+import { installRuntimes, RUNTIMES } from '../../scripts/runtimes.mjs'
 import { pinnable, startNode, sleep } from '../lib/children.mjs'
 import { table, median, round } from '../lib/table.mjs'
 
@@ -25,12 +27,18 @@ function configOf (args) {
     allocRounds: args.quick ? 1 : 3,
     allocRequests: 20_000,
     allocConnections: 10,
+    // The other supported Nodes, bytes only (installed on demand; skipped with a line when they cannot be).
+    bytesRuntimes: args.quick ? [] : ['node22', 'node24', 'node26'],
     path: '/fast',
     pinned: pinnable()
   }
 }
 
-async function measureDoor (door, config, log) {
+/**
+ * Runs `measure({ sides, servers, load, ask })` with one server per side of `door` listening (on
+ * `runtime`, default this Node), and stops them afterwards, even when it fails.
+ */
+async function withServers (door, config, runtime, measure) {
   const cpu = (n) => (config.pinned ? n : undefined)
   const servers = {}
   const load = async (port, options) => {
@@ -42,12 +50,21 @@ async function measureDoor (door, config, log) {
     return servers[side].next(answer, 10_000)
   }
   try {
-    // The middleware doors' bytes are also measured with one empty middleware and in the request-listener shape.
-    const sides = MIDDLEWARE_DOORS.has(door) ? ['bare', 'graceful', 'passthrough', 'listener'] : ['bare', 'graceful']
+    const sides = sidesOf(door)
     for (const side of sides) {
-      servers[side] = startNode(SERVER, [door, side], { nodeArgs: ['--expose-gc'], cpu: cpu(1) })
+      servers[side] = startNode(SERVER, [door, side], { nodeArgs: ['--expose-gc'], cpu: cpu(1), runtime })
       servers[side].port = (await servers[side].next('listening', 30_000)).port
     }
+    return await measure({ sides, servers, load, ask })
+  } finally {
+    for (const server of Object.values(servers)) server.kill('SIGKILL')
+    await Promise.all(Object.values(servers).map((s) => s.exited))
+    await sleep(200)
+  }
+}
+
+function measureDoor (door, config, log) {
+  return withServers(door, config, undefined, async ({ sides, servers, load, ask }) => {
     for (const side of ['bare', 'graceful']) await load(servers[side].port, { durationMs: config.warmupMs, connections: config.connections })
     const rps = { bare: [], graceful: [] }
     const cpuUsPerReq = { bare: [], graceful: [] }
@@ -61,27 +78,38 @@ async function measureDoor (door, config, log) {
         cpuUsPerReq[side].push(round((c1.user + c1.system - c0.user - c0.system) / r.ok, 2))
       }
     }
-    const bytesPerRequest = Object.fromEntries(sides.map((side) => [side, []]))
-    for (let i = 0; i < config.allocRounds; i++) {
-      for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
-        await load(servers[side].port, { durationMs: config.warmupMs / 2, connections: config.connections })
-        await ask(side, 'alloc-start', 'alloc-started')
-        const r = await load(servers[side].port, { requests: config.allocRequests, durationMs: 120_000, connections: config.allocConnections })
-        const { bytes } = await ask(side, 'alloc-stop', 'alloc')
-        bytesPerRequest[side].push(Math.round(bytes / (r.ok + r.bad)))
-      }
+    return summarise(door, rps, cpuUsPerReq, await measureBytes(servers, sides, config, load, ask))
+  })
+}
+
+/** The bytes alone, on another Node: what V8 allocates per request differs between its versions. */
+function measureDoorBytesOn (runtime, door, config) {
+  return withServers(door, config, runtime, async ({ sides, servers, load, ask }) => {
+    for (const side of sides) await load(servers[side].port, { durationMs: config.warmupMs, connections: config.connections })
+    return { door, ...summariseBytes(await measureBytes(servers, sides, config, load, ask)) }
+  })
+}
+
+/** The middleware doors' bytes are also measured with one empty middleware and in the request-listener shape. */
+const sidesOf = (door) => MIDDLEWARE_DOORS.has(door) ? ['bare', 'graceful', 'passthrough', 'listener'] : ['bare', 'graceful']
+
+/** JS heap bytes per request of each side's server: a fixed number of requests after a short warm-up, rounds alternated. */
+async function measureBytes (servers, sides, config, load, ask) {
+  const bytesPerRequest = Object.fromEntries(sides.map((side) => [side, []]))
+  for (let i = 0; i < config.allocRounds; i++) {
+    for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+      await load(servers[side].port, { durationMs: config.warmupMs / 2, connections: config.connections })
+      await ask(side, 'alloc-start', 'alloc-started')
+      const r = await load(servers[side].port, { requests: config.allocRequests, durationMs: 120_000, connections: config.allocConnections })
+      const { bytes } = await ask(side, 'alloc-stop', 'alloc')
+      bytesPerRequest[side].push(Math.round(bytes / (r.ok + r.bad)))
     }
-    return summarise(door, rps, cpuUsPerReq, bytesPerRequest)
-  } finally {
-    for (const server of Object.values(servers)) server.kill('SIGKILL')
-    await Promise.all(Object.values(servers).map((s) => s.exited))
-    await sleep(200)
   }
+  return bytesPerRequest
 }
 
 function summarise (door, rps, cpuUsPerReq, bytesPerRequest) {
   const ratios = rps.bare.map((bare, i) => rps.graceful[i] / bare)
-  const bytes = Object.fromEntries(Object.entries(bytesPerRequest).map(([side, runs]) => [side, median(runs)]))
   return {
     door,
     rps,
@@ -90,6 +118,13 @@ function summarise (door, rps, cpuUsPerReq, bytesPerRequest) {
     ratioOfMedians: round(median(rps.graceful) / median(rps.bare), 4),
     cpuUsPerReq,
     cpuRatio: round(median(cpuUsPerReq.bare) / median(cpuUsPerReq.graceful), 4),
+    ...summariseBytes(bytesPerRequest)
+  }
+}
+
+function summariseBytes (bytesPerRequest) {
+  const bytes = Object.fromEntries(Object.entries(bytesPerRequest).map(([side, runs]) => [side, median(runs)]))
+  return {
     bytesPerRequest,
     bytesMedian: bytes,
     bytesAdded: Math.round(bytes.graceful - bytes.bare),
@@ -109,6 +144,24 @@ export async function runOverhead (args, { log }) {
     const row = await measureDoor(door, config, log)
     results.doors.push(row)
     log(`overhead: ${door} req/s bare ${row.rps.bare.join(' ')} | graceful ${row.rps.graceful.join(' ')}; bytes/req ${row.bytesPerRequest.bare.join(' ')} | ${row.bytesPerRequest.graceful.join(' ')}`)
+  }
+  results.bytesOnRuntimes = []
+  for (const runtime of config.bytesRuntimes) {
+    const version = RUNTIMES[runtime].package.split('@').pop()
+    try {
+      await installRuntimes([runtime])
+    } catch (err) {
+      log(`overhead: bytes on ${runtime} skipped: it could not be installed (${String(err.message || err).split('\n')[0]})`)
+      results.bytesOnRuntimes.push({ runtime, version, skipped: String(err.message || err).split('\n')[0] })
+      continue
+    }
+    const doors = []
+    for (const door of DOORS) {
+      const row = await measureDoorBytesOn(runtime, door, config)
+      doors.push(row)
+      log(`overhead: Node ${version} ${door} bytes/req ${Object.entries(row.bytesPerRequest).map(([side, xs]) => `${side} ${xs.join(' ')}`).join(' | ')}`)
+    }
+    results.bytesOnRuntimes.push({ runtime, version, doors })
   }
   const pct = (x) => `${(x * 100).toFixed(1)}%`
   log(`\nHot-path overhead (GET ${config.path}, ${config.connections} keep-alive connections, ${config.rounds} alternated rounds of ${config.durationMs / 1000} s; bytes over ${config.allocRequests} requests)`)

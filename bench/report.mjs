@@ -5,10 +5,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { findingsBlock } from './lib/findings.mjs'
 import { latencyBlock } from './lib/latency-report.mjs'
+import { judgedLatency } from './lib/latency.mjs'
+import { pinnedHeaders, pinnedRow } from './lib/pinned.mjs'
 import { markdown, median } from './lib/table.mjs'
 import { KINDS, KIND_LABEL } from './lib/load.mjs'
 import { OUTCOMES, OUTCOME_LABEL } from './sections/connect-storm.mjs'
-import { MAIN_VARIANTS, slowStartHeaders, slowStartRow } from './sections/rolling.mjs'
+import { MAIN_VARIANTS } from './lib/rolling-variants.mjs'
+import { slowStartHeaders, slowStartRow } from './sections/rolling.mjs'
 import { runtimeHeaders, runtimeRow } from './sections/runtimes.mjs'
 import { spreadEvidence, spreadHeaders, spreadRow } from './sections/ws-spread.mjs'
 
@@ -302,6 +305,11 @@ const runtimesBlock = () => {
 
 blocks['single-host'] = singleHostBlock
 blocks['rolling-latency'] = () => latencyBlock(load('rolling'), inOrder)
+blocks['rolling-pinned'] = () => {
+  const rows = load('rolling')?.results.pinned ?? []
+  if (!rows.length) return '_not run yet_'
+  return markdown(pinnedHeaders, rows.map((r) => pinnedRow(r, judgedLatency(r))))
+}
 blocks.runtimes = runtimesBlock
 blocks['connect-storm'] = stormBlock
 blocks.websockets = websocketsBlock

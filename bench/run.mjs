@@ -4,7 +4,7 @@
 // minimum requests per run, default 20000), --rate RPS (rolling fast-request rate),
 // --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
 // rolling, connect-storm, proxies and websockets variants, runtimes or instructions doors by name; `slow-start`: the rolling slow-start
-// group; `tls`: the rolling TLS group; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds, instructions runs per variant, rolling updates per row the latency goal compares),
+// group; `tls`: the rolling TLS group; `pinned`: the rolling rows with pinned clients; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds, instructions runs per variant, rolling updates per row the latency goal compares),
 // --shutdowns N (connect-storm shutdowns, proxies restarts, single-host reloads per variant), --client-processes N (ws-spread:
 // the processes the WebSocket clients are split over; default one per 1,250 clients), --no-doc (do not update BENCHMARKS.md).
 // Every section writes bench/results/<section>.json (<section>.quick.json with --quick); a full

@@ -5,6 +5,7 @@
  */
 import t from 'tap'
 import { createConnectionLog, createLatencyLog, latencyResults, meetsGoal, pooledLatency, windowStats } from '../bench/lib/latency.mjs'
+import { pinnedResults } from '../bench/lib/pinned.mjs'
 
 const KINDS = ['ok', '5xx', 'reset']
 
@@ -71,4 +72,23 @@ t.test('several rollouts of a row pooled: percentiles over every rollout\'s requ
   t.equal(pooledLatency(runs.map((run) => ({ ...run, samples: { steady: run.samples.steady, rollout: run.samples.rollout } }))).control, undefined, 'no control without control samples')
   const row = { variant: 'ours', failed: 0, latency: { p99Ratio: 1, rollout: { p50: 1 }, pooled } }
   t.same(meetsGoal([row], 'none')[0], { variant: 'ours', p99: false, p50: null, failed: false }, 'judged on the pool, not on the first rollout')
+})
+
+t.test('pinned clients: the old pod\'s requests after the LB took it out, the reconnects by pod and their peak per 100 ms', async (t) => {
+  const log = createLatencyLog(['ok', '5xx', 'reset'])
+  // SIGTERM at 1000, the LB takes v1 out at 2500, v1 exits at 3000.
+  for (const at of [2000, 2600, 2700]) log.add(at, 1, 'ok', 'direct', false, 'v1')
+  log.add(2800, 1, 'ok', 'proxy', false, 'v1')
+  log.add(2900, 1, 'reset', 'direct', false, 'v1')
+  log.add(2900, 1, 'ok', 'direct', false, 'v2')
+  const conns = createConnectionLog()
+  conns.add('v1', 'direct', 900, 1, false, false)
+  conns.add('v1', 'direct', 1500, 1, false, false)
+  for (const at of [2510, 2550, 2590, 2700]) conns.add('v2', 'direct', at, 1, false, false)
+  conns.add('v2', 'lb', 2520, 1, false, false)
+  conns.add('v2', 'direct', 4500, 1, false, false)
+  const r = pinnedResults(log.snapshot(), conns.list, { sigterm: 1000, outOfRotation: 2500, exit: 3000 })
+  t.same(r, { oldPodAfterOutOfRotation: 2, reconnectsToOldPod: 1, reconnectsToNewPod: 4, peakReconnectsPer100ms: 3 },
+    'the direct requests v1 served after 2500 that succeeded; direct connections from SIGTERM to a second after the exit, by pod; three in one 100 ms')
+  t.equal(pinnedResults(log.snapshot(), conns.list, { sigterm: 1000, outOfRotation: undefined, exit: 3000 }).oldPodAfterOutOfRotation, null, 'never taken out')
 })

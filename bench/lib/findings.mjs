@@ -23,6 +23,11 @@ function rolling (results) {
     lines.push('- **Latency, SIGTERM → exit against steady state** (fast requests that succeeded; p99 ratio, p50 steady → rollout): ' +
       timed.map((r) => ({ r, j: judgedLatency(r) })).map(({ r, j }) => `${r.variant}: ${j.p99Ratio === null ? '—' : j.p99Ratio.toFixed(2)}×, ${j.steady.p50} → ${j.rollout.p50} ms`).join('; ') + '.')
   }
+  const pinned = (results.pinned ?? []).filter((r) => !r.error && r.pinned)
+  if (pinned.length) {
+    lines.push('- **Clients pinned to a pod by their connection** (failed over the rollouts; peak reconnects per 100 ms; p99 ratio): ' +
+      pinned.map((r) => `${r.variant}: ${n(r.latency.pooled?.failed ?? r.failed)} failed, ${r.pinned.peakReconnectsPer100ms}, ${judgedLatency(r).p99Ratio?.toFixed(2) ?? '—'}×`).join('; ') + '.')
+  }
   if (results.preStop?.length) {
     lines.push('- **Pre-stop window**: ' + results.preStop.filter((r) => !r.error)
       .map((r) => `${r.variant} behind a ${r.lagMs / 1000} s lag: ${failedOf(r)}, ${exitOf(r)} (pre-stop ended by ${r.preStop?.endedBy ?? '?'})`).join('; ') + '.')

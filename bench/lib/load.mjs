@@ -1,10 +1,13 @@
 // Load for the rolling update: request loops over keep-alive undici pools, some through the load
-// balancer, some straight at the pods' ports (resolved through the LB's rotation, like kube-proxy:
-// a client keeps its pool, and its sockets, to a pod that has left the rotation). Every request is
+// balancer, some straight at the pods' ports, each request to a pod of the LB's rotation (a client
+// that balances requests, keeping its pool, and its sockets, to a pod that left the rotation). With
+// `pinned`, each direct loop instead keeps one connection to the pod of the rotation it connected to,
+// as a client behind a Kubernetes Service (kube-proxy balances connections, not requests), and picks
+// again only once that connection closed. Every request is
 // counted by outcome; failures are kept with their time for the report, and every request's
 // latency goes into a typed-array log (latency.mjs). With `tls` ({ ca }), the direct pools speak
 // HTTPS to the pods; `conns` (createConnectionLog) gets each connection they open.
-import { Pool } from 'undici'
+import { Client, Pool } from 'undici'
 import { createLatencyLog } from './latency.mjs'
 import { socketVerdict } from './socket-reuse.mjs'
 import { podConnector, podOrigin } from './tls.mjs'
@@ -31,7 +34,7 @@ const blank = () => Object.fromEntries(KINDS.map((k) => [k, 0]))
  * @param loops     { proxyFast, proxySlow, directFast, directSlow }
  * @param rate      target requests/s of all fast loops together
  */
-export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 1000, slowMaxMs = 2000, timeoutMs = 15_000, maxMs = 300_000, tls = null, conns = null }) {
+export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 1000, slowMaxMs = 2000, timeoutMs = 15_000, maxMs = 300_000, tls = null, conns = null, pinned = false }) {
   const proxyPool = new Pool(`http://127.0.0.1:${proxyPort}`, { connections: 256 })
   const direct = new Map() // pod name → Pool
   const directPool = (pod) => {
@@ -41,6 +44,19 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
       direct.set(pod.name, pool)
     }
     return pool
+  }
+  // Pinned: each direct loop's connection ({ pod, client, closed }).
+  const pins = new Set()
+  const pinOf = (loopState) => {
+    if (loopState.pin && !loopState.pin.closed) return loopState.pin
+    if (loopState.pin) pins.delete(loopState.pin)
+    const pod = lb.pick()
+    if (!pod) return null
+    const pin = { pod, closed: false, client: new Client(podOrigin(pod.port, tls?.ca), { connect: podConnector({ ca: tls?.ca, conns, pod: pod.name, via: 'direct' }) }) }
+    pin.client.on('disconnect', () => { pin.closed = true; pin.client.close().catch(() => {}) })
+    pins.add(pin)
+    loopState.pin = pin
+    return pin
   }
   const totals = blank()
   const byVia = { proxy: blank(), direct: blank() }
@@ -71,15 +87,16 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
     latency.add(at, performance.now() - at, kind, via, slow, podName)
   }
 
-  async function one (via, slow) {
+  async function one (via, slow, loopState) {
     const path = slow ? `/slow?ms=${Math.round(slowMinMs + Math.random() * (slowMaxMs - slowMinMs))}` : '/fast'
     let pool = proxyPool
     let podName = null
     if (via === 'direct') {
-      const pod = lb.pick()
+      const pin = pinned ? pinOf(loopState) : null
+      const pod = pinned ? pin?.pod : lb.pick()
       if (!pod) { record('other', via, null, slow, 'no endpoint', performance.now()); return }
       podName = pod.name
-      pool = directPool(pod)
+      pool = pin?.client ?? directPool(pod)
     }
     const started = performance.now()
     try {
@@ -104,10 +121,11 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
   }
 
   async function loop (via, slow) {
+    const loopState = { pin: null }
     await sleep(Math.random() * (slow ? 500 : interval))
     for (let i = 0; i < 10_000_000 && !stopped && performance.now() - startedAt < maxMs; i++) {
       const t = performance.now()
-      await one(via, slow)
+      await one(via, slow, loopState)
       const wait = slow ? 10 + Math.random() * 40 : interval - (performance.now() - t)
       if (wait > 0) await sleep(wait)
     }
@@ -123,12 +141,12 @@ export function createLoad ({ lb, proxyPort, loops, rate = 1200, slowMinMs = 100
   return {
     get count () { return count },
     /** Connections the direct clients' pool holds to a pod right now. */
-    connectedTo (name) { return direct.get(name)?.stats.connected ?? 0 },
+    connectedTo (name) { return pinned ? [...pins].filter((pin) => pin.pod.name === name && !pin.closed).length : direct.get(name)?.stats.connected ?? 0 },
     totals,
     async stop () {
       stopped = true
       await Promise.race([Promise.all(running), sleep(timeoutMs + 2000)])
-      await Promise.all([proxyPool.destroy(), ...[...direct.values()].map((p) => p.destroy())].map((p) => p.catch(() => {})))
+      await Promise.all([proxyPool, ...direct.values(), ...[...pins].map((pin) => pin.client)].map((p) => p.destroy().catch(() => {})))
       return { durationMs: performance.now() - startedAt, count, totals, byVia, byPod, bySize, upstream, otherCodes, failures, samples, latency: latency.snapshot() }
     }
   }

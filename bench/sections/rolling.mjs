@@ -5,59 +5,16 @@
 // against SIGTERM → exit.
 import { startNode, sleep, terminate } from '../lib/children.mjs'
 import { createLB } from '../lib/lb.mjs'
-import { createConnectionLog, latencyHeaders, latencyResults, latencyRow, loadBetween, loadMark, pooledLatency, windowSamples } from '../lib/latency.mjs'
+import { createConnectionLog, judgedLatency, latencyHeaders, latencyResults, latencyRow, loadBetween, loadMark, pooledLatency, windowSamples } from '../lib/latency.mjs'
 import { createLoad, KINDS } from '../lib/load.mjs'
+import { pinnedHeaders, pinnedResults, pinnedRow } from '../lib/pinned.mjs'
+import { IDLE_VARIANTS, MAIN_VARIANTS, PINNED_VARIANTS, PRESTOP_VARIANTS, SLOW_START_VARIANTS, TLS_VARIANTS } from '../lib/rolling-variants.mjs'
 import { benchCert } from '../lib/tls.mjs'
 import { exitLabel, guarded, printFailures, rollingHeaders as headers, rollingRow, slowStartHeaders, slowStartRow, summarizeFailures } from '../lib/rolling-rows.mjs'
 import { table, median, round } from '../lib/table.mjs'
 import { bucketSeries } from '../lib/series.mjs'
 
 const POD = new URL('../lib/pod.mjs', import.meta.url)
-
-// The LB takes a pod out up to three probe periods (3 × 200 ms) + the lag (1 s) after readiness
-// fails, so the main variants wait 2 s before they stop listening (terminus: the same 2 s sleep).
-const GRACEFUL_2S = { preStopDelayMs: 2000, gracePeriodMs: 10_000 }
-const GRACEFUL_1S = { preStopDelayMs: 1000, gracePeriodMs: 10_000 }
-const AWARE = { preStopDelayMs: 1000, preStopQuietMs: 1000, preStopMaxMs: 15_000, gracePeriodMs: 30_000 }
-const FIXED5 = { preStopDelayMs: 5000, preStopQuietMs: 0, gracePeriodMs: 30_000 }
-
-export const MAIN_VARIANTS = [
-  { name: 'fastify-graceful', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_2S }, note: 'preStopDelayMs 2000, gracePeriodMs 10000' },
-  { name: 'express-graceful', kind: 'express-graceful', opts: { graceful: GRACEFUL_2S }, note: 'preStopDelayMs 2000, gracePeriodMs 10000' },
-  { name: 'nestjs-graceful', kind: 'nest-graceful', opts: { graceful: GRACEFUL_2S }, note: 'NestJS 11 (platform-express), preStopDelayMs 2000, gracePeriodMs 10000' },
-  { name: 'fastify-graceful, delay 1 s (< lag + probe)', kind: 'fastify-graceful', opts: { graceful: GRACEFUL_1S }, note: 'preStopDelayMs 1000: shorter than probe detection + LB lag' },
-  { name: 'fastify app.close()', kind: 'fastify-close', opts: {}, note: 'default Fastify(), SIGTERM → await app.close(), exit 0' },
-  { name: 'express server.close()', kind: 'express-close', opts: {}, note: 'SIGTERM → server.close(cb), exit 0 in cb' },
-  { name: '@godaddy/terminus', kind: 'terminus', opts: { beforeShutdownMs: 2000, timeoutMs: 10_000 }, note: 'healthChecks /ready, beforeShutdown 2 s sleep, timeout 10000' },
-  { name: 'http-terminator', kind: 'http-terminator', opts: { timeoutMs: 10_000 }, note: 'SIGTERM → terminate(), gracefulTerminationTimeout 10000' }
-]
-
-// Slow start: the new pod (v2) warms up for 3 s after it listens and answers 503 before that.
-// Graceful pods hold /ready at 503 `starting` with graceful.startup('warm-up', ...); the others'
-// readiness answers 200 as soon as they listen, so the LB (and the rollout) moves on too early.
-const WARMUP = { warmupMs: 3000 }
-export const SLOW_START_VARIANTS = MAIN_VARIANTS
-  .filter((v) => !v.name.includes('delay 1 s'))
-  .map((v) => ({ ...v, newPod: WARMUP, note: `${v.note}; new pod warms up 3 s after listening` }))
-
-// TLS: the same pods listening with HTTPS; the LB's pools and probes and the direct clients connect
-// with TLS (clients → LB stay plain). During graceful's pre-stop every response says `Connection:
-// close`, so each request to the old pod then opens a connection: here a TLS handshake.
-export const TLS_VARIANTS = MAIN_VARIANTS
-  .filter((v) => !v.name.includes('delay 1 s'))
-  .map((v) => ({ ...v, name: `${v.name}, TLS`, tls: true, note: `${v.note}; HTTPS between the LB / direct clients and the pods` }))
-
-export const PRESTOP_VARIANTS = [
-  { name: 'traffic-aware (defaults)', kind: 'fastify-graceful', opts: { graceful: AWARE }, lagMs: 1000, note: 'preStopDelayMs 1000, preStopQuietMs 1000, preStopMaxMs 15000' },
-  { name: 'fixed 5 s', kind: 'fastify-graceful', opts: { graceful: FIXED5 }, lagMs: 1000, note: 'preStopDelayMs 5000, preStopQuietMs 0' },
-  { name: 'traffic-aware (defaults)', kind: 'fastify-graceful', opts: { graceful: AWARE }, lagMs: 7000, note: 'preStopDelayMs 1000, preStopQuietMs 1000, preStopMaxMs 15000' },
-  { name: 'fixed 5 s', kind: 'fastify-graceful', opts: { graceful: FIXED5 }, lagMs: 7000, note: 'preStopDelayMs 5000, preStopQuietMs 0' }
-]
-
-export const IDLE_VARIANTS = [
-  { name: 'traffic-aware (defaults), idle', kind: 'fastify-graceful', opts: { graceful: AWARE } },
-  { name: 'fixed 5 s, idle', kind: 'fastify-graceful', opts: { graceful: FIXED5 } }
-]
 
 /** One rolling update. Returns the counts, the old pod's exit and the timeline (ms after SIGTERM). */
 export async function rollingRun (variant, cfg) {
@@ -78,7 +35,7 @@ export async function rollingRun (variant, cfg) {
     const l1 = await v1.next('listening', 20_000)
     lb.add('v1', l1.port)
     await lb.waitInRotation('v1', 20_000 + lagMs)
-    load = createLoad({ lb, proxyPort, loops: cfg.loops, rate: cfg.rate, maxMs: Math.max(cfg.durationMs, cfg.maxLoadMs) + 120_000, tls, conns })
+    load = createLoad({ lb, proxyPort, loops: cfg.loops, rate: cfg.rate, maxMs: Math.max(cfg.durationMs, cfg.maxLoadMs) + 120_000, tls, conns, pinned: variant.pinned })
     const loadStart = performance.now()
     await sleep(cfg.warmupMs)
     const steadyMark = await loadMark({ v1 })
@@ -159,6 +116,7 @@ export async function rollingRun (variant, cfg) {
       lbEvents: lb.events.map((e) => ({ ms: Math.round(e.at - tTerm), pod: e.pod, what: e.what, detail: e.detail })),
       failures: summarizeFailures(res.failures, tTerm),
       latency: latencyResults(res.latency, conns.list, { ...windows, origin: tTerm }),
+      pinned: variant.pinned ? pinnedResults(res.latency, conns.list, { sigterm: tTerm, outOfRotation: lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.what === 'out-of-rotation')?.at, exit: exit.at }) : undefined,
       // For pooling several rollouts of a row (runRolling); not written to the results.
       samples: Object.fromEntries(['steady', 'control', 'rollout'].filter((w) => windows[w]).map((w) => [w, windowSamples(res.latency, ...windows[w])])),
       cpu: { steady: loadBetween(steadyMark, steadyEndMark), rolloutStart: loadBetween(termMark, await preStopMark), rollout: loadBetween(termMark, exitMark) },
@@ -220,30 +178,31 @@ export function rollingConfig (args) {
 
 export async function runRolling (args, { log, variants }) {
   const cfg = rollingConfig(args)
-  const results = { config: cfg, main: [], tls: [], slowStart: [], preStop: [], idle: [] }
+  const results = { config: cfg, main: [], tls: [], slowStart: [], preStop: [], idle: [], pinned: [] }
   const pick = (list) => (args.variant ? list.filter((v) => v.name.includes(args.variant) || v.kind.includes(args.variant)) : list)
-  // `--variant slow-start` / `--variant tls` run that whole group; any other text picks by name or kind.
-  const only = (group) => ({ main: [], tls: [], slowStart: [], preStop: [], idle: [], ...group })
-  const groups = variants ?? (args.variant === 'slow-start'
-    ? only({ slowStart: SLOW_START_VARIANTS })
-    : args.variant === 'tls'
-      ? only({ tls: TLS_VARIANTS })
-      : { main: pick(MAIN_VARIANTS), tls: pick(TLS_VARIANTS), slowStart: pick(SLOW_START_VARIANTS), preStop: args.variant ? [] : PRESTOP_VARIANTS, idle: args.variant ? [] : IDLE_VARIANTS })
-  if (groups.tls?.length && benchCert().skipped) {
+  // `--variant slow-start` / `tls` / `pinned` run that whole group; any other text picks by name or kind.
+  const only = (group) => ({ main: [], tls: [], slowStart: [], preStop: [], idle: [], pinned: [], ...group })
+  const whole = { 'slow-start': { slowStart: SLOW_START_VARIANTS }, tls: { tls: TLS_VARIANTS }, pinned: { pinned: PINNED_VARIANTS } }[args.variant]
+  const groups = variants ?? (whole
+    ? only(whole)
+    : { main: pick(MAIN_VARIANTS), tls: pick(TLS_VARIANTS), slowStart: pick(SLOW_START_VARIANTS), preStop: args.variant ? [] : PRESTOP_VARIANTS, idle: args.variant ? [] : IDLE_VARIANTS, pinned: pick(PINNED_VARIANTS) })
+  if ((groups.tls?.length || groups.pinned?.some((v) => v.tls)) && benchCert().skipped) {
     log(`rolling TLS rows: ${benchCert().skipped}`)
     groups.tls = []
+    groups.pinned = groups.pinned?.filter((v) => !v.tls)
   }
   // Each group's rows as they come; the main and TLS rows with their latency.
-  const printed = [['main', 'rolling', headers, rollingRow], ['tls', 'rolling, TLS', headers, rollingRow], ['slowStart', 'slow start', slowStartHeaders, slowStartRow], ['preStop', 'pre-stop', headers, rollingRow]]
+  const printed = [['main', 'rolling', headers, rollingRow], ['tls', 'rolling, TLS', headers, rollingRow], ['slowStart', 'slow start', slowStartHeaders, slowStartRow], ['preStop', 'pre-stop', headers, rollingRow],
+    ['pinned', 'pinned clients', pinnedHeaders, (r) => pinnedRow(r, judgedLatency(r))]]
   for (const [group, label, rowHeaders, row] of printed) {
     for (const v of groups[group] ?? []) {
       log(`${label}: ${v.name}${group === 'preStop' ? `, LB lag ${v.lagMs} ms` : ''} ...`)
-      const rollouts = (group === 'main' || group === 'tls') && judgedByGoal(v.name) ? args.rounds ?? cfg.rollouts : 1
+      const rollouts = ['main', 'tls', 'pinned'].includes(group) && judgedByGoal(v.name) ? args.rounds ?? cfg.rollouts : 1
       const runs = []
       for (let i = 0; i < rollouts; i++) runs.push(await guarded(() => rollingRun(v, cfg), v, log))
       const r = runs[0]
       const measured = runs.filter((run) => run.samples)
-      if (rollouts > 1 && r.latency) r.latency.pooled = { ...pooledLatency(measured), errors: rollouts - measured.length }
+      if (rollouts > 1 && r.latency) r.latency.pooled = { ...pooledLatency(measured), errors: rollouts - measured.length, failedByKind: failedByKind(runs) }
       for (const run of runs) delete run.samples
       results[group].push(r)
       log(table(rowHeaders, [row(r)]))
@@ -278,6 +237,11 @@ export async function runRolling (args, { log, variants }) {
 }
 
 export { round, exitLabel, headers as rollingHeaders, rollingRow, slowStartHeaders, slowStartRow }
+
+/** The failed requests of several rollouts, by kind (the kinds that occurred). */
+function failedByKind (runs) {
+  return Object.fromEntries(KINDS.filter((k) => k !== 'ok').map((k) => [k, runs.reduce((n, run) => n + (run[k] ?? 0), 0)]).filter(([, n]) => n > 0))
+}
 
 /**
  * The rows the latency goal compares: graceful's (the 1 s pre-stop row fails by design) and

@@ -6,6 +6,8 @@ import { windowSamples } from './latency.mjs'
 import { KIND_LABEL } from './load.mjs'
 
 const BUCKET_MS = 100
+/** The reconnects of the clients the old pod's exit closed come just after it. */
+const AFTER_EXIT_MS = 1000
 
 /**
  * @param snap    the load's latency log (latency.mjs snapshot)
@@ -13,13 +15,13 @@ const BUCKET_MS = 100
  * @param times   { sigterm, outOfRotation, exit } (performance clock; outOfRotation undefined when the LB never took it out)
  */
 export function pinnedResults (snap, conns, { sigterm, outOfRotation, exit }) {
-  const direct = conns.filter((c) => c.via === 'direct' && c.at >= sigterm && c.at < exit + 1000)
+  const until = exit + AFTER_EXIT_MS
+  const direct = conns.filter((c) => c.via === 'direct' && c.at >= sigterm && c.at < until)
   const perBucket = new Map()
   for (const c of direct) {
     const bucket = Math.floor((c.at - sigterm) / BUCKET_MS)
     perBucket.set(bucket, (perBucket.get(bucket) ?? 0) + 1)
   }
-  const until = exit + 1000
   return {
     // Fast requests of the pinned clients the old pod served after the LB had taken it out.
     oldPodAfterOutOfRotation: outOfRotation === undefined ? null : windowSamples(snap, outOfRotation, until, { via: 'direct', pod: 'v1' }).length,

@@ -71,6 +71,7 @@ export async function rollingRun (variant, cfg) {
     load = null
     const report = v1.messages.find((m) => m.type === 'report')?.report ?? null
     const rel = (at) => (at === undefined ? null : Math.round(at - tTerm))
+    const outOfRotationAt = lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.what === 'out-of-rotation')?.at
     const windows = { steady: [steadyMark.at, steadyEndMark.at], control: cfg.controlMs > 0 ? [steadyEndMark.at, controlEnd] : undefined, surge: [v2InRotationAt, tTerm], rollout: [tTerm, exit.at] }
     const failedAt = (pod) => KINDS.reduce((n, k) => n + (k === 'ok' ? 0 : res.byPod[pod]?.[k] ?? 0), 0)
     return {
@@ -94,7 +95,7 @@ export async function rollingRun (variant, cfg) {
       timeline: {
         firstProbeFailedMs: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && (e.what === 'probe-miss' || e.what === 'probe-fail'))?.at),
         readinessFailedMs: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.what === 'probe-fail')?.at),
-        outOfRotationMs: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.what === 'out-of-rotation')?.at),
+        outOfRotationMs: rel(outOfRotationAt),
         // The LB's first probe that read a 503 (a refused or reset probe is not one).
         readiness503Ms: rel(lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.detail === 'status 503')?.at),
         // Seen by the pod's wrapped server.close() (every variant); graceful's report says the same for its own.
@@ -116,7 +117,7 @@ export async function rollingRun (variant, cfg) {
       lbEvents: lb.events.map((e) => ({ ms: Math.round(e.at - tTerm), pod: e.pod, what: e.what, detail: e.detail })),
       failures: summarizeFailures(res.failures, tTerm),
       latency: latencyResults(res.latency, conns.list, { ...windows, origin: tTerm }),
-      pinned: variant.pinned ? pinnedResults(res.latency, conns.list, { sigterm: tTerm, outOfRotation: lb.events.find((e) => e.pod === 'v1' && e.at >= tTerm && e.what === 'out-of-rotation')?.at, exit: exit.at }) : undefined,
+      pinned: variant.pinned ? pinnedResults(res.latency, conns.list, { sigterm: tTerm, outOfRotation: outOfRotationAt, exit: exit.at }) : undefined,
       // For pooling several rollouts of a row (runRolling); not written to the results.
       samples: Object.fromEntries(['steady', 'control', 'rollout'].filter((w) => windows[w]).map((w) => [w, windowSamples(res.latency, ...windows[w])])),
       cpu: { steady: loadBetween(steadyMark, steadyEndMark), rolloutStart: loadBetween(termMark, await preStopMark), rollout: loadBetween(termMark, exitMark) },

@@ -79,7 +79,8 @@ export class ServerDrainer implements Drainer {
 
   /**
    * Shutdown began: `Connection: close` as CloseSchedule says (the turns of the connections open now
-   * spread over `spreadMs`); a response in progress announces it at once, if its headers are not sent yet.
+   * spread over `spreadMs`, those busy now first); a response in progress whose turn came announces
+   * it at once, if its headers are not sent yet.
    */
   announceClose (spreadMs = 0): void {
     if (this.#phase !== 'open') return

@@ -2,7 +2,8 @@
 // graceful benchmarks. `node bench/run.mjs [--only rolling,overhead,idle,memory] [--quick]`
 // Options: --duration MS (rolling: minimum load per run), --requests N (rolling:
 // minimum requests per run, default 20000), --rate RPS (rolling fast-request rate),
-// --lag MS (LB propagation lag of the main rolling variants), --variant TEXT (only matching
+// --lag MS (LB propagation lag of the main rolling variants), --surge MS (rolling: how long both
+// pods serve before the old one's SIGTERM, as Kubernetes' minReadySeconds holds it), --variant TEXT (only matching
 // rolling, connect-storm, proxies and websockets variants, runtimes or instructions doors by name; `slow-start`: the rolling slow-start
 // group; `tls`: the rolling TLS group; `pinned`: the rolling rows with pinned clients; the rows measured replace the same rows of the results file), --rounds N (overhead and memory rounds, instructions runs per variant, rolling updates per row the latency goal compares),
 // --shutdowns N (connect-storm shutdowns, proxies restarts, single-host reloads per variant), --client-processes N (ws-spread:
@@ -54,12 +55,13 @@ function parseArgs (argv) {
     else if (a.startsWith('--rate')) args.rate = num()
     else if (a.startsWith('--requests')) args.requests = num()
     else if (a.startsWith('--lag')) args.lag = num()
+    else if (a.startsWith('--surge')) args.surge = num()
     else if (a.startsWith('--shutdowns')) args.shutdowns = Math.max(1, Math.round(num()))
     else if (a.startsWith('--rounds')) args.rounds = Math.max(1, Math.round(num()))
     else if (a.startsWith('--variant')) args.variant = value()
     else if (a.startsWith('--client-processes')) args.clientProcesses = Math.max(1, Math.round(num()))
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,ws-spread,single-host,runtimes,instructions] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--client-processes N] [--no-doc]')
+      console.log('usage: node bench/run.mjs [--only rolling,overhead,idle,memory,connect-storm,proxies,websockets,ws-spread,single-host,runtimes,instructions] [--quick] [--duration MS] [--requests N] [--rate RPS] [--lag MS] [--surge MS] [--variant TEXT] [--rounds N] [--shutdowns N] [--client-processes N] [--no-doc]')
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }

@@ -61,13 +61,14 @@ t.test('several rollouts of a row pooled: percentiles over every rollout\'s requ
   const sorted = (from: number, count: number): Float64Array => Float64Array.from({ length: count }, (_, i) => from + i)
   // Steady 1..100 ms in each; rollout 1..100 ms in the first and 101..200 ms in the second.
   const runs = [
-    { failed: 0, latency: { p99Ratio: 1, controlRatio: 1 }, samples: { steady: sorted(1, 100), control: sorted(1, 100), rollout: sorted(1, 100) } },
-    { failed: 2, latency: { p99Ratio: 2, controlRatio: 0.5 }, samples: { steady: sorted(1, 100), control: sorted(1, 50), rollout: sorted(101, 100) } }
+    { failed: 0, latency: { p99Ratio: 1, controlRatio: 1 }, samples: { steady: sorted(1, 100), control: sorted(1, 100), rollout: sorted(1, 100), rolloutOldPod: sorted(1, 100), rolloutNewPod: sorted(1, 0) } },
+    { failed: 2, latency: { p99Ratio: 2, controlRatio: 0.5 }, samples: { steady: sorted(1, 100), control: sorted(1, 50), rollout: sorted(101, 100), rolloutOldPod: sorted(1, 0), rolloutNewPod: sorted(101, 100) } }
   ]
   const pooled = pooledLatency(runs)
   t.same([pooled.rollouts, pooled.steady.n, pooled.steady.p99, pooled.rollout.p50, pooled.rollout.p99, pooled.failed], [2, 200, 99, 100, 198, 2])
   t.equal(pooled.p99Ratio, 2, '198 ms against 99 ms')
   t.same(pooled.ratios, [1, 2], 'each rollout\'s own ratio kept beside')
+  t.same(pooled.p99RatioByPod, { old: 1, new: 2.01 }, 'each pod\'s requests pooled: 99 ms and 199 ms against 99 ms')
   t.same([pooled.control?.n, pooled.control?.p99, pooled.controlRatio, pooled.controlRatios], [150, 99, 1, [1, 0.5]], 'the controls pooled the same way')
   t.equal(pooledLatency(runs.map((run) => ({ ...run, samples: { steady: run.samples.steady, rollout: run.samples.rollout } }))).control, undefined, 'no control without control samples')
   const row = { variant: 'ours', failed: 0, latency: { p99Ratio: 1, rollout: { p50: 1 }, pooled } }

@@ -47,7 +47,7 @@ export function latencyBlock (run, inOrder) {
     `Steady state: the old pod serving alone for ${c.steadyMs / 1000} s after a ${c.warmupMs / 1000} s warm-up, before the new pod starts: a one-replica service as it runs before and after a rollout. ` +
       (c.controlMs ? `Control: the old pod still alone for the next ${c.controlMs / 1000} s, about as long as a rollout lasts, with no rollout; its p99 ÷ steady p99 is what the ratio reads when nothing happens. ` : '') +
       `Then the new pod starts; both pods serve for ${c.surgeMs / 1000} s (the surge; its p99 in "p99 both pods", where each pod has half the load). Rollout: SIGTERM → the old pod's exit. ` +
-      `The rows the goal compares are rolled out ${c.rollouts} times and their windows pooled ("rollouts"; each rollout's own ratio beside); "p99 both pods" and the connections are the first rollout's. ` +
+      `The rows the goal compares are rolled out ${c.rollouts} times and their windows pooled ("rollouts"; each rollout's own ratio beside, then the ratio of the rollout's requests that the old pod served and of those the new pod served, against the same steady p99); "p99 both pods" and the connections are the first rollout's. ` +
       'Each request belongs to the window it was sent in; its latency runs from the send to the end of the response body, LB and direct requests together. ' +
       'Percentiles (nearest rank) of the fast requests (`GET /fast`) that succeeded; the failed ones are in the last column. ' +
       `Goal: p99 rollout ≤ ${P99_GOAL} × steady p99, p50 rollout no higher than terminus's (same protocol), 0 failed. ` +

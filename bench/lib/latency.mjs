@@ -104,6 +104,8 @@ export function pooledLatency (runs) {
     steady,
     rollout,
     p99Ratio: ratioOf(steady, rollout),
+    // Where the rollout's tail is: the requests the old pod served, and those the new pod served.
+    p99RatioByPod: { old: ratioOf(steady, pool('rolloutOldPod')), new: ratioOf(steady, pool('rolloutNewPod')) },
     ratios: runs.map((run) => run.latency.p99Ratio),
     ...(control.n ? { control, controlRatio: ratioOf(steady, control), controlRatios: runs.map((run) => run.latency.controlRatio ?? null) } : {}),
     failed: runs.reduce((n, run) => n + run.failed, 0)
@@ -178,8 +180,11 @@ export function latencyResults (snap, conns, { steady, control = /** @type {numb
 // p50 during the rollout no higher than terminus's (same protocol), with 0 failed.
 export const P99_GOAL = 1.2
 export const latencyHeaders = ['variant', 'rollouts', 'fast ok: steady / rollout', 'p50 steady ms', 'p99 steady ms', 'max steady ms', 'p99 both pods ms',
-  'p50 rollout ms', 'p99 rollout ms', 'max rollout ms', 'p99 rollout ÷ steady', 'each rollout\'s ratio', 'no rollout: p99 control ÷ steady (each)',
+  'p50 rollout ms', 'p99 rollout ms', 'max rollout ms', 'p99 rollout ÷ steady', 'each rollout\'s ratio', 'the same, requests to the old pod / the new pod', 'no rollout: p99 control ÷ steady (each)',
   'new connections: steady / rollout (per s)', 'failed']
+
+/** The p99 ratios of the rollout's requests to the old pod and to the new: pooled, or else the one rollout's. */
+const ratiosByPod = (j) => j.p99RatioByPod ?? { old: ratioOf(j.steady, j.rollout.byPod?.v1 ?? {}), new: ratioOf(j.steady, j.rollout.byPod?.v2 ?? {}) }
 
 /** A row of the table: pooled over the row's rollouts when it has several; "both pods" and the connections are the first rollout's. */
 export function latencyRow (r) {
@@ -190,7 +195,7 @@ export function latencyRow (r) {
   const ratio = (x) => (x === null ? '—' : x.toFixed(2))
   const control = j.controlRatio === undefined ? '—' : `${ratio(j.controlRatio)}${j.controlRatios ? ` (${j.controlRatios.map(ratio).join(', ')})` : ''}`
   return [r.variant, l.pooled?.rollouts ?? 1, `${j.steady.n} / ${j.rollout.n}`, j.steady.p50, j.steady.p99, j.steady.max, l.surge?.p99 ?? '—', j.rollout.p50, j.rollout.p99, j.rollout.max,
-    ratio(j.p99Ratio), l.pooled ? l.pooled.ratios.map(ratio).join(', ') : '—', control, `${perS(l.steady)} / ${perS(l.rollout)}`, l.pooled?.failed ?? r.failed]
+    ratio(j.p99Ratio), l.pooled ? l.pooled.ratios.map(ratio).join(', ') : '—', `${ratio(ratiosByPod(j).old)} / ${ratio(ratiosByPod(j).new)}`, control, `${perS(l.steady)} / ${perS(l.rollout)}`, l.pooled?.failed ?? r.failed]
 }
 
 /** The rows that meet the goal, by name, against the terminus row of the same list (one protocol). */

@@ -119,7 +119,11 @@ export async function rollingRun (variant, cfg) {
       latency: latencyResults(res.latency, conns.list, { ...windows, origin: tTerm }),
       pinned: variant.pinned ? pinnedResults(res.latency, conns.list, { sigterm: tTerm, outOfRotation: outOfRotationAt, exit: exit.at }) : undefined,
       // For pooling several rollouts of a row (runRolling); not written to the results.
-      samples: Object.fromEntries(['steady', 'control', 'rollout'].filter((w) => windows[w]).map((w) => [w, windowSamples(res.latency, ...windows[w])])),
+      samples: {
+        ...Object.fromEntries(['steady', 'control', 'rollout'].filter((w) => windows[w]).map((w) => [w, windowSamples(res.latency, ...windows[w])])),
+        rolloutOldPod: windowSamples(res.latency, ...windows.rollout, { pod: 'v1' }),
+        rolloutNewPod: windowSamples(res.latency, ...windows.rollout, { pod: 'v2' })
+      },
       cpu: { steady: loadBetween(steadyMark, steadyEndMark), rolloutStart: loadBetween(termMark, await preStopMark), rollout: loadBetween(termMark, exitMark) },
       v1OpenAtSigterm: v1Open
     }
@@ -167,8 +171,8 @@ export function rollingConfig (args) {
     // Then the control: the old pod alone for about as long as graceful's rollout lasts (a 2 s
     // pre-stop and the drain).
     controlMs: quick ? 1500 : 3000,
-    // Both pods in rotation before SIGTERM.
-    surgeMs: quick ? 1500 : 3000,
+    // Both pods in rotation before SIGTERM (`--surge`: a Deployment's minReadySeconds lengthens it).
+    surgeMs: args.surge ?? (quick ? 1500 : 3000),
     // Rolling updates per row the latency goal compares, their windows pooled (judgedByGoal).
     rollouts: quick ? 1 : 3,
     killAfterMs: 30_000,

@@ -25,6 +25,15 @@ export function holdStartup (graceful: Graceful): () => void {
 }
 
 /**
+ * The instance no longer waits for this server to listen before it is ready; it is still drained.
+ * For a server the framework made that the application may serve through servers of its own
+ * instead (NestJS's `app.init()` without `app.listen()`).
+ */
+export function stopWaitingFor (graceful: Graceful, server: DrainableServer): void {
+  partsOf(graceful).startupGate.unwatch(server)
+}
+
+/**
  * What a middleware door calls for each request: the request's server is added on its first
  * request (no `attach()` needed), and the request is tracked as the server's own.
  */

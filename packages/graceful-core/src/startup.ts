@@ -124,6 +124,15 @@ export class StartupGate {
     server.once('listening', onListening)
   }
 
+  /** Stops waiting for this server to listen: a framework made it, and the application serves through servers of its own. */
+  unwatch (server: ListeningServer): void {
+    const onListening = this.#servers.get(server)
+    if (onListening === undefined) return
+    server.off('listening', onListening)
+    this.#servers.delete(server)
+    this.#maybeReady()
+  }
+
   /** Shutdown began: tasks still running see their signal abort and are reported as aborted. */
   abort (reason: unknown): void {
     if (!this.open) return

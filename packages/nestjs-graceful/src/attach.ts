@@ -2,13 +2,15 @@ import { constants } from 'node:os'
 import type { INestApplicationContext } from '@nestjs/common'
 import { Graceful } from 'graceful-core'
 import { bridgeFrameworkClose, loggerOf } from 'graceful-core/door'
-import { isAttached, markAttached } from './attached.js'
+import { isAttached, markAttached, markListenCalled } from './attached.js'
 
 /** What NestApplicationContext has besides its public interface (Nest 11 and 12). */
 interface NestInternals {
   /** Nest's close accepts the signal its shutdown hooks receive. */
   close (signal?: string): Promise<void>
   enableShutdownHooks (...args: unknown[]): unknown
+  /** An HTTP application's (not a standalone context's): init(), then listening on Nest's server. */
+  listen?: (...args: unknown[]) => Promise<unknown>
   /** Set by enableShutdownHooks(): Nest's own listener for the shutdown signals (Nest 11). */
   shutdownCleanupRef?: unknown
   /** The same in Nest 12: its listener by signal, empty until enableShutdownHooks(). */
@@ -25,7 +27,9 @@ const IGNORED_SHUTDOWN_HOOKS = 'app.enableShutdownHooks() is ignored: graceful o
  *   last: onModuleDestroy → beforeApplicationShutdown → onApplicationShutdown, with the signal name;
  * - `app.close()` runs the same pipeline and resolves; it never ends the process;
  * - `app.enableShutdownHooks()` (Nest's signal handling, which would close the server before the
- *   load balancer caught up) is switched off, with a warning.
+ *   load balancer caught up) is switched off, with a warning;
+ * - the instance is ready once Nest's server listens if `app.listen()` is called, else once
+ *   `app.init()` is over and the servers the application added listen.
  */
 export function attachGraceful<App extends INestApplicationContext> (app: App): Graceful {
   let graceful: Graceful
@@ -48,6 +52,17 @@ export function attachGraceful<App extends INestApplicationContext> (app: App): 
     closeSignal ??= signal
     await bridge.close(signal ?? 'app.close()')
   })
+
+  // The instance waits for Nest's server to listen only if the application listens on it: with
+  // app.init() and servers of the application's own, that server never listens (graceful.module.ts).
+  const nestListen = (Object.getPrototypeOf(app) as NestInternals).listen
+  if (typeof nestListen === 'function') {
+    // `this`: the application itself, as NestFactory's Proxy calls it (listen() sets its fields, which the Proxy would refuse).
+    replaceMethod(app, 'listen', async function listen (this: unknown, ...args: unknown[]): Promise<unknown> {
+      markListenCalled(graceful)
+      return await nestListen.apply(this, args)
+    })
+  }
 
   const warn = (message: string): void => loggerOf(graceful).warn({}, message)
   if (nest.shutdownCleanupRef !== undefined || (nest.shutdownCleanupRefs?.size ?? 0) > 0) {

@@ -2,8 +2,8 @@ import type { Server } from 'node:http'
 import { type DynamicModule, type FactoryProvider, Global, Inject, Logger, Module, type ModuleMetadata, type NestModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core'
 import { createGraceful, Graceful, type GracefulOptions } from 'graceful-core'
-import { holdStartup, loggerOf } from 'graceful-core/door'
-import { isAttached } from './attached.js'
+import { holdStartup, loggerOf, stopWaitingFor } from 'graceful-core/door'
+import { isAttached, servesThroughNestServer } from './attached.js'
 import { addExpressProbes } from './express-probes.js'
 import { addFastifyProbes, type FastifyLike } from './fastify-probes.js'
 
@@ -101,6 +101,10 @@ export class GracefulModule implements NestModule, OnApplicationBootstrap, OnApp
   onApplicationBootstrap (): void {
     try {
       const adapter = this.adapterHost.httpAdapter
+      // app.init() without app.listen(): the application serves through servers of its own (which
+      // it adds), so the instance does not wait for Nest's, which is still drained if it listens.
+      const server = adapter?.getHttpServer() as Server | undefined
+      if (server !== undefined && isAttached(this.graceful) && !servesThroughNestServer(this.graceful) && !server.listening) stopWaitingFor(this.graceful, server)
       // After Nest's routes, so that one of the application's on a probe path is found.
       if (adapter?.getType() === 'fastify' && !probesServed.has(this.graceful)) {
         probesServed.add(this.graceful)

@@ -6,6 +6,7 @@
  */
 import 'reflect-metadata'
 import http from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { Controller, Get, Inject, Injectable, type LoggerService, Module, type ModuleMetadata } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
@@ -29,6 +30,17 @@ function capturingLogger (): LoggerService & { lines: string[] } {
   const lines: string[] = []
   const keep = (message: unknown): void => { lines.push(String(message)) }
   return { lines, log: keep, warn: keep, error: keep }
+}
+
+/** Resolves once the instance left `starting` (a tick after what let it start), or after 10 s (a hang). */
+async function startedOf (graceful: Graceful): Promise<void> {
+  if (graceful.state !== 'starting') return
+  const bound = new AbortController()
+  try {
+    await Promise.race([new Promise<void>((resolve) => { graceful.once('state', () => { resolve() }) }), sleep(10_000, undefined, { signal: bound.signal })])
+  } finally {
+    bound.abort()
+  }
 }
 
 async function get (port: number, path: string): Promise<{ status: number, body: string }> {
@@ -169,6 +181,53 @@ t.test('on the express platform, a server that does not call the express app its
   const port = app.getHttpServer().address().port
   t.equal((await get(port, '/ready')).status, 200, 'readiness')
   t.equal((await get(port, '/hello')).body, 'hello', 'the application\'s route')
+})
+
+t.test('app.listen(): the instance is ready only once Nest\'s server listens, also after an init that waited on I/O', async (t) => {
+  // A provider that connects to something while Nest initializes: the init outlasts its first tick.
+  class Database { async onModuleInit (): Promise<void> { await sleep(20) } }
+  Injectable()(Database)
+  const app = await NestFactory.create(moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)], providers: [Database] }), new ExpressAdapter(), { logger: false })
+  t.teardown(() => app.close())
+  const graceful = attachGraceful(app)
+  const listeningWhenRunning: boolean[] = []
+  graceful.on('state', (state) => { if (state === 'running') listeningWhenRunning.push(app.getHttpServer().listening as boolean) })
+  await app.listen(0, '127.0.0.1')
+  await startedOf(graceful)
+  t.same(listeningWhenRunning, [true], 'running, and the server was listening by then')
+})
+
+t.test('app.init() with servers of the application\'s own: ready once they listen, the probes and routes on each, both drained by app.close()', async (t) => {
+  class Hello { hello (): string { return 'hello' } }
+  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
+  Controller()(Hello)
+  const adapter = new ExpressAdapter()
+  const app = await NestFactory.create(moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)], controllers: [Hello] }), adapter, { logger: false })
+  const graceful = attachGraceful(app)
+  await app.init()
+  // NestJS's several-servers pattern, the probes answered before the express app on each.
+  const listener = graceful.requestListener(adapter.getInstance<http.RequestListener>())
+  const servers = [http.createServer(listener), http.createServer(listener)]
+  t.teardown(async () => {
+    await app.close()
+    for (const server of servers) if (server.listening) server.close()
+  })
+  for (const server of servers) graceful.addServer(server)
+  t.equal(graceful.state, 'starting', 'waits for the servers the application added')
+  const listened = servers.map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)))
+  await listened[0]
+  t.equal(graceful.state, 'starting', 'until each of them listens')
+  await listened[1]
+  await startedOf(graceful)
+  t.equal(graceful.state, 'running', 'ready without Nest\'s own server, which never listens')
+  for (const server of servers) {
+    const port = (server.address() as { port: number }).port
+    t.equal((await get(port, '/health')).status, 200, 'liveness')
+    t.equal((await get(port, '/ready')).status, 200, 'readiness')
+    t.equal((await get(port, '/hello')).body, 'hello', 'the application\'s route')
+  }
+  await app.close()
+  t.same(servers.map((server) => server.listening), [false, false], 'app.close() drained and closed both')
 })
 
 t.test('a bad option fails the application\'s creation, naming the option', async (t) => {

@@ -194,8 +194,9 @@ export function latencyRow (r) {
   const perS = (w) => `${w.connections.count} (${w.connections.perSecond})`
   const ratio = (x) => (x === null ? '—' : x.toFixed(2))
   const control = j.controlRatio === undefined ? '—' : `${ratio(j.controlRatio)}${j.controlRatios ? ` (${j.controlRatios.map(ratio).join(', ')})` : ''}`
+  const byPod = ratiosByPod(j)
   return [r.variant, l.pooled?.rollouts ?? 1, `${j.steady.n} / ${j.rollout.n}`, j.steady.p50, j.steady.p99, j.steady.max, l.surge?.p99 ?? '—', j.rollout.p50, j.rollout.p99, j.rollout.max,
-    ratio(j.p99Ratio), l.pooled ? l.pooled.ratios.map(ratio).join(', ') : '—', `${ratio(ratiosByPod(j).old)} / ${ratio(ratiosByPod(j).new)}`, control, `${perS(l.steady)} / ${perS(l.rollout)}`, l.pooled?.failed ?? r.failed]
+    ratio(j.p99Ratio), l.pooled ? l.pooled.ratios.map(ratio).join(', ') : '—', `${ratio(byPod.old)} / ${ratio(byPod.new)}`, control, `${perS(l.steady)} / ${perS(l.rollout)}`, l.pooled?.failed ?? r.failed]
 }
 
 /** The rows that meet the goal, by name, against the terminus row of the same list (one protocol). */

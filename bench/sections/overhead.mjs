@@ -5,7 +5,8 @@
 // measured again on Node 22, 24 and 26 (what V8 allocates per request differs between versions).
 // With two CPUs or more the servers run on CPU 1 and the load generator on CPU 0, so neither
 // steals the other's time slices.
-import { installRuntimes, RUNTIMES } from '../../scripts/runtimes.mjs'
+import { RUNTIMES } from '../../scripts/runtimes.mjs'
+import { installOrSkip } from '../lib/install-runtime.mjs'
 import { pinnable, startNode, sleep } from '../lib/children.mjs'
 import { table, median, round } from '../lib/table.mjs'
 
@@ -148,11 +149,9 @@ export async function runOverhead (args, { log }) {
   results.bytesOnRuntimes = []
   for (const runtime of config.bytesRuntimes) {
     const version = RUNTIMES[runtime].package.split('@').pop()
-    try {
-      await installRuntimes([runtime])
-    } catch (err) {
-      log(`overhead: bytes on ${runtime} skipped: it could not be installed (${String(err.message || err).split('\n')[0]})`)
-      results.bytesOnRuntimes.push({ runtime, version, skipped: String(err.message || err).split('\n')[0] })
+    const skipped = await installOrSkip(runtime, log, `overhead: bytes on ${runtime}`)
+    if (skipped) {
+      results.bytesOnRuntimes.push({ runtime, version, skipped })
       continue
     }
     const doors = []

@@ -2,7 +2,8 @@
 // 26, Bun and Deno: a rolling update behind the LB with 2 s lag, and the connect storm (a new
 // connection per request through each shutdown). Each runtime is installed on demand
 // (scripts/runtimes.mjs); one that cannot be installed is skipped with its reason.
-import { installRuntimes, RUNTIME_NAMES } from '../../scripts/runtimes.mjs'
+import { RUNTIME_NAMES } from '../../scripts/runtimes.mjs'
+import { installOrSkip } from '../lib/install-runtime.mjs'
 import { OUTCOMES, OUTCOME_LABEL, stormConfig, stormShutdown } from './connect-storm.mjs'
 import { rollingConfig, rollingRun } from './rolling.mjs'
 import { KINDS, KIND_LABEL } from '../lib/load.mjs'
@@ -23,14 +24,10 @@ export async function runRuntimes (args, { log }) {
   const runs = []
   for (const runtime of wanted) {
     const on = runtime === 'node20' ? undefined : runtime
-    if (on) {
-      try {
-        await installRuntimes([on])
-      } catch (err) {
-        log(`runtimes: ${runtime} skipped: it could not be installed (${String(err.message || err).split('\n')[0]})`)
-        runs.push({ runtime, skipped: String(err.message || err).split('\n')[0] })
-        continue
-      }
+    const skipped = on && await installOrSkip(on, log, `runtimes: ${runtime}`)
+    if (skipped) {
+      runs.push({ runtime, skipped })
+      continue
     }
     for (const kind of DOORS) {
       const run = { runtime, variant: kind }

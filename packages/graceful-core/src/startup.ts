@@ -116,15 +116,13 @@ export class StartupGate {
   /** Waits for this server to listen before the instance is ready. */
   watch (server: ListeningServer): void {
     if (!this.open || server.listening || this.#servers.has(server)) return
-    const onListening = (): void => {
-      this.#servers.delete(server)
-      this.#maybeReady()
-    }
+    // Once it listens there is nothing left to wait for.
+    const onListening = (): void => { this.unwatch(server) }
     this.#servers.set(server, onListening)
     server.once('listening', onListening)
   }
 
-  /** Stops waiting for this server to listen: a framework made it, and the application serves through servers of its own. */
+  /** Stops waiting for this server: it listens, or a framework made it and the application serves through servers of its own. */
   unwatch (server: ListeningServer): void {
     const onListening = this.#servers.get(server)
     if (onListening === undefined) return

@@ -32,6 +32,14 @@ function capturingLogger (): LoggerService & { lines: string[] } {
   return { lines, log: keep, warn: keep, error: keep }
 }
 
+/** A controller answering `GET /hello` with 'hello'. */
+function helloController (): new () => object {
+  class Hello { hello (): string { return 'hello' } }
+  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
+  Controller()(Hello)
+  return Hello
+}
+
 /** Resolves once the instance left `starting` (a tick after what let it start), or after 10 s (a hang). */
 async function startedOf (graceful: Graceful): Promise<void> {
   if (graceful.state !== 'starting') return
@@ -113,9 +121,7 @@ t.test('services get the coordinator by its class or @InjectGraceful(), one per 
 t.test('forRootAsync builds the options from injected providers; the probes stay outside a global prefix', async (t) => {
   const SETTINGS = Symbol('settings')
   const SettingsModule = moduleOf({ providers: [{ provide: SETTINGS, useValue: { readyPath: '/readyz' } }], exports: [SETTINGS] })
-  class Hello { hello (): string { return 'hello' } }
-  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
-  Controller()(Hello)
+  const Hello = helloController()
   const app = await NestFactory.create(moduleOf({
     imports: [GracefulModule.forRootAsync({
       imports: [SettingsModule],
@@ -136,9 +142,7 @@ t.test('forRootAsync builds the options from injected providers; the probes stay
 })
 
 t.test('on the express platform the probes are answered before Nest\'s express app: its middleware and routes see only the other requests', async (t) => {
-  class Hello { hello (): string { return 'hello' } }
-  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
-  Controller()(Hello)
+  const Hello = helloController()
   const app = await NestFactory.create(moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)], controllers: [Hello] }), new ExpressAdapter(), { logger: false })
   t.teardown(() => app.close())
   const seen: string[] = []
@@ -164,9 +168,7 @@ t.test('on the express platform the probes are answered before Nest\'s express a
 })
 
 t.test('on the express platform, a server that does not call the express app itself still answers the probes, through a middleware', async (t) => {
-  class Hello { hello (): string { return 'hello' } }
-  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
-  Controller()(Hello)
+  const Hello = helloController()
   // An adapter whose server puts its own listener in front of the express app.
   class WrappingAdapter extends ExpressAdapter {
     override initHttpServer (): void {
@@ -198,9 +200,7 @@ t.test('app.listen(): the instance is ready only once Nest\'s server listens, al
 })
 
 t.test('app.init() with servers of the application\'s own: ready once they listen, the probes and routes on each, both drained by app.close()', async (t) => {
-  class Hello { hello (): string { return 'hello' } }
-  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
-  Controller()(Hello)
+  const Hello = helloController()
   const adapter = new ExpressAdapter()
   const app = await NestFactory.create(moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)], controllers: [Hello] }), adapter, { logger: false })
   const graceful = attachGraceful(app)
@@ -262,9 +262,7 @@ t.test('GracefulModule imported by two modules: one coordinator drains the serve
 })
 
 t.test('on the fastify platform the probes are fastify routes: outside a global prefix, HEAD, app.inject(), 503 once shutdown began', async (t) => {
-  class Hello { hello (): string { return 'hello' } }
-  Get('hello')(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')!)
-  Controller()(Hello)
+  const Hello = helloController()
   const app = await NestFactory.create<NestFastifyApplication>(moduleOf({
     imports: [GracefulModule.forRoot({ ...TEST_OPTIONS, preStopDelayMs: 500 }), moduleOf({ imports: [GracefulModule.forRoot(TEST_OPTIONS)] })],
     controllers: [Hello]
